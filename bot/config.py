@@ -1,0 +1,181 @@
+"""Typed settings, read once from the environment and ``.env``.
+
+Every setting is documented, with its default, in ``.env.example``. A bad value
+stops the bot with exit status 2 and one line per bad variable
+(see :func:`load_settings`); the bot token is never printed.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_WATCHLIST = ("NVDA", "AMD", "ORCL", "MSFT", "AVGO", "META", "TSM", "QQQ")
+DEFAULT_EXCHANGES = ("binance", "okx", "kraken", "coinbase")
+SHIPPED_REPLAY_DATA = Path(__file__).parent / "data" / "market_2025"
+
+CommaList = Annotated[tuple[str, ...], NoDecode]
+
+
+class ConfigError(Exception):
+    """Raised with a message that is safe to print: it names variables, never secrets."""
+
+
+def _split(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def parse_levels(value: str) -> dict[str, tuple[float, ...]]:
+    """Parse ``"BTC:90000,92000;ETH:3000"`` into ``{"BTC": (90000.0, 92000.0), "ETH": (3000.0,)}``."""
+    levels: dict[str, tuple[float, ...]] = {}
+    for group in filter(None, (g.strip() for g in value.split(";"))):
+        symbol, sep, numbers = group.partition(":")
+        if not sep or not symbol.strip():
+            raise ValueError(f"expected SYMBOL:LEVEL,LEVEL (got {group!r})")
+        try:
+            prices = tuple(float(n.replace("_", "")) for n in numbers.split(",") if n.strip())
+        except ValueError:
+            raise ValueError(f"levels for {symbol.strip()} must be numbers (got {numbers!r})") from None
+        if not prices or any(not 0 < p < 1e9 for p in prices):
+            raise ValueError(f"levels for {symbol.strip()} must be positive prices")
+        levels[symbol.strip().upper()] = tuple(sorted(set(prices)))
+    return levels
+
+
+class Settings(BaseSettings):
+    """All configuration. Field names map to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    # Telegram
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: AnyHttpUrl | None = None
+    admin_chat_ids: Annotated[tuple[int, ...], NoDecode] = ()
+
+    # Storage and logging
+    database_path: Path = Path("data/bot.db")
+    log_level: str = "INFO"
+
+    # Crypto (ccxt)
+    crypto_exchanges: CommaList = DEFAULT_EXCHANGES
+    crypto_symbols: CommaList = ("BTC",)
+    crypto_poll_seconds: float = Field(30.0, ge=5, le=3600)
+
+    # Equities (yfinance)
+    equity_watchlist: CommaList = DEFAULT_WATCHLIST
+    equity_poll_seconds: float = Field(60.0, ge=15, le=3600)
+    earnings_refresh_hours: float = Field(24.0, ge=1, le=168)
+
+    # Data quality
+    stale_after_intervals: float = Field(3.0, ge=1, le=100)
+    max_price_jump_pct: float = Field(20.0, gt=0, le=100)
+
+    # Alert defaults (each chat can change its own)
+    default_levels: str = "BTC:90000,92000"
+    level_hysteresis_pct: float = Field(0.25, ge=0, le=5)
+    level_cooldown_minutes: float = Field(30.0, ge=0, le=1440)
+    corr_windows: Annotated[tuple[int, ...], NoDecode] = (21, 63)
+    corr_threshold: float = Field(0.7, gt=0, le=1)
+    corr_jump: float = Field(0.4, gt=0, le=2)
+    shock_pct: float = Field(7.0, gt=0, le=100)
+    move_pct: float = Field(5.0, gt=0, le=100)
+
+    @field_validator("crypto_exchanges", "crypto_symbols", "equity_watchlist", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        value = _split(value)
+        if not value:
+            raise ValueError("expected a comma-separated list with at least one entry")
+        return value
+
+    @field_validator("crypto_symbols", "equity_watchlist")
+    @classmethod
+    def _upper(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v.upper() for v in value))
+
+    @field_validator("crypto_exchanges")
+    @classmethod
+    def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v.lower() for v in value))
+
+    @field_validator("admin_chat_ids", "corr_windows", mode="before")
+    @classmethod
+    def _int_list(cls, value: Any) -> Any:
+        return _split(value)
+
+    @field_validator("corr_windows")
+    @classmethod
+    def _windows(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(not 5 <= w <= 260 for w in value):
+            raise ValueError("expected trading-day windows between 5 and 260, e.g. 21,63")
+        return tuple(sorted(set(value)))
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        name = value.strip().upper()
+        if name not in logging.getLevelNamesMapping():
+            raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+        return name
+
+    @field_validator("default_levels")
+    @classmethod
+    def _levels(cls, value: str) -> str:
+        parse_levels(value)
+        return value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        token = value.get_secret_value().strip()
+        if "/" in token or any(c.isspace() for c in token):
+            raise ValueError("expected the token @BotFather gave you, like 123456:ABC-DEF...")
+        return SecretStr(token)
+
+    @property
+    def levels(self) -> dict[str, tuple[float, ...]]:
+        return parse_levels(self.default_levels)
+
+    @property
+    def api_base(self) -> str | None:
+        """Base of a self-hosted Bot API server, without a trailing slash."""
+        return str(self.telegram_api_base_url).rstrip("/") if self.telegram_api_base_url else None
+
+    def require_token(self) -> str:
+        if self.telegram_bot_token is None:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set: the live bot needs the token from @BotFather "
+                "(put it in .env or the environment; `python -m bot replay` needs none)"
+            )
+        return self.telegram_bot_token.get_secret_value()
+
+
+def _describe(error: dict[str, Any]) -> str:
+    variable = "_".join(str(p) for p in error["loc"] if isinstance(p, str)).upper() or "settings"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{variable}: {message}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings once; raise :class:`ConfigError` naming every bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = sorted({_describe(e) for e in exc.errors(include_input=False, include_url=False)})
+        raise ConfigError("invalid configuration: " + "; ".join(lines)) from None

@@ -1,0 +1,64 @@
+"""What each data source last did, for ``/status`` and for the engine's staleness gate.
+
+Pure bookkeeping: sources report successes and failures with the time from an
+injected clock; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+
+@dataclass(slots=True)
+class SourceHealth:
+    name: str
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    failing_since: datetime | None = None
+    stale_series: tuple[str, ...] = ()
+
+    @property
+    def up(self) -> bool:
+        return self.last_success is not None and self.failing_since is None
+
+
+@dataclass(slots=True)
+class HealthRegistry:
+    sources: dict[str, SourceHealth] = field(default_factory=dict)
+
+    def source(self, name: str) -> SourceHealth:
+        if name not in self.sources:
+            self.sources[name] = SourceHealth(name)
+        return self.sources[name]
+
+    def success(self, name: str, when: datetime) -> None:
+        health = self.source(name)
+        health.last_success = when
+        health.failing_since = None
+
+    def failure(self, name: str, when: datetime, error: str) -> None:
+        health = self.source(name)
+        health.last_error = error
+        health.last_error_at = when
+        if health.failing_since is None:
+            health.failing_since = when
+
+    def set_stale(self, name: str, series: tuple[str, ...]) -> None:
+        self.source(name).stale_series = series
+
+
+def format_age(delta: timedelta) -> str:
+    """``timedelta`` → ``"2d 3h"``, ``"4h 05m"``, ``"12m"``, ``"40s"``."""
+    seconds = max(0, int(delta.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"

@@ -1,0 +1,115 @@
+"""Every text the bot sends, in English and Chinese.
+
+``t(lang, key, **values)`` formats a message; ``str`` values are HTML-escaped
+(wrap pre-rendered HTML in :class:`Html` to insert it as is). A test checks that
+both languages have exactly the same keys and placeholders.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+LANGUAGES = ("en", "zh")
+DEFAULT_LANGUAGE = "en"
+
+
+class Html(str):
+    """A string that is already safe Telegram HTML."""
+
+
+def language_for(code: str | None) -> str:
+    """Map a Telegram ``language_code`` (``zh-hans``, ``en-US``...) to one we speak."""
+    if code and code.lower().startswith("zh"):
+        return "zh"
+    return DEFAULT_LANGUAGE
+
+
+EN: dict[str, str] = {
+    "cmd.start": "Subscribe this chat to market alerts",
+    "cmd.stop": "Stop alerts for this chat",
+    "cmd.help": "List the commands",
+    "cmd.status": "Uptime, subscribers and data sources",
+    "start.welcome": (
+        "👋 <b>Subscribed.</b> This chat will now get alerts when:\n"
+        "• {symbols} breaks a key level ({levels})\n"
+        "• BTC's correlation with tech stocks or the Nasdaq (QQQ) spikes\n"
+        "• a tech name ({watchlist}) gaps on its earnings, with its peers and BTC beside it\n"
+        "Send /help for all commands, /stop to unsubscribe."
+    ),
+    "start.already": "This chat is already subscribed. /stop unsubscribes, /help lists the commands.",
+    "stop.done": "🔕 Unsubscribed: no more alerts here. Send /start to subscribe again.",
+    "stop.already": "This chat is not subscribed. Send /start to get alerts.",
+    "help.header": "<b>Commands</b>",
+    "help.footer": "In groups, only admins can change what the chat receives.",
+    "status.header": "<b>Status</b>",
+    "status.uptime": "Up {uptime} · {subscribers} subscribed chat(s)",
+    "status.this_chat_on": "This chat: subscribed",
+    "status.this_chat_off": "This chat: not subscribed (/start)",
+    "status.sources": "<b>Data sources</b>",
+    "status.no_sources": (
+        "No market data source is running in this version yet, so no alert can fire. "
+        "The bot will never alert on missing or stale data."
+    ),
+    "status.source_ok": "✅ {name}: last success {last_success} ago",
+    "status.source_stale": "⚠️ {name}: stale, last success {last_success}",
+    "status.source_down": "❌ {name}: unreachable since {since} ({error})",
+    "status.never": "never",
+    "status.stale_series": "   stale: {series}",
+    "unknown.command": "I don't know {command}. Send /help for the list of commands.",
+    "admin.only": "In groups only chat admins can do that.",
+    "error.user": "Sorry, something went wrong on our side. It has been reported; please try again.",
+    "error.admin": "⚠️ <b>Unhandled error</b>\n{where}\n<pre>{trace}</pre>",
+    "group.added": "Thanks for adding me. An admin can send /start to subscribe this group to market alerts.",
+}
+
+ZH: dict[str, str] = {
+    "cmd.start": "为本聊天订阅行情提醒",
+    "cmd.stop": "停止本聊天的提醒",
+    "cmd.help": "列出所有命令",
+    "cmd.status": "运行时间、订阅数和数据源",
+    "start.welcome": (
+        "👋 <b>已订阅。</b>本聊天将在以下情况收到提醒:\n"
+        "• {symbols} 突破关键价位({levels})\n"
+        "• BTC 与科技股或纳斯达克(QQQ)的相关性急升\n"
+        "• 科技股({watchlist})财报后跳空,并附同行和 BTC 的走势\n"
+        "发送 /help 查看全部命令,/stop 取消订阅。"
+    ),
+    "start.already": "本聊天已订阅。/stop 取消订阅,/help 查看命令。",
+    "stop.done": "🔕 已取消订阅:这里不会再收到提醒。发送 /start 重新订阅。",
+    "stop.already": "本聊天尚未订阅。发送 /start 接收提醒。",
+    "help.header": "<b>命令</b>",
+    "help.footer": "在群组中,只有管理员可以更改本群接收的内容。",
+    "status.header": "<b>状态</b>",
+    "status.uptime": "已运行 {uptime} · {subscribers} 个订阅聊天",
+    "status.this_chat_on": "本聊天:已订阅",
+    "status.this_chat_off": "本聊天:未订阅(/start)",
+    "status.sources": "<b>数据源</b>",
+    "status.no_sources": "当前版本尚未运行任何行情数据源,因此不会触发提醒。机器人绝不会基于缺失或过期的数据发出提醒。",
+    "status.source_ok": "✅ {name}:上次成功于 {last_success} 前",
+    "status.source_stale": "⚠️ {name}:数据过期,上次成功 {last_success}",
+    "status.source_down": "❌ {name}:自 {since} 起无法连接({error})",
+    "status.never": "从未",
+    "status.stale_series": "   过期:{series}",
+    "unknown.command": "我不认识 {command}。发送 /help 查看命令列表。",
+    "admin.only": "在群组中只有管理员可以这样做。",
+    "error.user": "抱歉,我们这边出了问题,已记录,请稍后再试。",
+    "error.admin": "⚠️ <b>未处理的错误</b>\n{where}\n<pre>{trace}</pre>",
+    "group.added": "感谢添加。管理员可发送 /start 为本群订阅行情提醒。",
+}
+
+MESSAGES: dict[str, dict[str, str]] = {"en": EN, "zh": ZH}
+
+
+def _escape(value: Any) -> Any:
+    if isinstance(value, Html):
+        return value
+    if isinstance(value, str):
+        return html.escape(value, quote=False)
+    return value
+
+
+def t(lang: str, key: str, **values: Any) -> str:
+    """The message ``key`` in ``lang`` (falling back to English), with escaped values."""
+    template = MESSAGES.get(lang, EN).get(key) or EN[key]
+    return template.format(**{k: _escape(v) for k, v in values.items()})

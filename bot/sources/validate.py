@@ -1,0 +1,65 @@
+"""Validation of what sources return: neither ccxt nor yfinance reliably raises on bad data.
+
+A value that is ``None``, NaN, infinite, zero or negative is not a price. A price
+that jumps more than ``max_jump_pct`` against the last good one is rejected too
+(a bad print is far more likely than a 20 % move between two polls).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def as_price(value: Any) -> float | None:
+    """``value`` as a positive finite float, or None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number) or number <= 0:
+        return None
+    return number
+
+
+def valid_ohlc(open_: Any, high: Any, low: Any, close: Any) -> tuple[float, float, float, float] | None:
+    """The four prices as floats if they form a possible bar, else None."""
+    values = tuple(as_price(v) for v in (open_, high, low, close))
+    if any(v is None for v in values):
+        return None
+    o, h, lo, c = values  # type: ignore[misc]
+    if h < max(o, c, lo) or lo > min(o, c, h):
+        return None
+    return o, h, lo, c
+
+
+class JumpGuard:
+    """Rejects a price that moved more than ``max_jump_pct`` from the last accepted one."""
+
+    def __init__(self, max_jump_pct: float) -> None:
+        self.max_jump = max_jump_pct / 100.0
+        self._last: dict[str, float] = {}
+
+    def seed(self, key: str, price: float) -> None:
+        """Remember a known good price (e.g. the last stored close after a restart)."""
+        self._last[key] = price
+
+    def accept(self, key: str, value: Any, source: str = "") -> float | None:
+        price = as_price(value)
+        if price is None:
+            log.warning("%s: rejected %s price %r (not a positive number)", source or "source", key, value)
+            return None
+        last = self._last.get(key)
+        if last is not None and abs(price / last - 1) > self.max_jump:
+            log.warning(
+                "%s: rejected %s price %s: %.1f%% away from the last good %s",
+                source or "source", key, price, (price / last - 1) * 100, last,
+            )
+            return None
+        self._last[key] = price
+        return price

@@ -1,0 +1,88 @@
+"""Schema changes, registered once and applied in order (sqlite-utils ``Migrations``).
+
+Never edit a migration that has shipped: add a new one. Each runs in a transaction
+with the record of it having run, so a failed upgrade leaves the old schema intact.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("alertbot")
+
+
+@MIGRATIONS()
+def m001_chats(db: Database) -> None:
+    """Chats that talked to the bot, and whether they want alerts."""
+    db.execute(
+        """
+        CREATE TABLE chats (
+            id INTEGER PRIMARY KEY,
+            type TEXT NOT NULL,
+            title TEXT,
+            username TEXT,
+            subscribed INTEGER NOT NULL DEFAULT 0,
+            blocked INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+
+
+@MIGRATIONS()
+def m002_chat_locale_and_settings(db: Database) -> None:
+    """Language and timezone per chat; per-chat thresholds, levels, mutes and watchlist."""
+    db.execute("ALTER TABLE chats ADD COLUMN language TEXT NOT NULL DEFAULT 'en'")
+    db.execute("ALTER TABLE chats ADD COLUMN timezone TEXT NOT NULL DEFAULT 'UTC'")
+    db.execute("CREATE INDEX idx_chats_subscribed ON chats(subscribed, blocked)")
+    # NULL in a threshold column means "use the bot's default".
+    db.execute(
+        """
+        CREATE TABLE chat_settings (
+            chat_id INTEGER PRIMARY KEY REFERENCES chats(id) ON DELETE CASCADE,
+            corr_threshold REAL,
+            corr_jump REAL,
+            shock_pct REAL,
+            move_pct REAL,
+            charts INTEGER NOT NULL DEFAULT 1,
+            heads_up INTEGER NOT NULL DEFAULT 1,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE chat_levels (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            symbol TEXT NOT NULL,
+            price REAL NOT NULL CHECK (price > 0),
+            direction TEXT NOT NULL CHECK (direction IN ('above', 'below')),
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_chat_levels_symbol_price ON chat_levels(symbol, price)")
+    db.execute("CREATE INDEX idx_chat_levels_chat ON chat_levels(chat_id)")
+    db.execute(
+        """
+        CREATE TABLE chat_mutes (
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            until TEXT NOT NULL,
+            PRIMARY KEY (chat_id, kind)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE chat_watchlist (
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            symbol TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, symbol)
+        )
+        """
+    )

@@ -1,0 +1,1 @@
+"""The Telegram side: application wiring, command handlers, membership, errors."""

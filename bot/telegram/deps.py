@@ -1,0 +1,28 @@
+"""What handlers need, kept in ``application.bot_data`` under one typed key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlite_utils import Database
+from telegram.ext import CallbackContext
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.health import HealthRegistry
+
+DEPS_KEY = "deps"
+
+
+@dataclass(slots=True)
+class Deps:
+    settings: Settings
+    db: Database
+    clock: Clock
+    health: HealthRegistry
+    started_at: datetime
+
+
+def deps(context: CallbackContext) -> Deps:
+    return context.application.bot_data[DEPS_KEY]

@@ -1,0 +1,80 @@
+"""The one global error handler: log with traceback, tell the admins, mark dead chats."""
+
+from __future__ import annotations
+
+import html
+import logging
+import traceback
+
+from telegram import Update
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.i18n import t
+from bot.logs import redact
+from bot.store import chats
+from bot.telegram.deps import deps
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 4096
+
+
+def is_chat_gone(error: BaseException) -> bool:
+    """Forbidden (blocked, kicked) or 'chat not found': sending there again is wasted work."""
+    if isinstance(error, Forbidden):
+        return True
+    return isinstance(error, BadRequest) and "chat not found" in error.message.lower()
+
+
+def admin_report(error: BaseException, where: str) -> str:
+    """Escaped HTML under Telegram's 4,096-character limit, secrets masked."""
+    trace = redact("".join(traceback.format_exception(error)))
+    shell = t("en", "error.admin", where=redact(where)[:300], trace="")
+    room = MAX_MESSAGE - len(shell) - 20
+    escaped = html.escape(trace)
+    if len(escaped) > room:
+        # Keep the end of the traceback: that is where the error is.
+        cut = trace[-room:]
+        while len(html.escape(cut)) > room:
+            cut = cut[len(cut) // 10 or 1 :]
+        escaped = "…" + html.escape(cut)
+    return shell.replace("<pre></pre>", f"<pre>{escaped}</pre>")
+
+
+def _describe(update: object) -> str:
+    if isinstance(update, Update):
+        chat = update.effective_chat
+        message = update.effective_message
+        text = (message.text or "")[:80] if message else ""
+        return f"update {update.update_id} in chat {chat.id if chat else '?'}: {text!r}"
+    return repr(update)[:200]
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log every unhandled error with its traceback and notify ADMIN_CHAT_IDS."""
+    error = context.error
+    if error is None:
+        return
+    d = deps(context)
+    chat = update.effective_chat if isinstance(update, Update) else None
+    if is_chat_gone(error) and chat is not None:
+        chats.set_blocked(d.db, chat.id, True, now=d.clock.now())
+        log.info("chat %s is gone (%s): marked blocked", chat.id, error)
+        return
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+        log.warning("Telegram unreachable while handling %s: %s", _describe(update), error)
+        return
+    log.error("unhandled error while handling %s", _describe(update), exc_info=error)
+    report = admin_report(error, _describe(update))
+    for admin_id in d.settings.admin_chat_ids:
+        try:
+            await context.bot.send_message(admin_id, report)
+        except TelegramError as exc:
+            log.warning("could not notify admin chat %s: %s", admin_id, exc)
+    if chat is not None and isinstance(update, Update) and update.effective_message is not None:
+        try:
+            lang = chats.get_chat(d.db, chat.id)
+            await update.effective_message.reply_html(t(lang.language if lang else "en", "error.user"))
+        except TelegramError:
+            pass

@@ -1,0 +1,46 @@
+"""``my_chat_member`` updates: a chat that blocks or removes the bot stops costing us work."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import ChatMember, ChatMemberUpdated, Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.i18n import language_for, t
+from bot.store import chats
+from bot.telegram.deps import deps
+
+log = logging.getLogger(__name__)
+
+PRESENT = (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+
+
+def _is_present(update: ChatMemberUpdated, new: bool) -> bool:
+    member = update.new_chat_member if new else update.old_chat_member
+    if member.status == ChatMember.RESTRICTED:
+        return bool(getattr(member, "is_member", False))
+    return member.status in PRESENT
+
+
+async def track_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Mark the chat blocked when the bot is blocked, kicked or leaves; unblocked when it is back."""
+    d = deps(context)
+    change = update.my_chat_member
+    chat = change.chat
+    was, now_present = _is_present(change, new=False), _is_present(change, new=True)
+    user = change.from_user
+    stored = chats.remember_chat(
+        d.db,
+        chat.id,
+        chat.type,
+        title=chat.title,
+        username=chat.username,
+        language=language_for(user.language_code if user else None),
+        now=d.clock.now(),
+    )
+    if chats.set_blocked(d.db, chat.id, not now_present, now=d.clock.now()):
+        log.info("chat %s %s the bot", chat.id, "re-added" if now_present else "blocked or removed")
+    if now_present and not was and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+        await context.bot.send_message(chat.id, t(stored.language, "group.added"))

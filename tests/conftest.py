@@ -1,0 +1,32 @@
+"""Shared fixtures. Importing this module forbids the network (see tests/netguard.py)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests import netguard
+
+netguard.install(os.environ)
+# Settings are read from the environment: keep the developer's own out of the tests.
+for _name in list(os.environ):
+    if _name.startswith(("TELEGRAM_", "ADMIN_CHAT", "DATABASE_PATH")):
+        del os.environ[_name]
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_network():
+    """Fail the test that tried to leave the machine, even if a library swallowed the error."""
+    before = len(netguard.ATTEMPTS)
+    yield
+    attempts = netguard.ATTEMPTS[before:]
+    if attempts:
+        pytest.fail("test tried to reach the network outside loopback: " + "; ".join(attempts[:5]))
+
+
+@pytest.fixture(autouse=True)
+def _no_dotenv(tmp_path, monkeypatch):
+    """Run each test in its own directory so a developer's .env is never read."""
+    monkeypatch.chdir(tmp_path)
