@@ -1,6 +1,7 @@
 """Command line: ``python -m bot <command>``.
 
-    python -m bot run        run the live Telegram bot (needs TELEGRAM_BOT_TOKEN)
+    python -m bot run          run the live Telegram bot (needs TELEGRAM_BOT_TOKEN)
+    python -m bot healthcheck  exit 0 if a running bot beat its heartbeat recently (for Docker)
 
 Exit status: 0 on a clean stop, 2 on a configuration error (one line on stderr).
 """
@@ -33,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
         help="run the live Telegram bot (needs TELEGRAM_BOT_TOKEN)",
         description="Run the live bot: answer commands and push alerts to subscribed chats.",
     )
+    sub.add_parser(
+        "healthcheck",
+        help="exit 0 if the running bot is alive (used by the Docker HEALTHCHECK)",
+        description="Check the heartbeat the running bot writes next to DATABASE_PATH.",
+    )
     return parser
 
 
@@ -64,6 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.command == "healthcheck":
+        from datetime import UTC, datetime
+
+        from bot.heartbeat import check, heartbeat_path
+
+        healthy, why = check(heartbeat_path(settings.database_path), datetime.now(UTC))
+        print(why, file=sys.stdout if healthy else sys.stderr)
+        return 0 if healthy else 1
     setup_logging(settings.log_level)
     if args.command == "run":
         asyncio.run(_run(settings))

@@ -15,6 +15,7 @@ from telegram.ext import (
     Application,
     ChatMemberHandler,
     CommandHandler,
+    ContextTypes,
     Defaults,
     MessageHandler,
     filters,
@@ -23,6 +24,7 @@ from telegram.ext import (
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.health import HealthRegistry
+from bot.heartbeat import INTERVAL, beat, heartbeat_path
 from bot.i18n import LANGUAGES
 from bot.logs import register_secret
 from bot.telegram import commands
@@ -80,6 +82,18 @@ def build_application(
     return app
 
 
+def schedule_jobs(app: Application) -> None:
+    """Recurring work on the JobQueue (APScheduler), scheduled once the application runs."""
+    app.job_queue.run_repeating(_heartbeat, INTERVAL, first=0.1, name="heartbeat")
+
+
+async def _heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Touch the heartbeat file that ``python -m bot healthcheck`` reads."""
+    d: Deps = context.application.bot_data[DEPS_KEY]
+    if str(d.settings.database_path) != ":memory:":
+        beat(heartbeat_path(d.settings.database_path), d.clock.now())
+
+
 async def _initialize_with_retry(app: Application, stop: asyncio.Event) -> bool:
     """``getMe`` until Telegram answers (backing off up to a minute); False if stopped first."""
     delay = 1.0
@@ -116,6 +130,7 @@ async def serve(app: Application, stop: asyncio.Event, *, poll_timeout: float = 
     try:
         await register_menu(app)
         await app.start()
+        schedule_jobs(app)
         await app.updater.start_polling(
             timeout=timedelta(seconds=poll_timeout), allowed_updates=ALLOWED_UPDATES
         )

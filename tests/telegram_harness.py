@@ -1,0 +1,58 @@
+"""Run the real bot application against the fake Bot API server, in the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from telegram.ext import Application
+
+from bot.config import Settings, load_settings
+from bot.health import HealthRegistry
+from bot.store import open_db
+from bot.telegram.app import build_application, serve
+from tests.fakes.telegram import TOKEN, FakeTelegram
+
+
+@dataclass
+class RunningBot:
+    app: Application
+    db: Database
+    settings: Settings
+    health: HealthRegistry
+
+
+def bot_settings(fake: FakeTelegram, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "telegram_bot_token": TOKEN,
+        "telegram_api_base_url": fake.url,
+        "database_path": tmp_path / "bot.db",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@asynccontextmanager
+async def running_bot(settings: Settings, fake: FakeTelegram, **kwargs: Any) -> AsyncIterator[RunningBot]:
+    db = open_db(settings.database_path)
+    health = kwargs.pop("health", None) or HealthRegistry()
+    app = build_application(settings, db, health=health, **kwargs)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, stop, poll_timeout=1))
+    try:
+        for _ in range(500):
+            if fake.calls["getUpdates"] or task.done():
+                break
+            await asyncio.sleep(0.01)
+        if task.done():
+            task.result()
+        yield RunningBot(app, db, settings, health)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        db.close()
