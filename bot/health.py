@@ -17,7 +17,6 @@ class SourceHealth:
     last_error: str | None = None
     last_error_at: datetime | None = None
     failing_since: datetime | None = None
-    stale_series: tuple[str, ...] = ()
 
     @property
     def up(self) -> bool:
@@ -27,6 +26,10 @@ class SourceHealth:
 @dataclass(slots=True)
 class HealthRegistry:
     sources: dict[str, SourceHealth] = field(default_factory=dict)
+    # Series that must not feed an alert now, with their last good update (None: never).
+    stale: dict[str, datetime | None] = field(default_factory=dict)
+    # Whether the market data collectors run at all (False until they are started).
+    collecting: bool = False
 
     def source(self, name: str) -> SourceHealth:
         if name not in self.sources:
@@ -45,8 +48,12 @@ class HealthRegistry:
         if health.failing_since is None:
             health.failing_since = when
 
-    def set_stale(self, name: str, series: tuple[str, ...]) -> None:
-        self.source(name).stale_series = series
+    def set_stale(self, stale: dict[str, datetime | None]) -> None:
+        self.stale = dict(stale)
+
+    def is_fresh(self, symbol: str) -> bool:
+        """False for a stale or never-updated series, and before any collector runs."""
+        return self.collecting and symbol not in self.stale
 
 
 def format_age(delta: timedelta) -> str:

@@ -97,12 +97,16 @@ async def test_status_shows_each_source_state(fake, bot):
     from datetime import timedelta
 
     now = bot.app.bot_data["deps"].clock.now()
+    bot.health.collecting = True
     bot.health.success("binance", now - timedelta(seconds=40))
     bot.health.failure("yfinance", now - timedelta(minutes=5), "yfinance: unreachable")
+    bot.health.set_stale({"NVDA": now - timedelta(hours=2), "QQQ": None})
     fake.user_sends("/status", ADA)
     [reply] = await fake.wait_for(ADA.id)
     assert "✅ binance: last success 40s ago" in reply.text
-    assert "❌ yfinance: unreachable since 5m (yfinance: unreachable)" in reply.text
+    assert "❌ yfinance: failing for 5m (yfinance: unreachable); last success: never" in reply.text
+    assert "• NVDA: last update 2h 00m ago" in reply.text
+    assert "• QQQ: last update never" in reply.text
 
 
 async def test_group_start_with_bot_name_from_admin_subscribes_group(fake, bot):

@@ -86,3 +86,50 @@ def m002_chat_locale_and_settings(db: Database) -> None:
         )
         """
     )
+
+
+@MIGRATIONS()
+def m003_market_data(db: Database) -> None:
+    """Price history (bars, quotes) and earnings dates."""
+    db.execute(
+        """
+        CREATE TABLE bars (
+            symbol TEXT NOT NULL,
+            interval TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            open REAL NOT NULL,
+            high REAL NOT NULL,
+            low REAL NOT NULL,
+            close REAL NOT NULL,
+            volume REAL,
+            source TEXT NOT NULL,
+            PRIMARY KEY (symbol, interval, ts)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE quotes (
+            id INTEGER PRIMARY KEY,
+            symbol TEXT NOT NULL,
+            price REAL NOT NULL CHECK (price > 0),
+            ts TEXT NOT NULL,
+            source TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            change_24h_pct REAL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_quotes_symbol_fetched ON quotes(symbol, fetched_at)")
+    db.execute(
+        """
+        CREATE TABLE earnings (
+            symbol TEXT NOT NULL,
+            report_date TEXT NOT NULL,
+            timing TEXT NOT NULL,
+            source TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (symbol, report_date)
+        )
+        """
+    )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from telegram import BotCommand, Update
 from telegram.ext import ContextTypes
 
-from bot.health import format_age
 from bot.i18n import language_for, t
 from bot.store import chats
 from bot.telegram.access import is_chat_admin
 from bot.telegram.deps import Deps, deps
+from bot.telegram.status import render_status
 
 # (command, help key) in the order /help and the command menu show them.
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -99,50 +99,16 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await _reply(update, "\n".join(lines))
 
 
-def status_text(d: Deps, lang: str, chat_subscribed: bool) -> str:
-    now = d.clock.now()
-    lines = [
-        t(lang, "status.header"),
-        t(
-            lang,
-            "status.uptime",
-            uptime=format_age(now - d.started_at),
-            subscribers=chats.subscriber_count(d.db),
-        ),
-        t(lang, "status.this_chat_on" if chat_subscribed else "status.this_chat_off"),
-        "",
-        t(lang, "status.sources"),
-    ]
-    if not d.health.sources:
-        lines.append(t(lang, "status.no_sources"))
-    for health in d.health.sources.values():
-        last = format_age(now - health.last_success) if health.last_success else t(lang, "status.never")
-        if health.failing_since is not None:
-            lines.append(
-                t(
-                    lang,
-                    "status.source_down",
-                    name=health.name,
-                    since=format_age(now - health.failing_since),
-                    error=health.last_error or "?",
-                )
-            )
-        elif health.stale_series:
-            lines.append(t(lang, "status.source_stale", name=health.name, last_success=last))
-        else:
-            lines.append(t(lang, "status.source_ok", name=health.name, last_success=last))
-        if health.stale_series:
-            lines.append(t(lang, "status.stale_series", series=", ".join(health.stale_series)))
-    return "\n".join(lines)
-
-
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Uptime, subscribers, and the health of each data source."""
     d = deps(context)
     chat = chats.get_chat(d.db, update.effective_chat.id)
     lang = chat.language if chat else chat_language(d, update)
     subscribed = bool(chat and chat.subscribed and not chat.blocked)
-    await _reply(update, status_text(d, lang, subscribed))
+    text = render_status(
+        lang, d.clock.now(), d.started_at, chats.subscriber_count(d.db), subscribed, d.health
+    )
+    await _reply(update, text)
 
 
 async def unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

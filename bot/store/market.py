@@ -1,0 +1,143 @@
+"""Price history and earnings dates: bars upserted idempotently, quotes with source and fetch time.
+
+Timestamps are stored as ISO-8601 UTC text, which sorts in time order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+
+from sqlite_utils import Database
+
+from bot.sources.base import Bar, EarningsDate, Interval, Quote
+from bot.store.db import utcnow_iso
+
+
+def _iso(when: datetime) -> str:
+    return utcnow_iso(when)
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def upsert_bars(db: Database, bars: Iterable[Bar]) -> int:
+    """Insert or replace bars on (symbol, interval, ts); returns how many were written."""
+    rows = [
+        (b.symbol, b.interval, _iso(b.ts), b.open, b.high, b.low, b.close, b.volume, b.source)
+        for b in bars
+    ]
+    if rows:
+        with db.atomic():
+            db.conn.executemany(
+                """
+                INSERT INTO bars (symbol, interval, ts, open, high, low, close, volume, source)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(symbol, interval, ts) DO UPDATE SET
+                    open = excluded.open, high = excluded.high, low = excluded.low,
+                    close = excluded.close, volume = excluded.volume, source = excluded.source
+                """,
+                rows,
+            )
+    return len(rows)
+
+
+def _row_to_bar(row: Sequence) -> Bar:
+    symbol, interval, ts, o, h, lo, c, v, source = row
+    return Bar(symbol, interval, _dt(ts), o, h, lo, c, v, source)
+
+
+def load_bars(
+    db: Database,
+    symbol: str,
+    interval: Interval,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Bar]:
+    """Stored bars of one series with ``since <= ts < until``, oldest first."""
+    sql = "SELECT symbol, interval, ts, open, high, low, close, volume, source FROM bars WHERE symbol = ? AND interval = ?"
+    params: list = [symbol, interval]
+    if since is not None:
+        sql += " AND ts >= ?"
+        params.append(_iso(since))
+    if until is not None:
+        sql += " AND ts < ?"
+        params.append(_iso(until))
+    return [_row_to_bar(r) for r in db.execute(sql + " ORDER BY ts", params)]
+
+
+def last_bar_time(db: Database, symbol: str, interval: Interval) -> datetime | None:
+    row = db.execute(
+        "SELECT max(ts) FROM bars WHERE symbol = ? AND interval = ?", [symbol, interval]
+    ).fetchone()
+    return _dt(row[0]) if row and row[0] else None
+
+
+def insert_quotes(db: Database, quotes: Iterable[Quote]) -> int:
+    rows = [
+        (q.symbol, q.price, _iso(q.ts), q.source, _iso(q.fetched_at), q.change_24h_pct)
+        for q in quotes
+    ]
+    if rows:
+        with db.atomic():
+            db.conn.executemany(
+                "INSERT INTO quotes (symbol, price, ts, source, fetched_at, change_24h_pct) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+    return len(rows)
+
+
+def latest_quotes(db: Database, symbols: Sequence[str] | None = None) -> dict[str, Quote]:
+    """The most recently fetched quote of each symbol (all symbols if ``symbols`` is None)."""
+    sql = """
+        SELECT symbol, price, ts, source, fetched_at, change_24h_pct FROM quotes q
+        WHERE id = (SELECT id FROM quotes WHERE symbol = q.symbol ORDER BY fetched_at DESC, id DESC LIMIT 1)
+    """
+    params: list = []
+    if symbols is not None:
+        sql += f" AND symbol IN ({','.join('?' * len(symbols))})"
+        params = list(symbols)
+    return {
+        r[0]: Quote(r[0], r[1], _dt(r[2]), r[3], _dt(r[4]), r[5])
+        for r in db.execute(sql, params)
+    }
+
+
+def prune_quotes(db: Database, keep: timedelta, now: datetime) -> int:
+    """Drop quotes fetched more than ``keep`` ago (bars hold the history)."""
+    return db.execute("DELETE FROM quotes WHERE fetched_at < ?", [_iso(now - keep)]).rowcount
+
+
+def upsert_earnings(db: Database, dates: Iterable[EarningsDate], fetched_at: datetime) -> int:
+    rows = [(e.symbol, e.report_date.isoformat(), e.timing, e.source, _iso(fetched_at)) for e in dates]
+    if rows:
+        with db.atomic():
+            db.conn.executemany(
+                """
+                INSERT INTO earnings (symbol, report_date, timing, source, fetched_at)
+                VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(symbol, report_date) DO UPDATE SET
+                    timing = CASE WHEN excluded.timing = 'unknown' THEN earnings.timing ELSE excluded.timing END,
+                    source = excluded.source, fetched_at = excluded.fetched_at
+                """,
+                rows,
+            )
+    return len(rows)
+
+
+def load_earnings(
+    db: Database, symbols: Sequence[str] | None = None, since: date | None = None
+) -> list[EarningsDate]:
+    sql = "SELECT symbol, report_date, timing, source FROM earnings WHERE 1 = 1"
+    params: list = []
+    if symbols is not None:
+        sql += f" AND symbol IN ({','.join('?' * len(symbols))})"
+        params += list(symbols)
+    if since is not None:
+        sql += " AND report_date >= ?"
+        params.append(since.isoformat())
+    return [
+        EarningsDate(r[0], date.fromisoformat(r[1]), r[2], r[3])
+        for r in db.execute(sql + " ORDER BY report_date, symbol", params)
+    ]
