@@ -2,7 +2,10 @@
 
 A value that is ``None``, NaN, infinite, zero or negative is not a price. A price
 that jumps more than ``max_jump_pct`` against the last good one is rejected too
-(a bad print is far more likely than a 20 % move between two polls).
+(a bad print is far more likely than a 20 % move between two polls). If the
+market really moved that far, the guard re-anchors once ``confirmations``
+consecutive rejected prices agree with each other within 1 %: a real level is
+confirmed by the next polls, a bad print is not.
 """
 
 from __future__ import annotations
@@ -41,9 +44,11 @@ def valid_ohlc(open_: Any, high: Any, low: Any, close: Any) -> tuple[float, floa
 class JumpGuard:
     """Rejects a price that moved more than ``max_jump_pct`` from the last accepted one."""
 
-    def __init__(self, max_jump_pct: float) -> None:
+    def __init__(self, max_jump_pct: float, confirmations: int = 3) -> None:
         self.max_jump = max_jump_pct / 100.0
+        self.confirmations = confirmations
         self._last: dict[str, float] = {}
+        self._rejected: dict[str, list[float]] = {}
 
     def seed(self, key: str, price: float) -> None:
         """Remember a known good price (e.g. the last stored close after a restart)."""
@@ -56,10 +61,17 @@ class JumpGuard:
             return None
         last = self._last.get(key)
         if last is not None and abs(price / last - 1) > self.max_jump:
-            log.warning(
-                "%s: rejected %s price %s: %.1f%% away from the last good %s",
-                source or "source", key, price, (price / last - 1) * 100, last,
-            )
-            return None
+            rejected = self._rejected.setdefault(key, [])
+            rejected.append(price)
+            del rejected[: -self.confirmations]
+            if len(rejected) == self.confirmations and max(rejected) <= min(rejected) * 1.01:
+                log.warning("%s: %s confirmed at a new level %s (was %s)", source or "source", key, price, last)
+            else:
+                log.warning(
+                    "%s: rejected %s price %s: %.1f%% away from the last good %s",
+                    source or "source", key, price, (price / last - 1) * 100, last,
+                )
+                return None
+        self._rejected.pop(key, None)
         self._last[key] = price
         return price

@@ -1,0 +1,420 @@
+"""Crypto prices from exchanges through ``ccxt.async_support``, behind :class:`MarketSource`.
+
+Usage::
+
+    source = CryptoSource(("binance", "okx"), ("BTC",), health=health, clock=clock)
+    quotes = await source.fetch_quotes(["BTC"])         # one fetch_tickers per exchange asked
+    bars = await source.fetch_bars("BTC", "1d", since)  # complete bars only, oldest first
+    await source.close()
+
+* Exchanges are asked in priority order. Quotes: one batched ``fetch_tickers`` per
+  exchange; only symbols it could not price go on to the next. Bars: a series comes whole
+  from one exchange; if it fails half-way, the next one starts again from ``since``.
+* The bot says ``BTC``; each exchange gets its own pair (``BTC/USDT`` on Binance and OKX,
+  ``BTC/USD`` on Kraken and Coinbase), see :func:`pick_pair`.
+* Timeouts, 5xx and malformed bodies are retried with jittered backoff before failing
+  over; a 429/418 is not: that exchange rests for a cooldown that grows while it refuses.
+* Only complete bars are returned: the one still forming is left out (the live price is
+  what :meth:`fetch_quotes` is for). An empty OHLCV page ends the series; on OKX a data
+  gap longer than one page (100 bars) does too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import random
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import ccxt
+import ccxt.async_support as ccxt_async
+from ccxt.async_support.base.exchange import Exchange
+
+from bot.backoff import Backoff
+from bot.clock import Clock, SystemClock
+from bot.config import DEFAULT_EXCHANGES
+from bot.health import HealthRegistry
+from bot.sources.base import INTERVALS, Bar, Interval, Quote, SourceUnavailable, UnknownSymbol
+from bot.sources.ccxt_errors import ccxt_errors, is_rate_limit, reject_broken_json
+from bot.sources.validate import JumpGuard, valid_ohlc
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+DEFAULT_QUOTES = ("USDT", "USD", "USDC")
+QUOTE_PREFERENCE: dict[str, tuple[str, ...]] = {
+    "binance": ("USDT", "USDC", "FDUSD"),
+    "okx": ("USDT", "USDC", "USD"),
+    "kraken": ("USD", "USDT", "USDC"),
+    "coinbase": ("USD", "USDC", "USDT"),
+}
+# Candles per request: each exchange's documented maximum (OKX history-candles: 100).
+PAGE_LIMIT = {"binance": 1000, "okx": 100, "kraken": 720, "coinbase": 300}
+DEFAULT_PAGE_LIMIT = 100
+MAX_PAGES = 1000
+INTERVAL_MS: dict[str, int] = {"1h": 3_600_000, "1d": 86_400_000}
+# Exchanges whose markets load per type: ask for spot only (else futures and options too).
+SPOT_ONLY_MARKETS = {"binance", "okx"}
+_HOST = re.compile(r"^https?://[^/]+")
+
+
+def pick_pair(symbol: str, markets: Mapping[str, Mapping[str, Any]], quotes: Sequence[str]) -> str | None:
+    """The active spot pair of ``symbol`` with the most preferred quote currency, or None."""
+    by_quote = {
+        market.get("quote"): pair
+        for pair, market in markets.items()
+        if market.get("base") == symbol and market.get("spot") and market.get("active") is not False
+    }
+    return next((by_quote[quote] for quote in quotes if quote in by_quote), None)
+
+
+def point_api_at(urls: Any, base: str) -> Any:
+    """ccxt's ``urls['api']`` with the scheme and host of every URL replaced by ``base``.
+
+    Binance's ``public`` becomes ``base + '/api/v3'``, OKX's ``rest`` becomes ``base``.
+    """
+    if isinstance(urls, str):
+        return _HOST.sub(lambda _: base.rstrip("/"), urls)
+    if isinstance(urls, Mapping):
+        return {key: point_api_at(value, base) for key, value in urls.items()}
+    return urls
+
+
+def utc_from_ms(value: Any) -> datetime | None:
+    """A millisecond epoch timestamp as an aware UTC datetime, or None if it is not one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e14:
+        return None
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+def finite(value: Any) -> float | None:
+    """``value`` as a finite float (any sign), or None."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and not isinstance(value, bool) else None
+
+
+def parse_bar(row: Any, symbol: str, interval: Interval, source: str) -> Bar | None:
+    """One ccxt OHLCV row as a :class:`Bar`, or None if it is not a possible bar on the interval's grid."""
+    if not isinstance(row, (list, tuple)) or len(row) < 5:
+        return None
+    ts = row[0]
+    if isinstance(ts, bool) or not isinstance(ts, int) or ts <= 0 or ts % INTERVAL_MS[interval]:
+        return None  # daily bars must start at 00:00 UTC, hourly ones on the hour
+    prices = valid_ohlc(*row[1:5])
+    if prices is None:
+        return None
+    volume = finite(row[5]) if len(row) > 5 else None
+    start = utc_from_ms(ts)
+    if start is None:
+        return None
+    return Bar(symbol, interval, start, *prices, volume if volume is None or volume >= 0 else None, source)
+
+
+def _ms(when: datetime) -> int:
+    if when.tzinfo is None:
+        raise ValueError("fetch_bars needs timezone-aware datetimes")
+    return int(when.timestamp() * 1000)
+
+
+@dataclass(eq=False)
+class _Venue:
+    id: str
+    exchange: Exchange
+    quotes: tuple[str, ...]
+    overrides: dict[str, str]
+    penalty: Backoff
+    pairs: dict[str, str | None] = field(default_factory=dict)
+    cooldown_until: datetime | None = None
+
+
+class CryptoSource:
+    """Quotes and bars for canonical crypto symbols, with failover across exchanges."""
+
+    name = "crypto"
+
+    def __init__(
+        self,
+        exchanges: Sequence[str] = DEFAULT_EXCHANGES,
+        symbols: Sequence[str] = ("BTC",),
+        *,
+        pairs: Mapping[str, Mapping[str, str]] | None = None,
+        api_urls: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        max_jump_pct: float = 20.0,
+        guard: JumpGuard | None = None,
+        attempts: int = 2,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        cooldown: float = 30.0,
+        cooldown_cap: float = 600.0,
+        rate_limit_ms: float | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+        health: HealthRegistry | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        """``pairs`` overrides the pair per exchange and symbol (``{"kraken": {"BTC": "BTC/USDT"}}``).
+
+        ``api_urls`` points an exchange at another server (tests: the loopback fake).
+        ``timeout`` is seconds per request; ``attempts`` counts tries per exchange.
+        ``rate_limit_ms`` is ccxt's limiter unit: None keeps each exchange's own, 0 turns it off.
+        """
+        if not exchanges:
+            raise ValueError("CryptoSource needs at least one exchange")
+        if attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        self.symbols = tuple(dict.fromkeys(s.strip().upper() for s in symbols))
+        self._guard = guard if guard is not None else JumpGuard(max_jump_pct)
+        self._attempts = attempts
+        self._backoff = (backoff_base, backoff_cap)
+        self._cooldown = cooldown
+        self._sleep = sleep
+        self._rng = rng if rng is not None else random.Random()
+        self._health = health
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        pairs, api_urls = pairs or {}, api_urls or {}
+        self._venues = [
+            _Venue(
+                id=ex_id,
+                exchange=_make_exchange(ex_id, api_urls.get(ex_id), timeout, rate_limit_ms),
+                quotes=QUOTE_PREFERENCE.get(ex_id, DEFAULT_QUOTES),
+                overrides={s.upper(): p for s, p in pairs.get(ex_id, {}).items()},
+                penalty=Backoff(cooldown, max(cooldown, cooldown_cap), self._rng),
+            )
+            for ex_id in dict.fromkeys(e.strip().lower() for e in exchanges)
+        ]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> CryptoSource:
+        """A source for ``CRYPTO_EXCHANGES``, ``CRYPTO_SYMBOLS`` and ``MAX_PRICE_JUMP_PCT``."""
+        kwargs.setdefault("max_jump_pct", settings.max_price_jump_pct)
+        return cls(settings.crypto_exchanges, settings.crypto_symbols, **kwargs)
+
+    @property
+    def exchanges(self) -> Mapping[str, Exchange]:
+        """The ccxt exchange objects by id, in priority order (for diagnostics and tests)."""
+        return {venue.id: venue.exchange for venue in self._venues}
+
+    def seed(self, symbol: str, price: float) -> None:
+        """Tell the jump guard a known good price (e.g. the last stored close after a restart)."""
+        self._guard.seed(symbol.upper(), price)
+
+    async def fetch_quotes(self, symbols: Sequence[str] = ()) -> list[Quote]:
+        """Latest valid quote per symbol (the configured ones if none are given)."""
+        wanted = list(dict.fromkeys(s.strip().upper() for s in symbols)) or list(self.symbols)
+        found: dict[str, Quote] = {}
+        errors: list[Exception] = []
+        for venue in self._venues:
+            remaining = [s for s in wanted if s not in found]
+            if not remaining:
+                break
+            try:
+                found.update(await self._on_venue(
+                    venue, f"quotes {','.join(remaining)}", lambda v=venue: self._quotes_from(v, remaining)
+                ))
+            except (SourceUnavailable, UnknownSymbol) as exc:
+                errors.append(exc)
+        if not found:
+            _raise_all_failed(f"quotes for {', '.join(wanted)}", errors)
+        if missing := [s for s in wanted if s not in found]:
+            log.info("crypto: no valid price for %s this time", ", ".join(missing))
+        return [found[s] for s in wanted if s in found]
+
+    async def fetch_bars(
+        self, symbol: str, interval: Interval, since: datetime, until: datetime | None = None
+    ) -> list[Bar]:
+        """Complete bars starting at or after ``since`` and before ``until``, oldest first."""
+        if interval not in INTERVALS:
+            raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}")
+        symbol = symbol.strip().upper()
+        step = INTERVAL_MS[interval]
+        start = -(-_ms(since) // step) * step
+        end = _ms(self._clock.now()) // step * step  # start of the bar still forming
+        if until is not None:
+            end = min(end, _ms(until))
+        errors: list[Exception] = []
+        for venue in self._venues:
+            try:
+                return await self._on_venue(
+                    venue, f"{interval} bars {symbol}",
+                    lambda v=venue: self._bars_from(v, symbol, interval, start, end),
+                )
+            except (SourceUnavailable, UnknownSymbol) as exc:
+                errors.append(exc)
+        _raise_all_failed(f"{interval} bars for {symbol}", errors)
+
+    async def close(self) -> None:
+        """Close every exchange's HTTP session."""
+        results = await asyncio.gather(*(v.exchange.close() for v in self._venues), return_exceptions=True)
+        for venue, result in zip(self._venues, results, strict=True):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, BaseException):
+                log.warning("%s: close failed: %s", venue.id, result)
+
+    # -- one exchange ---------------------------------------------------------------
+
+    async def _quotes_from(self, venue: _Venue, symbols: Sequence[str]) -> dict[str, Quote]:
+        pairs = await self._pairs(venue, symbols)
+        tickers = await self._call(venue, lambda: _fetch_tickers(venue.exchange, list(pairs)))
+        fetched_at = self._clock.now()
+        quotes: dict[str, Quote] = {}
+        for pair, symbol in pairs.items():
+            ticker = tickers.get(pair)
+            if not isinstance(ticker, Mapping):
+                log.warning("%s: the answer has no ticker for %s (%s)", venue.id, symbol, pair)
+                continue
+            price = self._guard.accept(symbol, ticker.get("last"), source=venue.id)
+            if price is not None:
+                ts = utc_from_ms(ticker.get("timestamp")) or fetched_at
+                change = finite(ticker.get("percentage"))
+                quotes[symbol] = Quote(symbol, price, ts, venue.id, fetched_at, change)
+        if not quotes:
+            raise SourceUnavailable(f"{venue.id}: no valid price for {', '.join(pairs.values())}")
+        return quotes
+
+    async def _bars_from(self, venue: _Venue, symbol: str, interval: Interval, start: int, end: int) -> list[Bar]:
+        (pair,) = await self._pairs(venue, [symbol])
+        step, limit = INTERVAL_MS[interval], PAGE_LIMIT.get(venue.id, DEFAULT_PAGE_LIMIT)
+        bars: dict[int, Bar] = {}
+        cursor = start
+        for _ in range(MAX_PAGES):
+            if cursor >= end:
+                break
+            page = await self._call(
+                venue, lambda c=cursor: _fetch_bars(venue.exchange, pair, symbol, interval, c, limit)
+            )
+            if not page:
+                break
+            for bar in page:
+                if cursor <= (ts := _ms(bar.ts)) < end:
+                    bars[ts] = bar
+            newest = max(_ms(bar.ts) for bar in page)
+            if newest < cursor:
+                break  # the exchange ignored ``since``: no further progress possible
+            cursor = newest + step
+        else:
+            log.warning("%s: stopped %s %s after %d pages", venue.id, pair, interval, MAX_PAGES)
+        return [bars[ts] for ts in sorted(bars)]
+
+    async def _pairs(self, venue: _Venue, symbols: Sequence[str]) -> dict[str, str]:
+        """``{pair: symbol}`` for the symbols this exchange lists; UnknownSymbol if none."""
+        markets = await self._call(venue, venue.exchange.load_markets)
+        for symbol in symbols:
+            if symbol in venue.pairs:
+                continue
+            pair = venue.overrides.get(symbol) or pick_pair(symbol, markets, venue.quotes)
+            if pair is None or pair not in markets:
+                wanted = pair or f"{symbol}/{'|'.join(venue.quotes)}"
+                log.warning("%s: %s is not listed; %s is skipped there", venue.id, wanted, symbol)
+                pair = None
+            venue.pairs[symbol] = pair
+        found = {pair: s for s in symbols if (pair := venue.pairs[s]) is not None}
+        if not found:
+            raise UnknownSymbol(f"{venue.id}: no market for {', '.join(symbols)}")
+        return found
+
+    async def _call(self, venue: _Venue, request: Callable[[], Awaitable[T]]) -> T:
+        """``request()`` with ccxt's errors mapped; transient failures retried with backoff."""
+        backoff = Backoff(*self._backoff, rng=self._rng)
+        while True:
+            try:
+                with ccxt_errors(venue.id):
+                    return await request()
+            except SourceUnavailable as exc:
+                if backoff.attempts + 1 >= self._attempts or is_rate_limit(exc):
+                    raise
+                delay = backoff.next_delay()
+                log.info("%s; retrying in %.1fs", exc, delay)
+                await self._sleep(delay)
+
+    async def _on_venue(self, venue: _Venue, what: str, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work`` against one exchange, honouring its cooldown and recording its health."""
+        now = self._clock.now()
+        if venue.cooldown_until is not None and now < venue.cooldown_until:
+            left = (venue.cooldown_until - now).total_seconds()
+            raise SourceUnavailable(f"{venue.id}: rate limited, resting {left:.0f}s")
+        try:
+            result = await work()
+        except UnknownSymbol as exc:
+            log.log(logging.WARNING if exc.__cause__ else logging.DEBUG, "crypto %s: %s", what, exc)
+            raise
+        except SourceUnavailable as exc:
+            now = self._clock.now()
+            if is_rate_limit(exc):
+                venue.cooldown_until = now + timedelta(seconds=venue.penalty.next_delay() + self._cooldown)
+            if self._health is not None:
+                self._health.failure(venue.id, now, str(exc))
+            log.warning("crypto %s: %s", what, exc)
+            raise
+        venue.penalty.reset()
+        venue.cooldown_until = None
+        if self._health is not None:
+            self._health.success(venue.id, self._clock.now())
+        return result
+
+
+def _raise_all_failed(what: str, errors: Sequence[Exception]) -> NoReturn:
+    """One exception naming every exchange's reason; UnknownSymbol if none of them lists it."""
+    message = f"crypto: no exchange gave {what}: " + "; ".join(map(str, errors))
+    if all(isinstance(error, UnknownSymbol) for error in errors):
+        raise UnknownSymbol(message)
+    raise SourceUnavailable(message)
+
+
+async def _fetch_tickers(exchange: Exchange, pairs: list[str]) -> Mapping[str, Any]:
+    """One batched ``fetch_tickers``; an answer without any of ``pairs`` is malformed."""
+    tickers = await exchange.fetch_tickers(pairs)
+    if not isinstance(tickers, Mapping) or not any(pair in tickers for pair in pairs):
+        raise ccxt.BadResponse(f"{exchange.id} answered without the tickers asked for")
+    return tickers
+
+
+async def _fetch_bars(
+    exchange: Exchange, pair: str, symbol: str, interval: Interval, since: int, limit: int
+) -> list[Bar]:
+    """One ``fetch_ohlcv`` page as valid bars; invalid rows are dropped, a page of nothing else is malformed."""
+    rows = await exchange.fetch_ohlcv(pair, interval, since=since, limit=limit)
+    bars = [bar for row in rows or () if (bar := parse_bar(row, symbol, interval, exchange.id))]
+    if rows and not bars:
+        raise ccxt.BadResponse(f"{exchange.id} answered with no valid {interval} candle")
+    if len(bars) < len(rows or ()):
+        log.warning("%s: dropped %d of %d %s %s candles (not a valid bar)",
+                    exchange.id, len(rows) - len(bars), len(rows), pair, interval)
+    return bars
+
+
+def _make_exchange(exchange_id: str, api_url: str | None, timeout: float, rate_limit_ms: float | None) -> Exchange:
+    """A ccxt exchange object configured for public market data."""
+    if exchange_id not in ccxt_async.exchanges:
+        raise ValueError(f"unknown ccxt exchange {exchange_id!r}")
+    config: dict[str, Any] = {
+        "timeout": max(1, int(timeout * 1000)),
+        # ccxt's leaky bucket stays on: a poll is one request per exchange and passes at
+        # once, while a long backfill is paced at the exchange's documented weights (OKX
+        # allows 20 candle pages per 2 s). 429/418 are still handled by the cooldown.
+        "enableRateLimit": rate_limit_ms != 0,
+    }
+    if rate_limit_ms:
+        config["rateLimit"] = rate_limit_ms
+    if exchange_id in SPOT_ONLY_MARKETS:
+        config["options"] = {"fetchMarkets": {"types": ["spot"]}}
+    if api_url and api_url.startswith("http://"):
+        config["timeout_on_exit"] = 0  # ccxt waits 250 ms on close to drain TLS; plain HTTP has none
+    exchange: Exchange = getattr(ccxt_async, exchange_id)(config)
+    if api_url:
+        exchange.urls["api"] = point_api_at(exchange.urls["api"], api_url)
+    reject_broken_json(exchange)
+    return exchange
