@@ -43,11 +43,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _run(settings: Settings) -> None:
+    from bot.clock import SystemClock
+    from bot.health import HealthRegistry
+    from bot.scheduler import live_collector
     from bot.store import open_db
     from bot.telegram.app import build_application, serve
 
     db = open_db(settings.database_path)
-    app = build_application(settings, db)
+    clock, health = SystemClock(), HealthRegistry()
+    collector = live_collector(settings, db, clock, health)
+    app = build_application(settings, db, clock=clock, health=health, collector=collector)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -83,15 +83,34 @@ class _TripwireHandler(socketserver.StreamRequestHandler):
         self.wfile.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 
 
-def install(environ: dict[str, str]) -> None:
-    """Patch sockets and point the proxy variables at a tripwire server."""
+def guard_sockets() -> None:
+    """Refuse Python-level connections and DNS lookups outside loopback."""
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
     socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
-    server = _Tripwire(("127.0.0.1", 0), _TripwireHandler)
-    threading.Thread(target=server.serve_forever, daemon=True, name="net-tripwire").start()
-    proxy = f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def set_proxy(environ: dict[str, str], proxy: str) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         environ[name] = proxy
     for name in ("NO_PROXY", "no_proxy"):
         environ[name] = "127.0.0.1,localhost,::1"
+
+
+def install(environ: dict[str, str]) -> None:
+    """Patch sockets and point the proxy variables at a tripwire server."""
+    guard_sockets()
+    server = _Tripwire(("127.0.0.1", 0), _TripwireHandler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="net-tripwire").start()
+    set_proxy(environ, f"http://127.0.0.1:{server.server_address[1]}")
+
+
+# A machine with no internet, for a bot started as a subprocess by a test: put
+# tests/offline on PYTHONPATH and its sitecustomize calls this at interpreter start.
+DEAD_PROXY = "http://127.0.0.1:9"
+
+
+def install_offline(environ: dict[str, str]) -> None:
+    """Python sockets refuse the outside; native clients go to a closed loopback port."""
+    guard_sockets()
+    set_proxy(environ, DEAD_PROXY)

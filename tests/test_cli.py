@@ -7,14 +7,20 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.fakes.telegram import TOKEN, FakeTelegram, FakeUser
 
 ADA = FakeUser(111, "Ada", "ada", "en")
 
 
+OFFLINE = str(Path(__file__).parent / "offline")
+
+
 def _env(**extra: str) -> dict[str, str]:
+    """The child process runs as on a machine without internet (see tests/offline)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    env["PYTHONPATH"] = OFFLINE + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
     return env
 
@@ -68,6 +74,17 @@ async def test_live_bot_serves_start_help_status_against_a_local_bot_api(tmp_pat
         assert "Subscribed" in replies[0].text
         assert "/status" in replies[1].text
         assert "1 subscribed chat" in replies[2].text
+        # No internet here: every source must be reported unreachable, none may alert.
+        sources = ("binance", "okx", "kraken", "coinbase", "yfinance")
+        for attempt in range(40):
+            fake.user_sends("/status", ADA)
+            status = (await fake.wait_for(ADA.id, 4 + attempt, timeout=30))[-1].text
+            if all(f"❌ {name}: failing" in status for name in sources):
+                break
+            await asyncio.sleep(0.5)
+        assert all(f"❌ {name}: failing" in status for name in sources), status
+        assert "• BTC: last update never" in status and "• NVDA: last update never" in status
+        assert len(fake.sent) == 3 + attempt + 1, "only command replies: no alert on missing data"
         health = await asyncio.to_thread(_run, "healthcheck", DATABASE_PATH=str(tmp_path / "bot.db"))
         assert health.returncode == 0, health.stderr
         assert "alive" in health.stdout
@@ -78,6 +95,7 @@ async def test_live_bot_serves_start_help_status_against_a_local_bot_api(tmp_pat
     assert process.returncode == 0
     logs = err.decode()
     assert "is up" in logs
+    assert "Traceback" not in logs, "an unreachable source must not print a traceback per poll"
     assert TOKEN.split(":")[1] not in logs + out.decode(), "the token leaked into the logs"
     assert (tmp_path / "bot.db").exists()
 

@@ -21,7 +21,9 @@ from telegram.ext import (
     filters,
 )
 
+from bot import scheduler
 from bot.clock import Clock, SystemClock
+from bot.collector import Collector
 from bot.config import Settings
 from bot.health import HealthRegistry
 from bot.heartbeat import INTERVAL, beat, heartbeat_path
@@ -43,6 +45,7 @@ def build_application(
     *,
     clock: Clock | None = None,
     health: HealthRegistry | None = None,
+    collector: Collector | None = None,
 ) -> Application:
     """The bot with every handler registered; pass it to :func:`serve`."""
     token = settings.require_token()
@@ -70,6 +73,7 @@ def build_application(
         clock=clock,
         health=health or HealthRegistry(),
         started_at=clock.now(),
+        collector=collector,
     )
     private_or_group = ~filters.UpdateType.EDITED & ~filters.ChatType.CHANNEL
     app.add_handler(CommandHandler("start", commands.start, filters=private_or_group))
@@ -85,6 +89,10 @@ def build_application(
 def schedule_jobs(app: Application) -> None:
     """Recurring work on the JobQueue (APScheduler), scheduled once the application runs."""
     app.job_queue.run_repeating(_heartbeat, INTERVAL, first=0.1, name="heartbeat")
+    d: Deps = app.bot_data[DEPS_KEY]
+    if d.collector is not None:
+        scheduler.schedule(app.job_queue, scheduler.market_jobs(d.collector, d.settings, d.clock))
+        d.health.collecting = True
 
 
 async def _heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -142,3 +150,6 @@ async def serve(app: Application, stop: asyncio.Event, *, poll_timeout: float = 
         if app.running:
             await app.stop()
         await app.shutdown()
+        collector = app.bot_data[DEPS_KEY].collector
+        if collector is not None:
+            await collector.close()

@@ -9,6 +9,7 @@ from sqlite_utils import Database
 from telegram.ext import CallbackContext
 
 from bot.clock import Clock
+from bot.collector import Collector
 from bot.config import Settings
 from bot.health import HealthRegistry
 
@@ -22,6 +23,7 @@ class Deps:
     clock: Clock
     health: HealthRegistry
     started_at: datetime
+    collector: Collector | None = None
 
 
 def deps(context: CallbackContext) -> Deps:

@@ -1,0 +1,181 @@
+"""sources → store: what the scheduled market-data jobs do.
+
+Every poll is one batched request per source (``fetch_tickers`` on one exchange,
+one ``yf.download`` for the whole watchlist), whatever the number of chats: chats
+never cause a request. Bars are synced when a new one can have completed, and
+the staleness flags the engine reads are refreshed after every poll.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlite_utils import Database
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.health import HealthRegistry
+from bot.sources.base import INTERVALS, Bar, EarningsSource, Interval, MarketSource, SourceError
+from bot.sources.market_hours import CalendarRangeError, MarketHours
+from bot.staleness import SeriesPolicy, stale_series
+from bot.store import market
+
+log = logging.getLogger(__name__)
+
+BAR_LENGTH: dict[str, timedelta] = {"1h": timedelta(hours=1), "1d": timedelta(days=1)}
+# History fetched when a series has none: enough for the 63-session (90d) correlation window.
+BACKFILL: dict[str, timedelta] = {"1h": timedelta(days=30), "1d": timedelta(days=200)}
+SYNC_DELAY = timedelta(minutes=1)  # let the exchange finish a bar before asking for it
+SYNC_RETRY = timedelta(minutes=5)  # after a failed bar sync (quotes keep flowing meanwhile)
+QUOTE_RETENTION = timedelta(days=7)
+
+
+def next_boundary(now: datetime, length: timedelta) -> datetime:
+    """The next multiple of ``length`` since the Unix epoch (the next full hour or UTC midnight)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    steps = (now - epoch) // length + 1
+    return epoch + steps * length
+
+
+@dataclass
+class Collector:
+    db: Database
+    settings: Settings
+    clock: Clock
+    health: HealthRegistry
+    hours: MarketHours
+    crypto: MarketSource | None = None
+    equities: MarketSource | None = None
+    earnings: EarningsSource | None = None
+    _next_sync: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+    # -- what is tracked ---------------------------------------------------------------
+    def crypto_symbols(self) -> list[str]:
+        return list(self.settings.crypto_symbols)
+
+    def equity_symbols(self) -> list[str]:
+        extra = [r[0] for r in self.db.execute("SELECT DISTINCT symbol FROM chat_watchlist ORDER BY symbol")]
+        return list(dict.fromkeys([*self.settings.equity_watchlist, *extra]))
+
+    def policies(self) -> dict[str, SeriesPolicy]:
+        multiple = self.settings.stale_after_intervals
+        crypto = SeriesPolicy(timedelta(seconds=self.settings.crypto_poll_seconds), multiple)
+        equity = SeriesPolicy(
+            timedelta(seconds=self.settings.equity_poll_seconds), multiple, session_open=self._session_open
+        )
+        policies = {s: crypto for s in self.crypto_symbols()} if self.crypto else {}
+        if self.equities:
+            policies.update({s: equity for s in self.equity_symbols()})
+        return policies
+
+    def _session_open(self, now: datetime) -> datetime | None:
+        try:
+            return self.hours.latest_started_session(now).open if self.hours.is_open(now) else None
+        except CalendarRangeError:
+            return None
+
+    # -- jobs --------------------------------------------------------------------------
+    async def poll_crypto(self, now: datetime) -> None:
+        assert self.crypto is not None
+        try:
+            market.insert_quotes(self.db, await self.crypto.fetch_quotes(self.crypto_symbols()))
+            await self._sync_bars(self.crypto, self.crypto_symbols(), now, crypto=True)
+        finally:
+            self.refresh_staleness(self.clock.now())
+
+    async def poll_equities(self, now: datetime) -> None:
+        assert self.equities is not None
+        try:
+            market.insert_quotes(self.db, await self.equities.fetch_quotes(self.equity_symbols()))
+            await self._sync_bars(self.equities, self.equity_symbols(), now, crypto=False)
+        finally:
+            self.refresh_staleness(self.clock.now())
+
+    async def refresh_earnings(self, now: datetime) -> None:
+        assert self.earnings is not None
+        dates = await self.earnings.fetch_earnings(self.equity_symbols())
+        market.upsert_earnings(self.db, dates, now)
+        market.prune_quotes(self.db, QUOTE_RETENTION, now)
+        log.info("earnings calendar refreshed: %d dates", len(dates))
+
+    async def backfill(self, now: datetime) -> None:
+        """Fetch the history each series lacks: all of it on a first start, only the gap after."""
+        if self.crypto is not None:
+            await self._sync_bars(self.crypto, self.crypto_symbols(), now, crypto=True, force=True)
+        if self.equities is not None:
+            await self._sync_bars(self.equities, self.equity_symbols(), now, crypto=False, force=True)
+
+    def refresh_staleness(self, now: datetime) -> None:
+        policies = self.policies()
+        latest = market.latest_quotes(self.db, list(policies))
+        self.health.set_stale(stale_series({s: q.ts for s, q in latest.items()}, policies, now))
+
+    # -- bars ----------------------------------------------------------------------------
+    async def _sync_bars(
+        self,
+        source: MarketSource,
+        symbols: Sequence[str],
+        now: datetime,
+        *,
+        crypto: bool,
+        force: bool = False,
+    ) -> None:
+        for interval in INTERVALS:
+            key = (source.name, interval)
+            if not force and now < self._next_sync.get(key, now):
+                continue
+            try:
+                fetched = await self._fetch_missing(source, symbols, interval, now)
+                written = market.upsert_bars(self.db, [b for b in fetched if self._complete(b, now, crypto)])
+            except SourceError as exc:
+                if force:
+                    raise
+                log.warning("%s: %s bars not synced (%s); trying again later", source.name, interval, exc)
+                self._next_sync[key] = now + SYNC_RETRY
+                continue
+            if written:
+                log.info("%s: stored %d %s bar(s)", source.name, written, interval)
+            self._next_sync[key] = self._next_sync_time(now, interval, crypto)
+
+    async def _fetch_missing(
+        self, source: MarketSource, symbols: Sequence[str], interval: Interval, now: datetime
+    ) -> list[Bar]:
+        starts = {s: self._resume_from(s, interval, now) for s in symbols}
+        fetch_many = getattr(source, "fetch_bars_many", None)
+        if fetch_many is not None:  # one batched request for the whole watchlist
+            found = await fetch_many(list(symbols), interval, min(starts.values()))
+            return [b for s, rows in found.items() for b in rows if b.ts >= starts.get(s, b.ts)]
+        return [b for s in symbols for b in await source.fetch_bars(s, interval, starts[s])]
+
+    def _complete(self, bar: Bar, now: datetime, crypto: bool) -> bool:
+        """Only finished bars are stored: the one still forming would mislead the rules."""
+        if crypto or bar.interval == "1h":
+            return bar.ts + BAR_LENGTH[bar.interval] <= now
+        try:
+            session = self.hours.session(bar.ts.date())
+        except CalendarRangeError:
+            return bar.ts + BAR_LENGTH[bar.interval] <= now
+        return session is not None and session.close <= now
+
+    def _resume_from(self, symbol: str, interval: Interval, now: datetime) -> datetime:
+        last = market.last_bar_time(self.db, symbol, interval)
+        # Re-fetch the last stored bar too: it may have been stored while still forming.
+        return last if last is not None else now - BACKFILL[interval]
+
+    def _next_sync_time(self, now: datetime, interval: str, crypto: bool) -> datetime:
+        if crypto or interval == "1h":
+            return next_boundary(now, BAR_LENGTH[interval]) + SYNC_DELAY
+        try:  # equity daily bars complete at the session close
+            session = self.hours.current_or_next_session(now)
+            return session.close + SYNC_DELAY
+        except CalendarRangeError:
+            return now + BAR_LENGTH[interval]
+
+    async def close(self) -> None:
+        for source in {id(s): s for s in (self.crypto, self.equities, self.earnings) if s}.values():
+            close = getattr(source, "close", None)
+            if close is not None:
+                await close()
