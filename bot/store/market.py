@@ -5,7 +5,7 @@ Timestamps are stored as ISO-8601 UTC text, which sorts in time order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from sqlite_utils import Database
@@ -141,3 +141,34 @@ def load_earnings(
         EarningsDate(r[0], date.fromisoformat(r[1]), r[2], r[3])
         for r in db.execute(sql + " ORDER BY report_date, symbol", params)
     ]
+
+
+def price_history(
+    db: Database,
+    symbol: str,
+    since: datetime,
+    until: datetime,
+    bar_end: Callable[[Bar], datetime],
+) -> list[tuple[datetime, float]]:
+    """Every price seen of ``symbol`` in ``[since, until]``: quotes at their time, bars at their end."""
+    points = [
+        (_dt(ts), price)
+        for ts, price in db.execute(
+            "SELECT ts, price FROM quotes WHERE symbol = ? AND ts >= ? AND ts <= ?",
+            [symbol, _iso(since), _iso(until)],
+        )
+    ]
+    for interval in ("1h", "1d"):
+        for bar in load_bars(db, symbol, interval, since - timedelta(days=1), until):
+            end = bar_end(bar)
+            if since <= end <= until:
+                points.append((end, bar.close))
+    return sorted(set(points))
+
+
+def first_quote_since(db: Database, symbol: str, since: datetime) -> Quote | None:
+    row = db.execute(
+        "SELECT symbol, price, ts, source, fetched_at, change_24h_pct FROM quotes WHERE symbol = ? AND ts >= ? ORDER BY ts LIMIT 1",
+        [symbol, _iso(since)],
+    ).fetchone()
+    return Quote(row[0], row[1], _dt(row[2]), row[3], _dt(row[4]), row[5]) if row else None

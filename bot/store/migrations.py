@@ -133,3 +133,48 @@ def m003_market_data(db: Database) -> None:
         )
         """
     )
+
+
+@MIGRATIONS()
+def m004_alerts_outbox_and_rule_state(db: Database) -> None:
+    """Decided alerts (once each, by key), the outbox of (alert, chat) deliveries, rule state."""
+    db.execute(
+        """
+        CREATE TABLE alerts (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            time TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            decided_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_alerts_time ON alerts(time)")
+    db.execute(
+        """
+        CREATE TABLE deliveries (
+            id INTEGER PRIMARY KEY,
+            alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dropped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            last_error TEXT,
+            sent_at TEXT,
+            message_id INTEGER,
+            UNIQUE (alert_id, chat_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_deliveries_pending ON deliveries(status, next_attempt_at)")
+    db.execute(
+        """
+        CREATE TABLE rule_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )

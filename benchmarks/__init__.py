@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks` (timings live here, never in the test suite)."""

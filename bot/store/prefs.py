@@ -1,0 +1,103 @@
+"""Per-chat preferences the engine applies: thresholds, levels, mutes, heads-up.
+
+A NULL threshold in ``chat_settings`` means "the bot's default" (from Settings), so
+changing a default reaches every chat that never chose its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from bot.config import Settings
+from bot.store.db import utcnow_iso
+
+
+@dataclass(frozen=True, slots=True)
+class ChatPrefs:
+    chat_id: int
+    language: str
+    timezone: str
+    corr_threshold: float
+    corr_jump: float
+    shock_pct: float
+    move_pct: float
+    charts: bool
+    heads_up: bool
+    muted: frozenset[str]  # alert kinds muted right now ("all" mutes every kind)
+
+    def wants(self, kind: str) -> bool:
+        return "all" not in self.muted and kind not in self.muted
+
+
+def load_audience(db: Database, defaults: Settings, now: datetime) -> list[ChatPrefs]:
+    """Every subscribed, unblocked chat with its effective settings and current mutes."""
+    mutes: dict[int, set[str]] = {}
+    for chat_id, kind in db.execute("SELECT chat_id, kind FROM chat_mutes WHERE until > ?", [utcnow_iso(now)]):
+        mutes.setdefault(chat_id, set()).add(kind)
+    rows = db.execute(
+        """
+        SELECT c.id, c.language, c.timezone, s.corr_threshold, s.corr_jump, s.shock_pct, s.move_pct,
+               COALESCE(s.charts, 1), COALESCE(s.heads_up, 1)
+        FROM chats c LEFT JOIN chat_settings s ON s.chat_id = c.id
+        WHERE c.subscribed = 1 AND c.blocked = 0
+        ORDER BY c.id
+        """
+    )
+    return [
+        ChatPrefs(
+            chat_id=r[0],
+            language=r[1],
+            timezone=r[2],
+            corr_threshold=r[3] if r[3] is not None else defaults.corr_threshold,
+            corr_jump=r[4] if r[4] is not None else defaults.corr_jump,
+            shock_pct=r[5] if r[5] is not None else defaults.shock_pct,
+            move_pct=r[6] if r[6] is not None else defaults.move_pct,
+            charts=bool(r[7]),
+            heads_up=bool(r[8]),
+            muted=frozenset(mutes.get(r[0], ())),
+        )
+        for r in rows
+    ]
+
+
+def chat_levels(db: Database) -> list[tuple[int, str, float, str]]:
+    """``(chat_id, symbol, price, above|below)`` of every chat's own levels."""
+    return [tuple(r) for r in db.execute("SELECT chat_id, symbol, price, direction FROM chat_levels ORDER BY id")]
+
+
+def add_level(db: Database, chat_id: int, symbol: str, price: float, direction: str, now: datetime) -> int:
+    cursor = db.execute(
+        "INSERT INTO chat_levels (chat_id, symbol, price, direction, created_at) VALUES (?, ?, ?, ?, ?)",
+        [chat_id, symbol, price, direction, utcnow_iso(now)],
+    )
+    return cursor.lastrowid
+
+
+def set_mute(db: Database, chat_id: int, kind: str, until: datetime) -> None:
+    db.execute(
+        """
+        INSERT INTO chat_mutes (chat_id, kind, until) VALUES (?, ?, ?)
+        ON CONFLICT(chat_id, kind) DO UPDATE SET until = excluded.until
+        """,
+        [chat_id, kind, utcnow_iso(until)],
+    )
+
+
+def set_thresholds(db: Database, chat_id: int, now: datetime, **values: float | bool | None) -> None:
+    """Set some of corr_threshold, corr_jump, shock_pct, move_pct, charts, heads_up for one chat."""
+    allowed = {"corr_threshold", "corr_jump", "shock_pct", "move_pct", "charts", "heads_up"}
+    unknown = set(values) - allowed
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    db.execute(
+        "INSERT INTO chat_settings (chat_id, updated_at) VALUES (?, ?) ON CONFLICT(chat_id) DO NOTHING",
+        [chat_id, utcnow_iso(now)],
+    )
+    for name, value in values.items():
+        db.execute(
+            f"UPDATE chat_settings SET {name} = ?, updated_at = ? WHERE chat_id = ?",
+            [value, utcnow_iso(now), chat_id],
+        )
