@@ -1,5 +1,6 @@
 """Command line: ``python -m bot <command>``.
 
+    python -m bot replay       what the bot would have said over recorded data (no token, no network)
     python -m bot run          run the live Telegram bot (needs TELEGRAM_BOT_TOKEN)
     python -m bot healthcheck  exit 0 if a running bot beat its heartbeat recently (for Docker)
 
@@ -13,12 +14,69 @@ import asyncio
 import logging
 import signal
 import sys
+from datetime import date
+from pathlib import Path
 
 from bot import __version__
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import SHIPPED_REPLAY_DATA, ConfigError, Settings, load_settings
+from bot.sources.replay_data import ReplayDataError
 from bot.logs import register_secret, setup_logging
 
 log = logging.getLogger("bot")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2025-12-11, got {text!r}") from None
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number like 3600, got {text!r}") from None
+    if not 0 < value <= 10_000_000:
+        raise argparse.ArgumentTypeError("speed must be between 0 and 10,000,000")
+    return value
+
+
+def _replay(args: argparse.Namespace) -> int:
+    import json
+
+    from bot.config import parse_levels
+    from bot.render import render_plain
+    from bot.replay import default_plan, replay
+
+    try:
+        levels = parse_levels(";".join(args.levels)) if args.levels else None
+    except ValueError as exc:
+        print(f"error: --levels: {exc} (e.g. --levels BTC:90000,92000)", file=sys.stderr)
+        return 2
+    if args.start and args.end and args.end < args.start:
+        print("error: --end is before --start", file=sys.stderr)
+        return 2
+    plan = default_plan(args.data, args.start, args.end, levels)
+    try:
+        from tqdm import tqdm
+
+        def progress(total: int):
+            return tqdm(total=total, desc="replay", unit="bar", file=sys.stderr, leave=False, disable=None)
+
+        count = 0
+        for decided in replay(plan, progress=progress):
+            count += 1
+            if args.json:
+                print(json.dumps(decided.alert.to_json(), ensure_ascii=False), flush=True)
+            else:
+                print(render_plain(decided.alert, args.lang, args.tz) + "\n", flush=True)
+    except ReplayDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not args.json:
+        print(f"{count} alert(s) from {plan.start:%Y-%m-%d} to {plan.end or 'the end of the data'}.", file=sys.stderr)
+    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,10 +87,40 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    sub.add_parser(
+    replay = sub.add_parser(
+        "replay",
+        help="print the alerts the bot would have sent over recorded data (default: December 2025)",
+        description=(
+            "Run the rules engine over recorded market data on a simulated clock, as a chat with "
+            "default settings would experience it, and print each alert in time order. "
+            "Needs no token and no network."
+        ),
+        epilog="Example: python -m bot replay --start 2025-12-10 --end 2025-12-12 --levels BTC:90000,92000",
+    )
+    replay.add_argument("--data", type=Path, metavar="DIR", help="folder of <SYMBOL>_1d.csv / _1h.csv files (default: the shipped 2025 data)")
+    replay.add_argument("--start", type=_date, metavar="DATE", help="first day that alerts (default 2025-12-01; earlier data is history)")
+    replay.add_argument("--end", type=_date, metavar="DATE", help="last day replayed (default: the end of the data)")
+    replay.add_argument("--levels", action="append", metavar="SYMBOL:L1,L2", help="key levels instead of DEFAULT_LEVELS (repeatable)")
+    replay.add_argument("--json", action="store_true", help="one JSON object per alert and line")
+    replay.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the rendered alerts")
+    replay.add_argument("--tz", default="UTC", metavar="ZONE", help="timezone for rendered times, e.g. Europe/Berlin")
+    run = sub.add_parser(
         "run",
         help="run the live Telegram bot (needs TELEGRAM_BOT_TOKEN)",
-        description="Run the live bot: answer commands and push alerts to subscribed chats.",
+        description=(
+            "Run the bot: answer commands and push alerts to subscribed chats. With --replay it "
+            "runs on recorded data and a simulated clock instead of live prices."
+        ),
+        epilog="Example: python -m bot run --replay --start 2025-12-10 --speed 3600",
+    )
+    run.add_argument(
+        "--replay", nargs="?", type=Path, const=SHIPPED_REPLAY_DATA, metavar="DIR",
+        help="serve recorded data (default: the shipped 2025 data) instead of live prices",
+    )
+    run.add_argument("--start", type=_date, metavar="DATE", help="with --replay: simulated start (default 2025-12-01)")
+    run.add_argument(
+        "--speed", type=_speed, default=3600.0, metavar="N",
+        help="with --replay: simulated seconds per real second (default 3600: an hour a second)",
     )
     sub.add_parser(
         "healthcheck",
@@ -42,17 +130,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _run(settings: Settings) -> None:
-    from bot.clock import SystemClock
-    from bot.health import HealthRegistry
-    from bot.scheduler import live_collector
-    from bot.store import open_db
+async def _run(settings: Settings, args: argparse.Namespace) -> None:
     from bot.telegram.app import build_application, serve
 
-    db = open_db(settings.database_path)
-    clock, health = SystemClock(), HealthRegistry()
-    collector = live_collector(settings, db, clock, health)
-    app = build_application(settings, db, clock=clock, health=health, collector=collector)
+    from bot.wiring import live_parts, replay_parts
+
+    if args.replay is None:
+        db, parts = live_parts(settings)
+    else:
+        db, parts = replay_parts(settings, args.replay, args.start, args.speed)
+    settings = parts.pop("settings", settings)
+    app = build_application(settings, db, **parts)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -66,6 +154,9 @@ async def _run(settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "replay":
+        setup_logging("WARNING")
+        return _replay(args)
     try:
         settings = load_settings()
         if settings.telegram_bot_token is not None:
@@ -85,7 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if healthy else 1
     setup_logging(settings.log_level)
     if args.command == "run":
-        asyncio.run(_run(settings))
+        try:
+            asyncio.run(_run(settings, args))
+        except ReplayDataError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 

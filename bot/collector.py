@@ -9,7 +9,7 @@ the staleness flags the engine reads are refreshed after every poll.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from bot.clock import Clock
 from bot.config import Settings
 from bot.health import HealthRegistry
-from bot.sources.base import INTERVALS, Bar, EarningsSource, Interval, MarketSource, SourceError
+from bot.sources.base import INTERVALS, Bar, EarningsSource, Interval, MarketSource, Quote, SourceError
 from bot.sources.market_hours import CalendarRangeError, MarketHours
 from bot.staleness import SeriesPolicy, stale_series
 from bot.store import market
@@ -50,6 +50,8 @@ class Collector:
     crypto: MarketSource | None = None
     equities: MarketSource | None = None
     earnings: EarningsSource | None = None
+    # Called with what each poll stored (store → engine); the engine decides alerts from it.
+    on_stored: Callable[[datetime, list[Quote], list[Bar]], object] | None = None
     _next_sync: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     # -- what is tracked ---------------------------------------------------------------
@@ -80,19 +82,21 @@ class Collector:
     # -- jobs --------------------------------------------------------------------------
     async def poll_crypto(self, now: datetime) -> None:
         assert self.crypto is not None
-        try:
-            market.insert_quotes(self.db, await self.crypto.fetch_quotes(self.crypto_symbols()))
-            await self._sync_bars(self.crypto, self.crypto_symbols(), now, crypto=True)
-        finally:
-            self.refresh_staleness(self.clock.now())
+        await self._poll(self.crypto, self.crypto_symbols(), now, crypto=True)
 
     async def poll_equities(self, now: datetime) -> None:
         assert self.equities is not None
+        await self._poll(self.equities, self.equity_symbols(), now, crypto=False)
+
+    async def _poll(self, source: MarketSource, symbols: list[str], now: datetime, *, crypto: bool) -> None:
         try:
-            market.insert_quotes(self.db, await self.equities.fetch_quotes(self.equity_symbols()))
-            await self._sync_bars(self.equities, self.equity_symbols(), now, crypto=False)
+            quotes = await source.fetch_quotes(symbols)
+            market.insert_quotes(self.db, quotes)
+            bars = await self._sync_bars(source, symbols, now, crypto=crypto)
         finally:
             self.refresh_staleness(self.clock.now())
+        if self.on_stored is not None:
+            self.on_stored(self.clock.now(), quotes, bars)
 
     async def refresh_earnings(self, now: datetime) -> None:
         assert self.earnings is not None
@@ -122,14 +126,17 @@ class Collector:
         *,
         crypto: bool,
         force: bool = False,
-    ) -> None:
+    ) -> list[Bar]:
+        stored: list[Bar] = []
         for interval in INTERVALS:
             key = (source.name, interval)
             if not force and now < self._next_sync.get(key, now):
                 continue
             try:
                 fetched = await self._fetch_missing(source, symbols, interval, now)
-                written = market.upsert_bars(self.db, [b for b in fetched if self._complete(b, now, crypto)])
+                complete = [b for b in fetched if self._complete(b, now, crypto)]
+                written = market.upsert_bars(self.db, complete)
+                stored += complete
             except SourceError as exc:
                 if force:
                     raise
@@ -139,6 +146,7 @@ class Collector:
             if written:
                 log.info("%s: stored %d %s bar(s)", source.name, written, interval)
             self._next_sync[key] = self._next_sync_time(now, interval, crypto)
+        return stored
 
     async def _fetch_missing(
         self, source: MarketSource, symbols: Sequence[str], interval: Interval, now: datetime

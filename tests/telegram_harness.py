@@ -38,8 +38,10 @@ def bot_settings(fake: FakeTelegram, tmp_path: Path, **overrides: Any) -> Settin
 
 
 @asynccontextmanager
-async def running_bot(settings: Settings, fake: FakeTelegram, **kwargs: Any) -> AsyncIterator[RunningBot]:
-    db = open_db(settings.database_path)
+async def running_bot(
+    settings: Settings, fake: FakeTelegram, db: Database | None = None, **kwargs: Any
+) -> AsyncIterator[RunningBot]:
+    db = db or open_db(settings.database_path)
     health = kwargs.pop("health", None) or HealthRegistry()
     app = build_application(settings, db, health=health, **kwargs)
     stop = asyncio.Event()

@@ -80,6 +80,14 @@ def test_cooldown_mutes_a_round_trip_through_the_same_level():
     assert walk(b, 89_500, 90_500, step=3600) == [(90_000, "up", 90_500)]  # after the cooldown
 
 
+def test_a_round_trip_inside_one_bar_reports_both_crossings_despite_the_cooldown():
+    b = book(90_000, cooldown=30)
+    b.observe(Segment.between("BTC", T0, 90_650, T0, 90_650))
+    bar = Segment("BTC", T0, T0 + timedelta(days=1), 90_435.1, 92_269.6, 89_615.8, 90_650.1, bar_start=T0)
+    got = [(c.direction, c.price) for c in b.observe(bar) if c.cooled_down]
+    assert got == [("down", 89_615.8), ("up", 90_650.1)]  # dipped below, and closed back above
+
+
 def test_restart_neither_repeats_nor_forgets():
     b = book(90_000)
     assert walk(b, 90_500, 89_500) == [(90_000, "down", 89_500)]

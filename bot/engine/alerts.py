@@ -228,3 +228,28 @@ class LargeMove(_Alert):
 
 
 Alert = LevelBreak | CorrelationSpike | CorrelationResolved | EarningsShock | EarningsUpcoming | LargeMove
+
+
+_TYPES: dict[str, type] = {
+    cls.kind: cls
+    for cls in (LevelBreak, CorrelationSpike, CorrelationResolved, EarningsShock, EarningsUpcoming, LargeMove)
+}
+
+
+def alert_from_json(record: dict[str, Any]) -> Alert:
+    """The alert back from :meth:`to_json`'s record (as stored in the outbox)."""
+    import dataclasses
+
+    cls = _TYPES[record["kind"]]
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in record:
+            continue
+        value = record[f.name]
+        kind = str(f.type)
+        if value is not None and "datetime" in kind:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        elif value is not None and kind.startswith("date"):
+            value = date.fromisoformat(value)
+        values[f.name] = value
+    return cls(**values)

@@ -136,7 +136,9 @@ class LevelBook:
             past = segment.close < level if direction == "down" else segment.close > level
             key = f"{level:.10g}"  # the cooldown is per level, whichever way the next crossing goes
             last = self.last_alert.get(key)
-            cooled = last is None or segment.end - last >= self.cooldown
+            # Crossings inside one move (a bar's round trip) are all facts of that move: the
+            # cooldown only mutes a crossing that comes back in a *later* move.
+            cooled = last is None or last == segment.end or segment.end - last >= self.cooldown
             if cooled:
                 self.last_alert[key] = segment.end
             found.append(

@@ -24,6 +24,9 @@ from telegram.ext import (
 from bot import scheduler
 from bot.clock import Clock, SystemClock
 from bot.collector import Collector
+from bot.delivery.sender import Sender
+from bot.engine.engine import Engine
+from bot.replay_live import ReplayFeeder
 from bot.config import Settings
 from bot.health import HealthRegistry
 from bot.heartbeat import INTERVAL, beat, heartbeat_path
@@ -36,6 +39,8 @@ from bot.telegram.membership import track_membership
 
 log = logging.getLogger(__name__)
 
+FEED_INTERVAL = 1.0
+SEND_INTERVAL = 1.0
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
@@ -46,6 +51,8 @@ def build_application(
     clock: Clock | None = None,
     health: HealthRegistry | None = None,
     collector: Collector | None = None,
+    engine: Engine | None = None,
+    feeder: ReplayFeeder | None = None,
 ) -> Application:
     """The bot with every handler registered; pass it to :func:`serve`."""
     token = settings.require_token()
@@ -74,6 +81,8 @@ def build_application(
         health=health or HealthRegistry(),
         started_at=clock.now(),
         collector=collector,
+        engine=engine,
+        feeder=feeder,
     )
     private_or_group = ~filters.UpdateType.EDITED & ~filters.ChatType.CHANNEL
     app.add_handler(CommandHandler("start", commands.start, filters=private_or_group))
@@ -93,6 +102,23 @@ def schedule_jobs(app: Application) -> None:
     if d.collector is not None:
         scheduler.schedule(app.job_queue, scheduler.market_jobs(d.collector, d.settings, d.clock))
         d.health.collecting = True
+    if d.feeder is not None:
+        feeder = d.feeder
+        d.health.collecting = True
+        d.health.success("replay", d.clock.now())
+
+        async def feed(context: ContextTypes.DEFAULT_TYPE) -> None:
+            feeder.tick()
+            d.health.success("replay", d.clock.now())
+
+        app.job_queue.run_repeating(feed, FEED_INTERVAL, first=0.2, name="replay feed")
+    if d.engine is not None:
+        sender = Sender(d.db, app.bot, d.clock)
+
+        async def send(context: ContextTypes.DEFAULT_TYPE) -> None:
+            await sender.drain()
+
+        app.job_queue.run_repeating(send, SEND_INTERVAL, first=0.3, name="outbox")
 
 
 async def _heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -10,6 +10,8 @@ from telegram.ext import CallbackContext
 
 from bot.clock import Clock
 from bot.collector import Collector
+from bot.engine.engine import Engine
+from bot.replay_live import ReplayFeeder
 from bot.config import Settings
 from bot.health import HealthRegistry
 
@@ -24,6 +26,8 @@ class Deps:
     health: HealthRegistry
     started_at: datetime
     collector: Collector | None = None
+    engine: Engine | None = None
+    feeder: ReplayFeeder | None = None
 
 
 def deps(context: CallbackContext) -> Deps:

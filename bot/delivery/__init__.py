@@ -1,0 +1,1 @@
+"""engine → outbox → chat: draining the durable outbox into Telegram."""

@@ -1,0 +1,144 @@
+"""The engine over the store: alerts decided once, queued per chat settings, never on stale data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.config import load_settings
+from bot.engine.engine import Engine
+from bot.sources.base import Bar, Quote
+from bot.sources.market_hours import MarketHours
+from bot.store import chats, market, open_db
+from bot.store.prefs import add_level, set_mute, set_thresholds
+
+T0 = datetime(2025, 12, 11, 14, 0, tzinfo=UTC)
+HOURS = MarketHours(datetime(2025, 1, 1).date(), datetime(2026, 6, 30).date())
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = open_db(tmp_path / "bot.db")
+    for chat_id in (1, 2, 3):
+        chats.remember_chat(database, chat_id, "private", now=T0)
+        chats.set_subscribed(database, chat_id, True, now=T0)
+    return database
+
+
+def engine(db, **kwargs):
+    return Engine(db, load_settings(equity_watchlist="NVDA,ORCL,QQQ"), HOURS, **kwargs)
+
+
+def quote(price: float, minutes: float, symbol: str = "BTC") -> Quote:
+    t = T0 + timedelta(minutes=minutes)
+    return Quote(symbol, price, t, "binance", t)
+
+
+def feed(eng: Engine, db, *prices: float, start: float = 0, fresh=True):
+    decided = []
+    for i, price in enumerate(prices):
+        q = quote(price, start + i)
+        market.insert_quotes(db, [q])
+        decided += eng.process(q.ts, quotes=[q])
+    return decided
+
+
+def deliveries(db) -> list[tuple[str, int]]:
+    return [
+        (key, chat)
+        for key, chat in db.execute(
+            "SELECT a.key, d.chat_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id ORDER BY a.id, d.chat_id"
+        )
+    ]
+
+
+def test_global_level_break_goes_to_every_subscriber_once(db):
+    eng = engine(db)
+    decided = feed(eng, db, 90_400, 90_100, 89_600, 89_500)
+    [d] = decided
+    assert (d.alert.kind, d.alert.level, d.alert.direction, d.alert.price) == ("level_break", 90_000, "down", 89_600)
+    assert d.chat_ids == (1, 2, 3)
+    assert deliveries(db) == [(d.alert.key, 1), (d.alert.key, 2), (d.alert.key, 3)]
+
+
+def test_a_restart_neither_repeats_nor_forgets(db):
+    eng = engine(db)
+    feed(eng, db, 90_400, 89_600)
+    restarted = engine(db)  # a new process on the same database
+    assert feed(restarted, db, 89_500, 89_400, start=2) == []  # still below: nothing new
+    [up] = feed(restarted, db, 91_000, start=40)  # after the cooldown: a real crossing up
+    assert (up.alert.level, up.alert.direction) == (90_000, "up")
+    assert len(deliveries(db)) == 6
+
+
+def test_the_same_data_processed_twice_is_decided_once(db):
+    eng = engine(db)
+    q1, q2 = quote(90_400, 0), quote(89_600, 1)
+    market.insert_quotes(db, [q1, q2])
+    eng.process(q1.ts, quotes=[q1])
+    first = eng.process(q2.ts, quotes=[q2])
+    again = engine(db).process(q2.ts, quotes=[q2])
+    assert len(first) == 1 and again == []
+
+
+def test_personal_levels_reach_only_their_owner_and_only_their_direction(db):
+    add_level(db, 2, "BTC", 95_000, "above", T0)
+    add_level(db, 3, "BTC", 95_000, "below", T0)
+    eng = engine(db, global_levels={})
+    [up] = feed(eng, db, 94_000, 95_500)
+    assert up.alert.level == 95_000 and up.chat_ids == (2,)
+    [down] = feed(eng, db, 94_500, start=60)
+    assert down.chat_ids == (3,)
+
+
+def test_muted_chats_get_nothing_and_nothing_is_queued_for_later(db):
+    set_mute(db, 2, "level_break", T0 + timedelta(hours=2))
+    set_mute(db, 3, "all", T0 + timedelta(hours=2))
+    eng = engine(db)
+    [d] = feed(eng, db, 90_400, 89_600)
+    assert d.chat_ids == (1,)
+    assert [chat for _, chat in deliveries(db)] == [1]
+
+
+def test_unsubscribed_and_blocked_chats_are_left_out(db):
+    chats.set_subscribed(db, 2, False, now=T0)
+    chats.set_blocked(db, 3, True, now=T0)
+    [d] = feed(engine(db), db, 90_400, 89_600)
+    assert d.chat_ids == (1,)
+
+
+def test_stale_data_never_alerts(db):
+    fresh = {"BTC": True}
+    eng = engine(db, fresh=lambda s: fresh.get(s, True))
+    assert feed(eng, db, 90_400) == []
+    fresh["BTC"] = False
+    assert feed(eng, db, 89_600, 89_000, start=1) == []
+    fresh["BTC"] = True
+    [d] = feed(eng, db, 88_900, start=10)  # fresh again: the crossing since the last fresh price
+    assert (d.alert.direction, d.alert.price) == ("down", 88_900)
+
+
+def test_large_move_threshold_is_per_chat(db):
+    set_thresholds(db, 2, T0, move_pct=3.0)
+    eng = engine(db, global_levels={})
+    feed(eng, db, 100_000)
+    decided = feed(eng, db, 104_000, start=60 * 24 + 1)
+    assert [(d.alert.kind, d.alert.threshold_pct, d.chat_ids) for d in decided] == [("large_move", 3.0, (2,))]
+    decided = feed(eng, db, 106_000, start=60 * 24 + 2)
+    assert [(d.alert.threshold_pct, d.chat_ids) for d in decided] == [(5.0, (1, 3))]
+
+
+def test_a_bar_walks_its_wick_and_old_bars_only_update_state(db):
+    eng = engine(db)
+    day = datetime(2025, 12, 11, tzinfo=UTC)
+    dec10 = Bar("BTC", "1d", day - timedelta(days=1), 92_702.2, 94_489.0, 91_599.0, 92_019.8, 1.0, "replay")
+    dec11 = Bar("BTC", "1d", day, 92_019.8, 93_561.8, 89_281.4, 92_541.0, 1.0, "replay")
+    market.upsert_bars(db, [dec10, dec11])
+    # dec10 arrives a day late: it only settles the state
+    assert eng.process(day + timedelta(days=1), bars=[dec10]) == []
+    decided = eng.process(day + timedelta(days=1), bars=[dec11])
+    got = [(d.alert.level, d.alert.direction, d.alert.price) for d in decided if d.alert.kind == "level_break"]
+    # 92,019.8 after Dec 10's dip sat inside 92,000's band, still "below": the bar dipped
+    # through 90,000, came back through it and closed above 92,000.
+    assert got == [(90_000, "down", 89_281.4), (90_000, "up", 92_541.0), (92_000, "up", 92_541.0)]

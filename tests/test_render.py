@@ -1,0 +1,619 @@
+"""What a chat reads: every alert kind in English and Chinese, numbers, times, escaping, splitting."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.engine.alerts import (
+    CorrelationResolved,
+    CorrelationSpike,
+    EarningsShock,
+    EarningsUpcoming,
+    LargeMove,
+    LevelBreak,
+)
+from bot.formatting import fmt_corr, fmt_date_range, fmt_pct, fmt_price, fmt_time, fmt_window
+from bot.render import (
+    MESSAGE_LIMIT,
+    caption,
+    html_to_plain,
+    render,
+    render_plain,
+    split_message,
+    telegram_length,
+)
+
+THU_15H = datetime(2025, 12, 11, 15, 0, tzinfo=UTC)
+
+
+# --- Factories ---------------------------------------------------------------------------------
+
+
+def level_break(**changes) -> LevelBreak:
+    fields = dict(
+        symbol="BTC", time=THU_15H, level=90_000.0, direction="down", price=89_281.0, extreme=88_950.0, through_pct=0.799
+    )
+    return LevelBreak(**{**fields, **changes})
+
+
+def correlation_spike(**changes) -> CorrelationSpike:
+    fields = dict(
+        symbol="NVDA",
+        time=datetime(2025, 12, 11, 21, 30, tzinfo=UTC),
+        window=21,
+        value=0.7412,
+        previous=0.61,
+        trigger="jump",
+        threshold=0.7,
+        jump=0.3,
+        change_10d=0.31,
+        windows={"21": 0.7412, "63": 0.52},
+        start=date(2025, 11, 12),
+        end=date(2025, 12, 11),
+    )
+    return CorrelationSpike(**{**fields, **changes})
+
+
+def correlation_resolved(**changes) -> CorrelationResolved:
+    fields = dict(
+        symbol="NVDA",
+        time=datetime(2025, 12, 19, 21, 30, tzinfo=UTC),
+        window=21,
+        value=0.55,
+        previous=0.66,
+        threshold=0.7,
+        jump=0.3,
+        windows={"21": 0.55, "63": 0.5},
+        start=date(2025, 11, 19),
+        end=date(2025, 12, 19),
+    )
+    return CorrelationResolved(**{**fields, **changes})
+
+
+def orcl_shock(**changes) -> EarningsShock:
+    """ORCL on 2025-12-11, the session after its Q2 FY2026 report (prices from bot/data/market_2025)."""
+    fields = dict(
+        symbol="ORCL",
+        time=datetime(2025, 12, 11, 21, 0, tzinfo=UTC),
+        session=date(2025, 12, 11),
+        gap_pct=-14.524,
+        move_pct=-10.834,
+        threshold_pct=7.0,
+        prior_close=220.8795,
+        open=188.7989,
+        price=196.9503,
+        earnings=True,
+        report_date=date(2025, 12, 10),
+        timing="after_close",
+        peers={"NVDA": -1.551, "AMD": 0.0045, "QQQ": -0.323},
+        btc_move_pct=0.61,
+        btc_corr_30d=0.41,
+        sigma_pct=2.1,
+    )
+    return EarningsShock(**{**fields, **changes})
+
+
+def upcoming(**changes) -> EarningsUpcoming:
+    fields = dict(
+        symbol="ORCL", time=datetime(2025, 12, 9, 21, 5, tzinfo=UTC), report_date=date(2025, 12, 10), timing="after_close"
+    )
+    return EarningsUpcoming(**{**fields, **changes})
+
+
+def large_move(**changes) -> LargeMove:
+    fields = dict(
+        symbol="BTC",
+        time=THU_15H,
+        direction="up",
+        move_pct=6.2,
+        price=97_800.0,
+        reference_price=92_090.0,
+        reference_time=THU_15H - timedelta(hours=24),
+        threshold_pct=5.0,
+    )
+    return LargeMove(**{**fields, **changes})
+
+
+ALL_KINDS = [level_break, correlation_spike, correlation_resolved, orcl_shock, upcoming, large_move]
+
+
+def lines(alert, lang="en", tz="UTC") -> list[str]:
+    return render(alert, lang, tz).split("\n")
+
+
+# --- Each kind, as the user reads it -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("alert", "lang", "expected"),
+    [
+        (
+            level_break(),
+            "en",
+            [
+                "<b>🔻 BTC broke below 90,000</b>",
+                "Price 89,281 · 0.8 % through the level",
+                "Low of the move 88,950",
+                "<i>Thu 11 Dec 2025, 15:00 UTC</i>",
+            ],
+        ),
+        (
+            level_break(),
+            "zh",
+            [
+                "<b>🔻 BTC 跌破 90,000</b>",
+                "现价 89,281 · 低于该价位 0.8%",
+                "本轮最低 88,950",
+                "<i>2025年12月11日 周四 15:00 UTC</i>",
+            ],
+        ),
+        (
+            level_break(level=92_000.0, direction="up", price=92_300.0, extreme=92_300.2, through_pct=0.326),
+            "en",
+            [
+                "<b>🔺 BTC broke above 92,000</b>",
+                "Price 92,300 · 0.3 % through the level",
+                "<i>Thu 11 Dec 2025, 15:00 UTC</i>",
+            ],
+        ),
+        (
+            level_break(level=92_000.0, direction="up", price=92_300.0, extreme=92_950.0, through_pct=0.326),
+            "zh",
+            [
+                "<b>🔺 BTC 突破 92,000</b>",
+                "现价 92,300 · 高于该价位 0.3%",
+                "本轮最高 92,950",
+                "<i>2025年12月11日 周四 15:00 UTC</i>",
+            ],
+        ),
+    ],
+)
+def test_level_break(alert, lang, expected):
+    assert lines(alert, lang) == expected
+
+
+def test_correlation_spike_on_a_jump():
+    assert lines(correlation_spike()) == [
+        "<b>📈 BTC–NVDA correlation spiked to 0.74 (30d)</b>",
+        "Rose by 0.31 within 10 sessions (alert on a rise of 0.30)",
+        "Windows: 30d 0.74 · 90d 0.52",
+        "Previous session: 0.61",
+        "Daily returns 12 Nov – 11 Dec 2025",
+        "<i>Thu 11 Dec 2025, 21:30 UTC</i>",
+    ]
+    assert lines(correlation_spike(), "zh") == [
+        "<b>📈 BTC 与 NVDA 的相关性升至 0.74(30日)</b>",
+        "10 个交易日内上升 0.31(触发值 0.30)",
+        "各窗口:30日 0.74 · 90日 0.52",
+        "前一交易日:0.61",
+        "日收益率区间:2025年11月12日至12月11日",
+        "<i>2025年12月11日 周四 21:30 UTC</i>",
+    ]
+
+
+def test_correlation_spike_over_the_threshold():
+    alert = correlation_spike(
+        symbol="QQQ", window=63, trigger="threshold", change_10d=0.12, previous=None, start=None, end=None
+    )
+    assert lines(alert)[:3] == [
+        "<b>📈 BTC–QQQ correlation spiked to 0.74 (90d)</b>",
+        "Above the 0.70 threshold · +0.12 in 10 sessions",
+        "Windows: 30d 0.74 · 90d 0.52",
+    ]
+    assert lines(alert, "zh")[:2] == [
+        "<b>📈 BTC 与 QQQ 的相关性升至 0.74(90日)</b>",
+        "高于阈值 0.70 · 10 个交易日变化 +0.12",
+    ]
+    assert len(lines(alert)) == 4  # no previous value, no dates: no empty lines for them
+
+
+def test_correlation_spike_other_window_and_missing_change():
+    alert = correlation_spike(window=10, trigger="jump", change_10d=None, windows={"10": 0.8})
+    assert lines(alert)[:2] == [
+        "<b>📈 BTC–NVDA correlation spiked to 0.74 (10d)</b>",
+        "Rose by more than 0.30 within 10 sessions",
+    ]
+    assert not any(line.startswith("Windows") for line in lines(alert))  # only the window already in the headline
+
+
+def test_correlation_resolved():
+    assert lines(correlation_resolved()) == [
+        "<b>✅ BTC–NVDA correlation back to normal: 0.55 (30d)</b>",
+        "Below the 0.70 threshold",
+        "Windows: 30d 0.55 · 90d 0.50",
+        "Previous session: 0.66",
+        "Daily returns 19 Nov – 19 Dec 2025",
+        "<i>Fri 19 Dec 2025, 21:30 UTC</i>",
+    ]
+    assert lines(correlation_resolved(), "zh")[:2] == [
+        "<b>✅ BTC 与 NVDA 的相关性回落至正常:0.55(30日)</b>",
+        "低于阈值 0.70",
+    ]
+
+
+def test_orcl_earnings_shock_in_english():
+    assert lines(orcl_shock()) == [
+        "<b>⚡ ORCL −10.8 % after earnings</b>",
+        "Gap at the open −14.5 % (188.80 vs 220.88)",
+        "Reported Wed 10 Dec after the close",
+        "Peers: NVDA −1.6 %, QQQ (Nasdaq) −0.3 %, AMD +0.0 %",
+        "BTC +0.6 % · 30d correlation with ORCL 0.41",
+        "<i>Thu 11 Dec 2025, 21:00 UTC</i>",
+    ]
+
+
+def test_orcl_earnings_shock_in_chinese():
+    assert lines(orcl_shock(), "zh") == [
+        "<b>⚡ ORCL 财报后下跌 10.8%</b>",
+        "开盘跳空 −14.5%(开盘 188.80,前收 220.88)",
+        "财报发布于 12月10日 周三盘后",
+        "同行:NVDA −1.6%、QQQ(纳指) −0.3%、AMD +0.0%",
+        "BTC +0.6% · 与 ORCL 的 30日相关性 0.41",
+        "<i>2025年12月11日 周四 21:00 UTC</i>",
+    ]
+
+
+def test_shock_before_the_close_headlines_the_gap():
+    alert = orcl_shock(move_pct=None, timing="before_open", peers={}, btc_move_pct=None)
+    assert lines(alert)[:4] == [
+        "<b>⚡ ORCL gaps −14.5 % after earnings</b>",
+        "Open 188.80 vs prior close 220.88",
+        "Reported Wed 10 Dec before the open",
+        "BTC 30d correlation with ORCL 0.41",
+    ]
+    assert lines(alert, "zh")[:3] == [
+        "<b>⚡ ORCL 财报后跳空低开 14.5%</b>",
+        "开盘 188.80,前收 220.88",
+        "财报发布于 12月10日 周三盘前",
+    ]
+
+
+def test_shock_without_a_report_says_gap_not_earnings():
+    alert = orcl_shock(earnings=False, gap_pct=8.04, move_pct=3.0, price=227.5, report_date=None, timing=None, peers={})
+    assert lines(alert)[:5] == [
+        "<b>⚡ ORCL +8.0 % gap at the open</b>",
+        "Open 188.80 vs prior close 220.88",
+        "Price 227.50 · +3.0 % vs the prior close",
+        "No earnings report on record for this session",
+        "BTC +0.6 % · 30d correlation with ORCL 0.41",
+    ]
+    assert "earnings" not in lines(alert)[0]
+    assert lines(alert, "zh")[0] == "<b>⚡ ORCL 跳空高开 8.0%</b>"
+    assert "财报后" not in lines(alert, "zh")[0]
+
+
+def test_shock_with_many_peers_lists_the_largest_and_counts_the_rest():
+    peers = {f"P{i:02d}": float(i) for i in range(40)}
+    peer_line = lines(orcl_shock(peers=peers))[3]
+    assert peer_line.startswith("Peers: P39 +39.0 %, P38 +38.0 %, ")
+    assert peer_line.endswith("P28 +28.0 %, and 28 more")
+    assert lines(orcl_shock(peers=peers), "zh")[3].endswith("P28 +28.0%、另有 28 个")
+
+
+@pytest.mark.parametrize(
+    ("alert", "tz", "en", "zh"),
+    [
+        (
+            upcoming(),
+            "UTC",
+            "🗓 ORCL reports tomorrow after the close (Wed 10 Dec)",
+            "🗓 ORCL 明天(12月10日 周三)盘后发布财报",
+        ),
+        (
+            upcoming(time=datetime(2025, 12, 10, 12, 0, tzinfo=UTC), timing="unknown"),
+            "UTC",
+            "🗓 ORCL reports today (Wed 10 Dec)",
+            "🗓 ORCL 今天(12月10日 周三)发布财报",
+        ),
+        (
+            upcoming(time=datetime(2025, 12, 12, 21, 5, tzinfo=UTC), report_date=date(2025, 12, 15), timing="before_open"),
+            "UTC",
+            "🗓 ORCL reports on Monday before the open (15 Dec)",
+            "🗓 ORCL 将于周一(12月15日)盘前发布财报",
+        ),
+        (  # already Wednesday in Shanghai: "tomorrow" (a New York date) would mislead, so the date is given
+            upcoming(),
+            "Asia/Shanghai",
+            "🗓 ORCL reports on Wed 10 Dec 2025 after the close",
+            "🗓 ORCL 将于 2025年12月10日 周三盘后发布财报",
+        ),
+    ],
+)
+def test_earnings_upcoming(alert, tz, en, zh):
+    assert lines(alert, "en", tz)[0] == f"<b>{en}</b>"
+    assert lines(alert, "zh", tz)[0] == f"<b>{zh}</b>"
+
+
+def test_earnings_upcoming_full_message():
+    assert lines(upcoming(), "en", "Europe/Berlin") == [
+        "<b>🗓 ORCL reports tomorrow after the close (Wed 10 Dec)</b>",
+        "<i>Tue 9 Dec 2025, 22:05 CET</i>",
+    ]
+
+
+def test_large_move():
+    assert lines(large_move()) == [
+        "<b>🚀 BTC +6.2 % in 24 h</b>",
+        "Price 97,800 · 24 h ago 92,090 (Wed 10 Dec 2025, 15:00 UTC)",
+        "<i>Thu 11 Dec 2025, 15:00 UTC</i>",
+    ]
+    assert lines(large_move(), "zh", "Asia/Shanghai") == [
+        "<b>🚀 BTC 24 小时上涨 6.2%</b>",
+        "现价 97,800 · 24 小时前 92,090(2025年12月10日 周三 23:00 北京时间)",
+        "<i>2025年12月11日 周四 23:00 北京时间</i>",
+    ]
+    down = large_move(direction="down", move_pct=-7.04, price=85_600.0, hours=12)
+    assert lines(down)[0] == "<b>📉 BTC −7.0 % in 12 h</b>"
+    assert lines(down, "zh")[0] == "<b>📉 BTC 12 小时下跌 7.0%</b>"
+
+
+def test_unknown_language_falls_back_to_english():
+    assert render(level_break(), "de") == render(level_break(), "en")
+
+
+# --- Safety: escaping, length, plain text ------------------------------------------------------
+
+EVIL = "<b>X&Y</b>"
+
+
+@pytest.mark.parametrize("factory", ALL_KINDS)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_symbols_are_escaped(factory, lang):
+    alert = factory(symbol=EVIL, **({"peers": {EVIL: 1.0, "QQQ": 0.5}} if factory is orcl_shock else {}))
+    text = render(alert, lang)
+    assert "&lt;b&gt;X&amp;Y&lt;/b&gt;" in text
+    assert "<b>X" not in text
+    assert set(re.findall(r"</?(\w+)", text)) <= {"b", "i"}
+    assert "<b>X&Y</b>" in render_plain(alert, lang)  # the terminal shows the name as it is
+
+
+@pytest.mark.parametrize("factory", ALL_KINDS)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_messages_fit_telegram_and_plain_text_has_no_tags(factory, lang):
+    text = render(factory(), lang, "Europe/Berlin")
+    assert telegram_length(text) < MESSAGE_LIMIT
+    plain = render_plain(factory(), lang, "Europe/Berlin")
+    assert "<" not in plain and "&" not in plain
+    assert plain == re.sub(r"</?[bi]>", "", text)
+
+
+def test_plain_text_unescapes_entities():
+    assert html_to_plain("<b>a &lt;b&gt; &amp; c</b>") == "a <b> & c"
+
+
+# --- Timezones -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("when", "tz", "lang", "expected"),
+    [
+        (THU_15H, "UTC", "en", "Thu 11 Dec 2025, 15:00 UTC"),
+        (THU_15H, None, "en", "Thu 11 Dec 2025, 15:00 UTC"),
+        (THU_15H, "Europe/Berlin", "en", "Thu 11 Dec 2025, 16:00 CET"),
+        (datetime(2025, 7, 1, 15, 0, tzinfo=UTC), "Europe/Berlin", "en", "Tue 1 Jul 2025, 17:00 CEST"),
+        (THU_15H, "Asia/Shanghai", "en", "Thu 11 Dec 2025, 23:00 UTC+8"),  # not "CST": that reads as US Central
+        (THU_15H, "Asia/Shanghai", "zh", "2025年12月11日 周四 23:00 北京时间"),
+        (datetime(2025, 12, 11, 20, 0, tzinfo=UTC), "Asia/Shanghai", "zh", "2025年12月12日 周五 04:00 北京时间"),
+        (THU_15H, "America/New_York", "en", "Thu 11 Dec 2025, 10:00 EST"),
+        (THU_15H, "America/Chicago", "en", "Thu 11 Dec 2025, 09:00 CST"),
+        (THU_15H, "Asia/Kolkata", "en", "Thu 11 Dec 2025, 20:30 IST"),
+        (THU_15H, "America/Sao_Paulo", "en", "Thu 11 Dec 2025, 12:00 UTC−3"),
+        (THU_15H, "Asia/Kathmandu", "en", "Thu 11 Dec 2025, 20:45 UTC+5:45"),
+        (THU_15H, "Europe/Berlin", "zh", "2025年12月11日 周四 16:00 CET"),
+        (THU_15H, "Not/AZone", "en", "Thu 11 Dec 2025, 15:00 UTC"),
+        (THU_15H, "../../etc/passwd", "zh", "2025年12月11日 周四 15:00 UTC"),
+        (THU_15H, "", "en", "Thu 11 Dec 2025, 15:00 UTC"),
+        (datetime(2025, 12, 11, 15, 0), "Europe/Berlin", "en", "Thu 11 Dec 2025, 16:00 CET"),  # naive = UTC
+    ],
+)
+def test_fmt_time(when, tz, lang, expected):
+    assert fmt_time(when, tz, lang) == expected
+
+
+@pytest.mark.parametrize("tz", ["Mars/Olympus_Mons", "", "Europe/Berlin/", "\x00"])
+def test_unknown_timezone_renders_in_utc(tz):
+    assert lines(level_break(), "en", tz)[-1] == "<i>Thu 11 Dec 2025, 15:00 UTC</i>"
+
+
+def test_every_time_in_a_message_follows_the_chat_timezone():
+    text = render(large_move(), "en", "Europe/Berlin")
+    assert "(Wed 10 Dec 2025, 16:00 CET)" in text
+    assert text.endswith("<i>Thu 11 Dec 2025, 16:00 CET</i>")
+
+
+# --- Numbers -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (92_541.37, "92,541"),
+        (90_000.0, "90,000"),
+        (1_234_567.8, "1,234,568"),
+        (4_500.0, "4,500"),
+        (4_512.37, "4,512.37"),
+        (188.7989, "188.80"),
+        (1.0, "1.00"),
+        (0.5432, "0.5432"),
+        (0.54321, "0.5432"),
+        (0.5, "0.50"),
+        (0.00012346, "0.0001235"),
+        (0.99999, "1.00"),
+        (0.0, "0"),
+        (-0.0, "0"),
+        (-12.5, "−12.50"),
+        (float("nan"), "—"),
+        (None, "—"),
+    ],
+)
+def test_fmt_price(value, expected):
+    assert fmt_price(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "lang", "signed", "expected"),
+    [
+        (-10.834, "en", True, "−10.8 %"),
+        (0.61, "en", True, "+0.6 %"),
+        (0.0045, "en", True, "+0.0 %"),
+        (-0.04, "en", True, "−0.0 %"),
+        (0.0, "en", True, "0.0 %"),
+        (1234.56, "en", True, "+1,234.6 %"),
+        (-10.834, "zh", True, "−10.8%"),
+        (-10.834, "zh", False, "10.8%"),
+        (-0.799, "en", False, "0.8 %"),
+        (float("inf"), "en", True, "—"),
+    ],
+)
+def test_fmt_pct(value, lang, signed, expected):
+    assert fmt_pct(value, lang, signed) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "signed", "expected"),
+    [
+        (0.5312, False, "0.53"),
+        (-0.1249, False, "−0.12"),
+        (0.0, False, "0.00"),
+        (-0.001, False, "0.00"),
+        (1.0, False, "1.00"),
+        (0.31, True, "+0.31"),
+        (-0.31, True, "−0.31"),
+        (None, False, "—"),
+    ],
+)
+def test_fmt_corr(value, signed, expected):
+    assert fmt_corr(value, signed) == expected
+
+
+@pytest.mark.parametrize(("days", "en", "zh"), [(21, "30d", "30日"), (63, "90d", "90日"), (10, "10d", "10日")])
+def test_fmt_window(days, en, zh):
+    assert (fmt_window(days, "en"), fmt_window(days, "zh")) == (en, zh)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "en", "zh"),
+    [
+        (date(2025, 11, 12), date(2025, 12, 11), "12 Nov – 11 Dec 2025", "2025年11月12日至12月11日"),
+        (date(2024, 12, 12), date(2025, 1, 13), "12 Dec 2024 – 13 Jan 2025", "2024年12月12日至2025年1月13日"),
+        (None, date(2025, 12, 11), "11 Dec 2025", "2025年12月11日"),
+    ],
+)
+def test_fmt_date_range(start, end, en, zh):
+    assert (fmt_date_range(start, end, "en"), fmt_date_range(start, end, "zh")) == (en, zh)
+
+
+# --- Splitting ---------------------------------------------------------------------------------
+
+
+def test_short_message_is_one_part():
+    text = render(orcl_shock())
+    assert split_message(text) == [text]
+
+
+def test_split_keeps_every_line_and_each_part_fits():
+    rows = [f"• <b>NAME{i:03d}</b> moved &amp; closed at {i * 1.5:.2f} — 财报后下跌 {i % 17}.0%" for i in range(400)]
+    text = "<b>Header</b>\n" + "\n".join(rows)
+    parts = split_message(text, 4096)
+    assert len(parts) > 1
+    assert all(telegram_length(part) <= 4096 for part in parts)
+    assert "\n".join(parts) == text  # cut only between lines, nothing lost or added
+
+
+def test_split_reopens_a_tag_open_at_the_cut():
+    text = "<pre>" + "\n".join(f"line {i:04d}" for i in range(300)) + "</pre>"
+    parts = split_message(text, 500)
+    assert all(part.startswith("<pre>") and part.endswith("</pre>") for part in parts)
+    assert all(len(part) <= 500 for part in parts)
+    assert "\n".join(part[5:-6] for part in parts) == text[5:-6]
+
+
+def test_split_cuts_an_overlong_line_between_words_never_in_an_entity():
+    text = "<b>" + " ".join(["A&amp;B"] * 300) + "</b>"
+    parts = split_message(text, 200)
+    assert all(len(part) <= 200 for part in parts)
+    for part in parts:
+        assert part.startswith("<b>") and part.endswith("</b>")
+        assert re.sub(r"</?b>", "", part).replace("A&amp;B", "").strip() == ""  # whole entities only
+    assert sum(part.count("A&amp;B") for part in parts) == 300
+
+
+def test_split_cuts_a_word_longer_than_a_part():
+    text = "x" * 1000 + "\n" + "终" * 300 + "&amp;" * 100
+    parts = split_message(text, 256)
+    assert all(telegram_length(part) <= 256 for part in parts)
+    assert "".join(parts) == text.replace("\n", "")
+    assert all(re.fullmatch(r"(?:[^&]|&amp;)*", part) for part in parts)  # no entity cut in two
+
+
+def test_split_counts_emoji_as_telegram_does():
+    text = "\n".join(["🚀" * 50] * 100)  # 100 UTF-16 units per line
+    parts = split_message(text, 1000)
+    assert all(telegram_length(part) <= 1000 for part in parts)
+    assert "\n".join(parts) == text
+
+
+def test_caption_fits_1024():
+    assert caption(render(orcl_shock())) == render(orcl_shock())
+    long = "<b>Head</b>\n" + "\n".join(f"row {i} &amp; more" for i in range(200))
+    short = caption(long)
+    assert telegram_length(short) <= 1024
+    assert short.startswith("<b>Head</b>\nrow 0 &amp; more") and short.endswith("…")
+
+
+# --- Property: any field values render, escaped and under the limit --------------------------
+
+_floats = st.floats(allow_nan=True, allow_infinity=True) | st.floats(-1e6, 1e6)
+_opt = st.none() | _floats
+_text = st.text(max_size=60)
+_times = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1)) | st.datetimes(
+    min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+)
+_dates = st.dates(min_value=date(1970, 1, 2), max_value=date(2200, 1, 1))
+_directions = st.sampled_from(["up", "down"])
+_windows = st.dictionaries(_text, _opt, max_size=8)
+_alerts = st.one_of(
+    st.builds(LevelBreak, _text, _times, _floats, _directions, _floats, _floats, _floats),
+    st.builds(
+        CorrelationSpike,
+        _text,
+        _times,
+        st.integers(1, 300),
+        _floats,
+        _opt,
+        st.sampled_from(["threshold", "jump"]),
+        _floats,
+        _floats,
+        _opt,
+        _windows,
+        st.none() | _dates,
+        st.none() | _dates,
+    ),
+    st.builds(
+        CorrelationResolved, _text, _times, st.integers(1, 300), _floats, _opt, _floats, _floats, _windows,
+        st.none() | _dates, st.none() | _dates,
+    ),
+    st.builds(
+        EarningsShock, _text, _times, _dates, _floats, _opt, _floats, _floats, _floats, _floats, st.booleans(),
+        st.none() | _dates, st.none() | st.sampled_from(["after_close", "before_open", "unknown"]) | _text,
+        st.dictionaries(_text, _floats, max_size=60), _opt, _opt, _opt,
+    ),
+    st.builds(EarningsUpcoming, _text, _times, _dates, st.sampled_from(["after_close", "before_open", "unknown"]) | _text),
+    st.builds(LargeMove, _text, _times, _directions, _floats, _floats, _floats, _times, _floats, st.integers(1, 168)),
+)
+_zones = st.sampled_from(["UTC", "Europe/Berlin", "Asia/Shanghai", "America/New_York", "Pacific/Kiritimati"]) | _text
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(alert=_alerts, lang=st.sampled_from(["en", "zh", "xx"]), tz=_zones)
+def test_any_alert_renders_valid_and_short(alert, lang, tz):
+    text = render(alert, lang, tz)
+    assert telegram_length(text) < MESSAGE_LIMIT
+    assert set(re.findall(r"</?([^\s>]*)", text)) <= {"b", "i"}  # every "<" from a value is escaped
+    assert re.fullmatch(r"<b>[^<]*</b>\n(?:[^<]*\n)*<i>[^<]*</i>", text)
+    assert render_plain(alert, lang, tz) == html_to_plain(text)

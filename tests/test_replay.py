@@ -1,0 +1,102 @@
+"""The replay command on the shipped December 2025 data: what the bot would have said."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+
+from bot.replay import default_plan, replay
+
+
+@pytest.fixture(scope="module")
+def december():
+    return [d.alert for d in replay(default_plan())]
+
+
+def _on(alerts, kind, day):
+    return [a for a in alerts if a.kind == kind and (getattr(a, "bar_start", None) or a.time).date() == day]
+
+
+def test_golden_orcl_earnings_shock_on_2025_12_11(december):
+    [shock] = [a for a in december if a.kind == "earnings_shock" and a.symbol == "ORCL"]
+    assert shock.session == date(2025, 12, 11) and shock.earnings
+    assert shock.report_date == date(2025, 12, 10) and shock.timing == "after_close"
+    assert round(shock.gap_pct, 1) == -14.5 and round(shock.move_pct, 1) == -10.8
+    assert {"NVDA", "AMD", "QQQ"} <= set(shock.peers)
+    assert round(shock.peers["NVDA"], 1) == -1.6 and round(shock.peers["QQQ"], 1) == -0.3
+    assert shock.btc_move_pct is not None and shock.btc_corr_30d is not None
+    assert -1 <= shock.btc_corr_30d <= 1
+
+
+def test_golden_btc_breaks_90k_and_reclaims_92k_on_2025_12_11(december):
+    breaks = [(a.level, a.direction, a.price) for a in _on(december, "level_break", date(2025, 12, 11))]
+    assert (90_000, "down", 89_281.4) in breaks
+    assert (92_000, "up", 92_541.0) in breaks
+
+
+def test_heads_up_the_evening_before_orcl_reports(december):
+    [upcoming] = [a for a in december if a.kind == "earnings_upcoming" and a.symbol == "ORCL"]
+    assert upcoming.report_date == date(2025, 12, 10) and upcoming.time.date() == date(2025, 12, 9)
+
+
+def test_alerts_come_in_time_order_and_once(december):
+    times = [a.time for a in december]
+    assert times == sorted(times)
+    assert len({a.key for a in december}) == len(december)
+
+
+def test_no_large_move_echo_of_the_orcl_shock(december):
+    assert not [a for a in december if a.kind == "large_move" and a.symbol == "ORCL" and a.time.date() == date(2025, 12, 11)]
+
+
+def test_levels_option_replaces_the_default_levels():
+    alerts = [d.alert for d in replay(default_plan(start=date(2025, 12, 10), end=date(2025, 12, 12), levels={"BTC": (93_000.0,)}))]
+    levels = {a.level for a in alerts if a.kind == "level_break"}
+    assert levels == {93_000.0}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    return subprocess.run([sys.executable, "-m", "bot", "replay", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_cli_json_lines_carry_the_documented_fields():
+    result = _cli("--start", "2025-12-11", "--end", "2025-12-11", "--json")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records, "December 11 has alerts"
+    for record in records:
+        assert {"time", "kind", "symbol"} <= set(record)
+        assert record["time"].endswith("Z")
+    shock = next(r for r in records if r["kind"] == "earnings_shock")
+    assert {"gap_pct", "move_pct", "peers", "btc_move_pct"} <= set(shock)
+    level = next(r for r in records if r["kind"] == "level_break")
+    assert {"level", "direction", "price"} <= set(level) and level["direction"] in ("up", "down")
+
+
+def test_cli_prints_alerts_as_a_chat_reads_them():
+    result = _cli("--start", "2025-12-11", "--end", "2025-12-11")
+    assert result.returncode == 0, result.stderr
+    assert "ORCL" in result.stdout and "90,000" in result.stdout
+    assert "<b>" not in result.stdout
+    assert "alert(s) from 2025-12-11" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--levels", "BTC:abc"), "--levels"),
+        (("--start", "yesterday"), "expected a date"),
+        (("--start", "2025-12-12", "--end", "2025-12-01"), "--end is before --start"),
+        (("--data", "/nonexistent"), "does not exist"),
+    ],
+)
+def test_cli_bad_arguments_exit_2_with_one_clear_line(args, message):
+    result = _cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr

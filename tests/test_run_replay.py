@@ -1,0 +1,40 @@
+"""`run --replay`: the real bot (commands, subscriptions, thresholds, delivery) on recorded data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.config import SHIPPED_REPLAY_DATA
+from bot.wiring import replay_parts
+from tests.fakes.telegram import FakeTelegram, FakeUser
+from tests.telegram_harness import bot_settings, running_bot
+
+ADA = FakeUser(111, "Ada", "ada", "en")
+LI = FakeUser(222, "Li", "li", "zh-hans")
+
+
+@pytest.fixture
+async def fake():
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_subscribers_get_the_december_11_alerts_in_their_language(fake, tmp_path):
+    settings = bot_settings(fake, tmp_path)
+    # a simulated day every 2 real seconds, from the evening before ORCL's shock
+    db, parts = replay_parts(settings, SHIPPED_REPLAY_DATA, date(2025, 12, 11), speed=43_200)
+    settings = parts.pop("settings")
+    async with running_bot(settings, fake, db=db, **parts):
+        fake.user_sends("/start", ADA)
+        fake.user_sends("/start", LI)
+        english = await fake.wait_for(ADA.id, 4, timeout=30)
+        chinese = await fake.wait_for(LI.id, 4, timeout=30)
+    texts = [m.text for m in english[1:]]
+    assert any("ORCL" in t and "−10.8 %" in t for t in texts), texts
+    assert any("BTC broke below 90,000" in t for t in texts), texts
+    assert any("ORCL" in m.text and "财报" in m.text for m in chinese[1:]), [m.text for m in chinese]
+    assert all(m.params["parse_mode"] == "HTML" for m in english)
