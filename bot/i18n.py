@@ -200,6 +200,17 @@ ZH: dict[str, str] = {
 MESSAGES: dict[str, dict[str, str]] = {"en": EN, "zh": ZH}
 
 
+def register_messages(en: dict[str, str], zh: dict[str, str]) -> None:
+    """Add a module's own messages (e.g. a command's texts); both languages, no key twice."""
+    if set(en) != set(zh):
+        raise ValueError(f"messages differ between languages: {sorted(set(en) ^ set(zh))}")
+    clash = set(en) & set(EN)
+    if clash:
+        raise ValueError(f"message keys defined twice: {sorted(clash)}")
+    EN.update(en)
+    ZH.update(zh)
+
+
 def _escape(value: Any) -> Any:
     if isinstance(value, Html):
         return value

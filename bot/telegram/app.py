@@ -35,6 +35,7 @@ from bot.logs import register_secret
 from bot.telegram import commands
 from bot.telegram.deps import DEPS_KEY, Deps
 from bot.telegram.errors import on_error
+from bot.telegram.features import FEATURES
 from bot.telegram.membership import track_membership
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ def build_application(
     app.add_handler(CommandHandler("stop", commands.stop, filters=private_or_group))
     app.add_handler(CommandHandler("help", commands.help_command, filters=private_or_group))
     app.add_handler(CommandHandler("status", commands.status, filters=private_or_group))
+    for feature in FEATURES:
+        feature.register(app, private_or_group)
     app.add_handler(MessageHandler(filters.COMMAND & private_or_group, commands.unknown))
     app.add_handler(ChatMemberHandler(track_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_error_handler(on_error)

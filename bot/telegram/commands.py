@@ -20,8 +20,16 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 
+def all_commands() -> tuple[tuple[str, str], ...]:
+    """Every command in /help order: /start and /stop, the features' commands, /status and /help."""
+    from bot.telegram.features import FEATURES
+
+    extra = tuple(c for feature in FEATURES for c in feature.COMMANDS)
+    return COMMANDS[:2] + extra + COMMANDS[2:]
+
+
 def menu(lang: str) -> list[BotCommand]:
-    return [BotCommand(name, t(lang, key)) for name, key in COMMANDS]
+    return [BotCommand(name, t(lang, key)) for name, key in all_commands()]
 
 
 def chat_language(d: Deps, update: Update) -> str:
@@ -94,7 +102,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """List every command with one line each."""
     lang = chat_language(deps(context), update)
     lines = [t(lang, "help.header")]
-    lines += [f"/{name} — {t(lang, key)}" for name, key in COMMANDS]
+    lines += [f"/{name} — {t(lang, key)}" for name, key in all_commands()]
     lines += ["", t(lang, "help.footer")]
     await _reply(update, "\n".join(lines))
 

@@ -1,0 +1,93 @@
+"""Parsing what users type after a command: one clear error per bad argument, with usage.
+
+Every parser raises :class:`BadArgument` with a message key (and values) that the
+handler turns into one line in the chat's language plus the command's usage example.
+Nothing here touches the database or Telegram.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+MAX_INPUT = 200  # characters of arguments we even look at
+SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=]{0,14}$")
+DURATION = re.compile(r"^(\d{1,4})\s*([mhdw])$")
+DURATION_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+MAX_DURATION = timedelta(days=365)
+
+
+@dataclass
+class BadArgument(Exception):
+    key: str  # an i18n key under "args."
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def joined(args: list[str]) -> str:
+    text = " ".join(args).strip()
+    if len(text) > MAX_INPUT:
+        raise BadArgument("args.too_long", {"limit": MAX_INPUT})
+    return text
+
+
+def need(args: list[str], count: int) -> None:
+    joined(args)
+    if len(args) < count:
+        raise BadArgument("args.missing")
+
+
+def number(text: str, *, low: float, high: float, what: str = "number") -> float:
+    """A finite number in [low, high]; accepts 90000, 90,000, 90_000, 90k, 1.5m, 5%."""
+    raw = text.strip().lower().replace(",", "").replace("_", "").removesuffix("%")
+    scale = 1.0
+    if raw.endswith("k"):
+        raw, scale = raw[:-1], 1e3
+    elif raw.endswith("m"):
+        raw, scale = raw[:-1], 1e6
+    try:
+        value = float(raw) * scale
+    except ValueError:
+        raise BadArgument("args.not_a_number", {"text": text[:30]}) from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise BadArgument("args.out_of_range", {"text": text[:30], "low": f"{low:g}", "high": f"{high:,.10g}"})
+    return value
+
+
+def price(text: str) -> float:
+    return number(text, low=1e-6, high=1e9)
+
+
+def symbol(text: str) -> str:
+    candidate = text.strip().upper().lstrip("$")
+    if not SYMBOL.match(candidate):
+        raise BadArgument("args.bad_symbol", {"text": text[:30]})
+    return candidate
+
+
+def duration(text: str) -> timedelta:
+    match = DURATION.match(text.strip().lower())
+    if not match:
+        raise BadArgument("args.bad_duration", {"text": text[:30]})
+    value = int(match.group(1)) * DURATION_UNITS[match.group(2)]
+    if value <= timedelta(0) or value > MAX_DURATION:
+        raise BadArgument("args.bad_duration", {"text": text[:30]})
+    return value
+
+
+def on_off(text: str) -> bool:
+    word = text.strip().lower()
+    if word in ("on", "yes", "true", "1", "开"):
+        return True
+    if word in ("off", "no", "false", "0", "关"):
+        return False
+    raise BadArgument("args.on_off", {"text": text[:30]})
+
+
+def choice(text: str, options: tuple[str, ...]) -> str:
+    word = text.strip().lower()
+    if word not in options:
+        raise BadArgument("args.choice", {"text": text[:30], "options": ", ".join(options)})
+    return word
