@@ -104,18 +104,17 @@ class LevelBreak(_Alert):
         return self.time.strftime("%Y-%m-%dT%H:%M")
 
 
-@dataclass(frozen=True, slots=True)
-class CorrelationSpike(_Alert):
-    kind: ClassVar[AlertKind] = "correlation_spike"
-    symbol: str  # the equity or index; the other side is always BTC
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Correlation(_Alert):
+    """What both correlation alerts carry; the other side is always BTC."""
+
+    symbol: str  # the equity or index
     time: datetime
     window: int  # trading days of the window that fired (21 = "30d")
     value: float
     previous: float | None  # the value one session earlier
-    trigger: Literal["threshold", "jump"]
     threshold: float
     jump: float
-    change_10d: float | None  # value minus the lowest value of the last 10 sessions
     windows: dict[str, float | None] = field(default_factory=dict)  # every window: {"21": 0.74, "63": 0.52}
     start: date | None = None  # first and last dates of the returns in the window
     end: date | None = None
@@ -129,27 +128,16 @@ class CorrelationSpike(_Alert):
         return (self.end or self.time.date()).isoformat()
 
 
-@dataclass(frozen=True, slots=True)
-class CorrelationResolved(_Alert):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorrelationSpike(_Correlation):
+    kind: ClassVar[AlertKind] = "correlation_spike"
+    trigger: Literal["threshold", "jump"]
+    change_10d: float | None  # value minus the lowest value of the last 10 sessions
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorrelationResolved(_Correlation):
     kind: ClassVar[AlertKind] = "correlation_resolved"
-    symbol: str
-    time: datetime
-    window: int
-    value: float
-    previous: float | None
-    threshold: float
-    jump: float
-    windows: dict[str, float | None] = field(default_factory=dict)
-    start: date | None = None
-    end: date | None = None
-
-    @property
-    def param(self) -> str:
-        return f"{_num(self.threshold)}/{_num(self.jump)}/{self.window}"
-
-    @property
-    def period(self) -> str:
-        return (self.end or self.time.date()).isoformat()
 
 
 @dataclass(frozen=True, slots=True)
