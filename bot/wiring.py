@@ -6,6 +6,7 @@ Both return the database and the keyword arguments of
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date
 from pathlib import Path
@@ -22,6 +23,25 @@ from bot.store import open_db
 log = logging.getLogger(__name__)
 
 
+def chart_attacher(database_path: Path):
+    """``attach`` for the sender: the alert's chart, rendered on a worker thread with its own
+    read-only connection (WAL lets it read while the bot writes)."""
+    from bot.charts import chart_for_alert
+    from bot.store.db import connect
+
+    def render(alert, lang: str) -> bytes | None:
+        db = connect(database_path)
+        try:
+            return chart_for_alert(db, alert, lang)
+        finally:
+            db.close()
+
+    async def attach(alert, lang: str) -> bytes | None:
+        return await asyncio.to_thread(render, alert, lang)
+
+    return attach
+
+
 def live_parts(settings: Settings) -> tuple[Database, dict[str, Any]]:
     from bot.scheduler import live_collector
     from bot.sources.market_hours import default_market_hours
@@ -32,7 +52,8 @@ def live_parts(settings: Settings) -> tuple[Database, dict[str, Any]]:
     engine = Engine(db, settings, default_market_hours(), fresh=health.is_fresh)
     collector = live_collector(settings, db, clock, health)
     collector.on_stored = lambda now, quotes, bars: engine.process(now, quotes, bars)
-    return db, {"clock": clock, "health": health, "collector": collector, "engine": engine}
+    parts = {"clock": clock, "health": health, "collector": collector, "engine": engine}
+    return db, parts | {"attach": chart_attacher(settings.database_path)}
 
 
 def replay_parts(
@@ -51,7 +72,8 @@ def replay_parts(
     settings = settings.model_copy(
         update={"crypto_symbols": tracked.crypto_symbols, "equity_watchlist": tracked.equity_watchlist}
     )
-    db = open_db(replay_database_path(settings.database_path))
+    path = replay_database_path(settings.database_path)
+    db = open_db(path)
     reset_market_state(db)
     first, last = source.span()
     hours = MarketHours(min(first.date(), start), max(last.date(), start))
@@ -59,4 +81,5 @@ def replay_parts(
     feeder = ReplayFeeder(db, source, engine, clock, clock.now())
     feeder.warm_up()
     log.info("replay from %s at %gx: %s", start, speed, ", ".join(source.symbols))
-    return db, {"clock": clock, "health": HealthRegistry(), "engine": engine, "feeder": feeder, "settings": settings}
+    parts = {"clock": clock, "health": HealthRegistry(), "engine": engine, "feeder": feeder, "settings": settings}
+    return db, parts | {"attach": chart_attacher(path)}

@@ -33,6 +33,8 @@ async def test_subscribers_get_the_december_11_alerts_in_their_language(fake, tm
         fake.user_sends("/start", LI)
         english = await fake.wait_for(ADA.id, 4, timeout=30)
         chinese = await fake.wait_for(LI.id, 4, timeout=30)
+    photos = [m for m in english if m.method == "sendPhoto"]
+    assert photos and photos[0].photo.startswith(b"\x89PNG")  # the ORCL shock comes with its chart
     texts = [m.text for m in english[1:]]
     assert any("ORCL" in t and "−10.8 %" in t for t in texts), texts
     assert any("BTC broke below 90,000" in t for t in texts), texts

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from bot.store import chats
+from bot.telegram.commands import all_commands
 from tests.fakes.telegram import BOT_USERNAME, TOKEN, FakeChat, FakeTelegram, FakeUser
 from tests.telegram_harness import bot_settings, running_bot
 
@@ -74,12 +75,14 @@ async def test_help_lists_every_command_once(fake, bot):
     fake.user_sends("/help", ADA)
     [reply] = await fake.wait_for(ADA.id)
     lines = [line for line in reply.text.splitlines() if line.startswith("/")]
-    assert [line.split()[0] for line in lines] == ["/start", "/stop", "/status", "/help"]
+    names = [line.split()[0] for line in lines]
+    assert names[:2] == ["/start", "/stop"] and names[-2:] == ["/status", "/help"]
+    assert names == [f"/{name}" for name, _ in all_commands()] and len(set(names)) == len(names)
     assert all(" — " in line for line in lines)
 
 
 async def test_command_menu_registered_in_both_languages(fake, bot):
-    assert [c["command"] for c in fake.commands[None]] == ["start", "stop", "status", "help"]
+    assert [c["command"] for c in fake.commands[None]] == [name for name, _ in all_commands()]
     assert fake.commands["zh"][0]["description"] == "为本聊天订阅行情提醒"
 
 

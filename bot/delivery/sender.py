@@ -1,34 +1,65 @@
 """The sender drains the outbox: each (alert, chat) delivery is marked sent only after
 Telegram accepted it, so a crash or restart re-sends exactly what was not yet sent.
 
-* ``RetryAfter`` → every delivery waits (Telegram's flood control is per bot);
-* network errors and 5xx → this delivery retries with a growing delay;
+Usage::
+
+    sender = Sender(db, app.bot, clock, attach=chart_for)   # attach: optional chart photo
+    sender.start()                                          # its own task: never blocks handlers
+    ...
+    await sender.stop()                                     # before app.stop()
+
+Up to ``concurrency`` deliveries are in flight at once (one per chat, so a chat's alerts
+arrive in order), each waiting for its slot in the bot's rate limiter
+(:class:`~bot.delivery.limiter.SmoothRateLimiter`), so network latency does not cap the
+rate. Outcomes:
+
+* ``RetryAfter`` → the limiter holds everything queued and retries; if it gives up, the
+  delivery stays pending and the sender starts nothing new until the time is up;
+* network errors and 5xx → this delivery retries with a growing delay, ``max_attempts`` at most;
 * ``Forbidden`` or "chat not found" → the chat is marked blocked and its queue dropped;
 * any other ``BadRequest`` → logged with the alert id and dropped, never retried forever.
+
+Stopping (or cancelling) the sender drops the requests still waiting for a slot (they
+stay pending) and lets those already at Telegram finish and be recorded, so a restart
+sends the rest and none twice. (A hard kill, SIGKILL or power loss, can still repeat the
+few messages that were at Telegram but not yet recorded: at most ``concurrency``.) A
+delivery of several messages (text parts, a chart) records each accepted message
+(``parts_sent``) and resumes after the last one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+import math
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlite_utils import Database
-from telegram import Bot
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram import Bot, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.clock import Clock
-from bot.engine.alerts import alert_from_json
-from bot.render import render, split_message
+from bot.delivery.limiter import Broadcast, SmoothRateLimiter, retry_after_seconds
+from bot.engine.alerts import Alert, alert_from_json
+from bot.logs import redact
+from bot.render import caption, render, split_message
 from bot.store import chats
 from bot.store.db import utcnow_iso
 from bot.telegram.errors import is_chat_gone
 
 log = logging.getLogger(__name__)
 
+CONCURRENCY = 32
 MAX_ATTEMPTS = 8
+STOP_GRACE = 10.0  # seconds a stopping sender waits for requests already at Telegram
+
+Attach = Callable[[Alert, str], Awaitable[bytes | None]]
+"""``(alert, language) -> PNG bytes or None``: a chart to send with the alert."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,87 +68,274 @@ class Pending:
     alert_id: int
     chat_id: int
     attempts: int
-    payload: dict
+    payload: dict[str, Any]
     language: str
     timezone: str
+    parts_sent: int = 0
+    charts: bool = True
 
 
-def pending(db: Database, now: datetime, limit: int = 100) -> list[Pending]:
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One message of a delivery: text, or a photo with an optional caption."""
+
+    text: str | None
+    photo: bytes | None = None
+
+
+@dataclass(slots=True)
+class _Unit:
+    item: Pending
+    wire: Broadcast = field(default_factory=Broadcast)
+
+
+def pending(db: Database, now: datetime, limit: int = 100, *, skip_chats: Collection[int] = ()) -> list[Pending]:
+    """Due deliveries, oldest first, at most one per chat and none for ``skip_chats``."""
     rows = db.execute(
         """
-        SELECT d.id, d.alert_id, d.chat_id, d.attempts, a.payload, c.language, c.timezone
+        SELECT d.id, d.alert_id, d.chat_id, d.attempts, a.payload, c.language, c.timezone,
+               d.parts_sent, COALESCE(s.charts, 1)
         FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN chats c ON c.id = d.chat_id
+        LEFT JOIN chat_settings s ON s.chat_id = d.chat_id
         WHERE d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)
         ORDER BY d.id LIMIT ?
         """,
-        [utcnow_iso(now), limit],
+        [utcnow_iso(now), 4 * limit + len(skip_chats)],
     )
-    return [Pending(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in rows]
+    seen = set(skip_chats)
+    due: list[Pending] = []
+    for r in rows:
+        if len(due) >= limit:
+            break
+        if r[2] in seen:
+            continue
+        seen.add(r[2])
+        due.append(Pending(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7], bool(r[8])))
+    return due
 
 
 class Sender:
-    def __init__(self, db: Database, bot: Bot, clock: Clock, send: Callable[..., Awaitable] | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        bot: Bot,
+        clock: Clock,
+        *,
+        attach: Attach | None = None,
+        concurrency: int = CONCURRENCY,
+        max_attempts: int = MAX_ATTEMPTS,
+        retry_base: float = 5.0,
+        retry_cap: float = 300.0,
+        poll: float = 1.0,
+    ) -> None:
         self.db = db
         self.bot = bot
         self.clock = clock
-        self._send = send or bot.send_message
+        self.attach = attach
+        self.concurrency = max(1, concurrency)
+        self.max_attempts = max_attempts
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self.poll = poll
         self.paused_until: datetime | None = None
+        self._limited = isinstance(getattr(bot, "rate_limiter", None), SmoothRateLimiter)
+        self._refill = max(1, self.concurrency // 4)
+        self._units: dict[asyncio.Task[str], _Unit] = {}
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
 
-    async def drain(self, limit: int = 100) -> int:
-        """Send what is due; returns how many deliveries Telegram accepted."""
-        now = self.clock.now()
-        if self.paused_until is not None and now < self.paused_until:
-            return 0
-        sent = 0
-        for item in pending(self.db, now, limit):
-            outcome = await self._deliver(item)
-            if outcome == "sent":
-                sent += 1
-            elif outcome == "pause":
-                break
-        return sent
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self) -> asyncio.Task[None]:
+        """Run :meth:`run` as its own task (once)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.run(), name="outbox sender")
+        return self._task
 
-    async def _deliver(self, item: Pending) -> str:
-        now = self.clock.now()
-        text = render(alert_from_json(item.payload), item.language, item.timezone)
+    async def stop(self) -> None:
+        """Stop the task started by :meth:`start`; what is at Telegram is recorded first."""
+        task, self._task = self._task, None
+        if task is None or task.done():
+            return
+        task.cancel()
         try:
-            message = None
-            for part in split_message(text):
-                message = await self._send(chat_id=item.chat_id, text=part)
-        except RetryAfter as exc:
-            wait = exc.retry_after if isinstance(exc.retry_after, (int, float)) else exc.retry_after.total_seconds()
-            self.paused_until = now + timedelta(seconds=float(wait))
-            log.warning("Telegram flood control: pausing deliveries for %.0f s", wait)
-            return "pause"
-        except Exception as exc:  # noqa: BLE001 - every Telegram failure is classified below
-            return self._failed(item, exc, now)
-        self.db.execute(
-            "UPDATE deliveries SET status = 'sent', sent_at = ?, attempts = attempts + 1, message_id = ? WHERE id = ?",
-            [utcnow_iso(now), getattr(message, "message_id", None), item.delivery_id],
-        )
-        return "sent"
+            await task
+        except asyncio.CancelledError:
+            if (current := asyncio.current_task()) is not None and current.cancelling():
+                raise
 
-    def _failed(self, item: Pending, exc: Exception, now: datetime) -> str:
+    async def run(self) -> None:
+        """Drain the outbox until cancelled, looking for new deliveries every ``poll`` seconds."""
+        while True:
+            try:
+                await self.drain()
+            except Exception:  # noqa: BLE001 - a broken database must not end deliveries for good
+                log.exception("the outbox sender failed; trying again in %.0f s", self.poll)
+            await asyncio.sleep(self.poll)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._units)
+
+    # -- draining -------------------------------------------------------------------
+    async def drain(self, limit: int | None = None) -> int:
+        """Send what is due (up to ``limit``), ``concurrency`` at a time, until nothing is
+        due and nothing in flight; returns how many deliveries Telegram accepted."""
+        budget = math.inf if limit is None else limit
+        accepted = 0
+        self._stopping = False
+        try:
+            while True:
+                free = self.concurrency - len(self._units)
+                if budget > 0 and free > 0 and (free >= self._refill or not self._units) and self._may_start():
+                    busy = {unit.item.chat_id for unit in self._units.values()}
+                    for item in pending(self.db, self.clock.now(), int(min(free, budget)), skip_chats=busy):
+                        unit = _Unit(item)
+                        self._units[asyncio.create_task(self._deliver(unit), name=f"delivery {item.delivery_id}")] = unit
+                        budget -= 1
+                if not self._units:
+                    return accepted
+                done, _ = await asyncio.wait(self._units, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    self._units.pop(task, None)
+                    accepted += not task.cancelled() and task.result() == "sent"
+        except asyncio.CancelledError:
+            await self._settle()
+            raise
+
+    def _may_start(self) -> bool:
+        if self._stopping:
+            return False
+        return self.paused_until is None or self.clock.now() >= self.paused_until
+
+    async def _settle(self) -> None:
+        """Cancelled: give up what waits for a slot, let what is at Telegram finish."""
+        self._stopping = True
+        for task, unit in self._units.items():
+            if not unit.wire.on_wire:
+                task.cancel()
+        if self._units:
+            _, late = await asyncio.wait(self._units, timeout=STOP_GRACE)
+            for task in late:
+                log.warning("delivery %s still unanswered at shutdown", self._units[task].item.delivery_id)
+                task.cancel()
+        self._units.clear()
+
+    # -- one delivery ----------------------------------------------------------------
+    async def _deliver(self, unit: _Unit) -> str:
+        item = unit.item
+        try:
+            parts = await self._parts(item)
+            if item.parts_sent >= len(parts):
+                self._record(item, len(parts), len(parts), None)
+                return "sent"
+            for index in range(item.parts_sent, len(parts)):
+                message = await self._send(item.chat_id, parts[index], unit.wire)
+                self._record(item, index + 1, len(parts), message)
+                if self._stopping and index + 1 < len(parts):
+                    return "stopped"
+            return "sent"
+        except RetryAfter as exc:
+            return self._flood(item, exc)
+        except Exception as exc:  # noqa: BLE001 - every failure is classified below
+            return self._failed(item, exc)
+
+    async def _parts(self, item: Pending) -> list[Part]:
+        """The messages of a delivery: text parts, or a photo with the text as its caption, or
+        (text too long for a caption) the text parts followed by the photo."""
+        alert = alert_from_json(item.payload)
+        text = render(alert, item.language, item.timezone)
+        texts = [Part(t) for t in split_message(text)]
+        photo = await self._chart(alert, item) if self.attach is not None and item.charts else None
+        if photo is None:
+            return texts
+        if caption(text) == text:
+            return [Part(text, photo)]
+        return [*texts, Part(None, photo)]
+
+    async def _chart(self, alert: Alert, item: Pending) -> bytes | None:
+        assert self.attach is not None
+        try:
+            return await self.attach(alert, item.language)
+        except Exception as exc:  # noqa: BLE001 - a missing chart never holds up the alert
+            log.warning("no chart for alert %s: %s", item.alert_id, redact(repr(exc)))
+            return None
+
+    async def _send(self, chat_id: int, part: Part, wire: Broadcast) -> Message:
+        extra: dict[str, Any] = {"rate_limit_args": wire} if self._limited else {}
+        if not self._limited:
+            wire.on_wire = True  # nothing queues in front of Telegram: the whole call is on the wire
+        try:
+            if part.photo is not None:
+                return await self.bot.send_photo(
+                    chat_id=chat_id, photo=part.photo, caption=part.text, parse_mode=ParseMode.HTML, **extra
+                )
+            return await self.bot.send_message(chat_id=chat_id, text=part.text or "", parse_mode=ParseMode.HTML, **extra)
+        finally:
+            wire.on_wire = False
+
+    # -- recording outcomes ------------------------------------------------------------
+    def _record(self, item: Pending, done: int, total: int, message: Message | None) -> None:
+        message_id = message.message_id if message is not None else None
+        if done < total:
+            self.db.execute(
+                "UPDATE deliveries SET parts_sent = ?, message_id = COALESCE(message_id, ?) WHERE id = ?",
+                [done, message_id, item.delivery_id],
+            )
+            return
+        self.db.execute(
+            """
+            UPDATE deliveries SET status = 'sent', sent_at = ?, attempts = attempts + 1, parts_sent = ?,
+                message_id = COALESCE(message_id, ?)
+            WHERE id = ?
+            """,
+            [utcnow_iso(self.clock.now()), done, message_id, item.delivery_id],
+        )
+
+    def _flood(self, item: Pending, exc: RetryAfter) -> str:
+        """Flood control outlasted the limiter's retries: keep it pending, start nothing new for now."""
+        now = self.clock.now()
+        wait = retry_after_seconds(exc)
+        resume = now + timedelta(seconds=wait)
+        self.paused_until = max(self.paused_until or resume, resume)
+        self.db.execute(
+            "UPDATE deliveries SET next_attempt_at = ?, last_error = ? WHERE id = ?",
+            [utcnow_iso(resume), _describe(exc), item.delivery_id],
+        )
+        log.warning("Telegram flood control: deliveries wait %.0f s", wait)
+        return "pause"
+
+    def _failed(self, item: Pending, exc: Exception) -> str:
+        now = self.clock.now()
+        error = _describe(exc)
         if is_chat_gone(exc):
             with self.db.atomic():
                 chats.set_blocked(self.db, item.chat_id, True, now=now)
                 self.db.execute(
                     "UPDATE deliveries SET status = 'dropped', last_error = ? WHERE chat_id = ? AND status = 'pending'",
-                    [f"chat gone: {exc}", item.chat_id],
+                    [f"chat gone: {error}", item.chat_id],
                 )
-            log.info("chat %s is gone (%s): marked blocked, its queue dropped", item.chat_id, exc)
+            log.info("chat %s is gone (%s): marked blocked, its queue dropped", item.chat_id, error)
             return "dropped"
-        if isinstance(exc, BadRequest) or not isinstance(exc, NetworkError) or item.attempts + 1 >= MAX_ATTEMPTS:
+        transient = isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+        if not transient or item.attempts + 1 >= self.max_attempts:
             self.db.execute(
                 "UPDATE deliveries SET status = 'dropped', attempts = attempts + 1, last_error = ? WHERE id = ?",
-                [f"{type(exc).__name__}: {exc}"[:500], item.delivery_id],
+                [error, item.delivery_id],
             )
-            log.error("alert %s to chat %s dropped: %s", item.alert_id, item.chat_id, exc)
+            log.error(
+                "alert %s to chat %s dropped after %d attempt(s): %s", item.alert_id, item.chat_id,
+                item.attempts + 1, error, exc_info=None if isinstance(exc, TelegramError) else exc,  # a bug: show where
+            )
             return "dropped"
-        delay = min(300, 2 ** item.attempts * 5)
+        delay = min(self.retry_cap, self.retry_base * 2**item.attempts)
         self.db.execute(
             "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
-            [utcnow_iso(now + timedelta(seconds=delay)), f"{type(exc).__name__}: {exc}"[:500], item.delivery_id],
+            [utcnow_iso(now + timedelta(seconds=delay)), error, item.delivery_id],
         )
-        log.warning("alert %s to chat %s failed (%s); retrying in %d s", item.alert_id, item.chat_id, exc, delay)
+        log.warning("alert %s to chat %s failed (%s); retrying in %.0f s", item.alert_id, item.chat_id, error, delay)
         return "retry"
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message``, secrets masked, short enough for the database."""
+    return redact(f"{type(exc).__name__}: {exc}")[:500]

@@ -98,6 +98,13 @@ def set_language(db: Database, chat_id: int, language: str, now: datetime | None
     )
 
 
+def set_timezone(db: Database, chat_id: int, timezone: str, now: datetime | None = None) -> None:
+    db.execute(
+        "UPDATE chats SET timezone = ?, updated_at = ? WHERE id = ?",
+        [timezone, utcnow_iso(now), chat_id],
+    )
+
+
 def subscriber_count(db: Database) -> int:
     return db.execute("SELECT count(*) FROM chats WHERE subscribed = 1 AND blocked = 0").fetchone()[0]
 

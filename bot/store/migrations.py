@@ -178,3 +178,10 @@ def m004_alerts_outbox_and_rule_state(db: Database) -> None:
         )
         """
     )
+
+
+@MIGRATIONS()
+def m005_delivery_progress(db: Database) -> None:
+    """How many messages of a delivery Telegram accepted (text parts, chart photo), so a
+    retry or a restart sends only the rest."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0")

@@ -6,6 +6,7 @@ changing a default reaches every chat that never chose its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -101,3 +102,85 @@ def set_thresholds(db: Database, chat_id: int, now: datetime, **values: float | 
             f"UPDATE chat_settings SET {name} = ?, updated_at = ? WHERE chat_id = ?",
             [value, utcnow_iso(now), chat_id],
         )
+
+
+# -- one chat's own view (the settings commands) ----------------------------------------
+
+MAX_CHAT_LEVELS = 50  # own levels a chat may have
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """A chat's own key level: alert when ``symbol`` crosses ``price`` in ``direction``."""
+
+    id: int
+    symbol: str
+    price: float
+    direction: str  # "above" | "below"
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenSettings:
+    """What one chat chose; None means "the bot's default" (a chat that never chose has all None)."""
+
+    corr_threshold: float | None = None
+    corr_jump: float | None = None
+    shock_pct: float | None = None
+    move_pct: float | None = None
+    charts: bool | None = None
+    heads_up: bool | None = None
+
+
+def chosen_settings(db: Database, chat_id: int) -> ChosenSettings:
+    row = db.execute(
+        "SELECT corr_threshold, corr_jump, shock_pct, move_pct, charts, heads_up FROM chat_settings WHERE chat_id = ?",
+        [chat_id],
+    ).fetchone()
+    if row is None:
+        return ChosenSettings()
+    return ChosenSettings(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]))
+
+
+def levels_of(db: Database, chat_id: int) -> list[Level]:
+    """One chat's own levels, by symbol and price."""
+    rows = db.execute(
+        "SELECT id, symbol, price, direction FROM chat_levels WHERE chat_id = ? ORDER BY symbol, price, id", [chat_id]
+    )
+    return [Level(*r) for r in rows]
+
+
+def find_level(db: Database, chat_id: int, symbol: str, price: float, direction: str) -> Level | None:
+    row = db.execute(
+        "SELECT id, symbol, price, direction FROM chat_levels WHERE chat_id = ? AND symbol = ? AND price = ? AND direction = ?",
+        [chat_id, symbol, price, direction],
+    ).fetchone()
+    return Level(*row) if row else None
+
+
+def delete_level(db: Database, chat_id: int, level_id: int) -> Level | None:
+    """Delete one of the chat's own levels; None if the chat has no level with that id."""
+    row = db.execute(
+        "SELECT id, symbol, price, direction FROM chat_levels WHERE chat_id = ? AND id = ?", [chat_id, level_id]
+    ).fetchone()
+    if row is None:
+        return None
+    db.execute("DELETE FROM chat_levels WHERE id = ?", [level_id])
+    return Level(*row)
+
+
+def active_mutes(db: Database, chat_id: int, now: datetime) -> dict[str, datetime]:
+    """Alert kind (or "all") → end of its mute, for the mutes of one chat still running at ``now``."""
+    rows = db.execute(
+        "SELECT kind, until FROM chat_mutes WHERE chat_id = ? AND until > ? ORDER BY kind", [chat_id, utcnow_iso(now)]
+    )
+    return {kind: datetime.fromisoformat(until) for kind, until in rows}
+
+
+def clear_mutes(db: Database, chat_id: int, kinds: Iterable[str] | None = None) -> int:
+    """End the chat's mutes of ``kinds`` (every mute if None); returns how many rows went."""
+    if kinds is None:
+        return db.execute("DELETE FROM chat_mutes WHERE chat_id = ?", [chat_id]).rowcount
+    kinds = list(kinds)
+    marks = ",".join("?" * len(kinds))
+    return db.execute(f"DELETE FROM chat_mutes WHERE chat_id = ? AND kind IN ({marks})", [chat_id, *kinds]).rowcount
+

@@ -11,7 +11,6 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ChatMemberHandler,
     CommandHandler,
@@ -24,7 +23,8 @@ from telegram.ext import (
 from bot import scheduler
 from bot.clock import Clock, SystemClock
 from bot.collector import Collector
-from bot.delivery.sender import Sender
+from bot.delivery.limiter import SmoothRateLimiter
+from bot.delivery.sender import Attach, Sender
 from bot.engine.engine import Engine
 from bot.replay_live import ReplayFeeder
 from bot.config import Settings
@@ -41,7 +41,7 @@ from bot.telegram.membership import track_membership
 log = logging.getLogger(__name__)
 
 FEED_INTERVAL = 1.0
-SEND_INTERVAL = 1.0
+SENDER_KEY = "outbox sender"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
@@ -54,8 +54,13 @@ def build_application(
     collector: Collector | None = None,
     engine: Engine | None = None,
     feeder: ReplayFeeder | None = None,
+    attach: Attach | None = None,
 ) -> Application:
-    """The bot with every handler registered; pass it to :func:`serve`."""
+    """The bot with every handler registered; pass it to :func:`serve`.
+
+    ``attach(alert, lang)`` may return a chart (PNG bytes) sent with each alert to chats
+    with charts on.
+    """
     token = settings.require_token()
     register_secret(token)
     builder = (
@@ -67,7 +72,7 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(SmoothRateLimiter())
     )
     if settings.api_base:
         builder = builder.base_url(f"{settings.api_base}/bot").base_file_url(
@@ -85,6 +90,7 @@ def build_application(
         engine=engine,
         feeder=feeder,
     )
+    app.bot_data[SENDER_KEY] = Sender(db, app.bot, clock, attach=attach)
     private_or_group = ~filters.UpdateType.EDITED & ~filters.ChatType.CHANNEL
     app.add_handler(CommandHandler("start", commands.start, filters=private_or_group))
     app.add_handler(CommandHandler("stop", commands.stop, filters=private_or_group))
@@ -115,13 +121,9 @@ def schedule_jobs(app: Application) -> None:
             d.health.success("replay", d.clock.now())
 
         app.job_queue.run_repeating(feed, FEED_INTERVAL, first=0.2, name="replay feed")
-    if d.engine is not None:
-        sender = Sender(d.db, app.bot, d.clock)
-
-        async def send(context: ContextTypes.DEFAULT_TYPE) -> None:
-            await sender.drain()
-
-        app.job_queue.run_repeating(send, SEND_INTERVAL, first=0.3, name="outbox")
+    # The outbox drains in its own task (a long broadcast must not hold up the JobQueue);
+    # serve() stops it before the application.
+    app.bot_data[SENDER_KEY].start()
 
 
 async def _heartbeat(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -174,6 +176,7 @@ async def serve(app: Application, stop: asyncio.Event, *, poll_timeout: float = 
         log.info("bot @%s is up", app.bot.username)
         await stop.wait()
     finally:
+        await app.bot_data[SENDER_KEY].stop()
         if app.updater.running:
             await app.updater.stop()
         if app.running:

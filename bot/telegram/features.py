@@ -5,4 +5,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-FEATURES: tuple[ModuleType, ...] = ()
+from bot.telegram import alert_commands, locale_commands, market_commands, settings_commands
+
+FEATURES: tuple[ModuleType, ...] = (market_commands, alert_commands, settings_commands, locale_commands)

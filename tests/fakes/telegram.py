@@ -93,6 +93,7 @@ class FakeTelegram:
     commands: dict[str | None, list[dict[str, str]]] = field(default_factory=dict)
     members: dict[tuple[int, int], str] = field(default_factory=dict)
     injections: list[Injection] = field(default_factory=list)
+    callback_answers: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -350,6 +351,7 @@ class FakeTelegram:
         return self._message("editMessageText", params, photo)
 
     async def _api_answerCallbackQuery(self, params, photo) -> bool:
+        self.callback_answers.append(params)
         return True
 
     async def _api_setMyCommands(self, params, photo) -> bool:

@@ -1,0 +1,328 @@
+"""Market commands: /price, /corr, /earnings and /watch (the chat's own extra tickers).
+
+    /price [SYMBOL ...]        latest price, 24h change and data age (BTC and the watchlist by default)
+    /corr TICKER [WINDOW]      BTC's 30d and 90d correlation with a stock, its 10-session change, a chart
+    /earnings                  upcoming reports of the watchlist, in the chat's timezone
+    /watch [add|del TICKER]    list, add (validated by the equity source) or remove a ticker
+
+Everything but /watch add reads the store only; /watch add asks the equity source whether
+the ticker exists before storing it. Charts (:mod:`bot.charts`) render on a worker thread;
+the replies are rendered by :mod:`bot.telegram.market_views`. A bad argument gets one line
+saying what is wrong and how the command is used; nothing is stored then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+from telegram import Update
+from telegram.ext import Application, BaseHandler, CommandHandler, ContextTypes, filters
+
+from bot import charts
+from bot.engine.correlation import aligned_returns, current_correlation
+from bot.i18n import language_for, register_messages, t
+from bot.sources.base import SourceUnavailable, UnknownSymbol
+from bot.sources.market_hours import NEW_YORK
+from bot.store import chats, market, watchlist
+from bot.telegram import args
+from bot.telegram import market_views as views
+from bot.telegram.access import is_chat_admin
+from bot.telegram.args import BadArgument, explain
+from bot.telegram.commands import chat_language
+from bot.telegram.deps import Deps, deps
+
+log = logging.getLogger(__name__)
+
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("price", "market.cmd.price"),
+    ("corr", "market.cmd.corr"),
+    ("earnings", "market.cmd.earnings"),
+    ("watch", "market.cmd.watch"),
+)
+MAX_OWN_TICKERS = 20  # per chat
+MAX_PRICE_SYMBOLS = 10
+MIN_WINDOW, MAX_WINDOW = 5, 260  # trading days
+NAMED_WINDOWS = {"30d": 21, "90d": 63}
+SESSIONS_BACK = 10
+VALIDATE_TIMEOUT = 30.0  # seconds the equity source gets to say whether a ticker exists
+ADD, DELETE = ("add", "+"), ("del", "delete", "remove", "rm", "-")
+PRICE_USAGE = "/price · /price BTC NVDA"
+CORR_USAGE = "/corr NVDA · /corr NVDA 90d"
+EARNINGS_USAGE = "/earnings"
+WATCH_USAGE = "/watch add PLTR · /watch del PLTR · /watch"
+
+EN: dict[str, str] = {
+    "market.cmd.price": "Latest prices, 24h change and data age",
+    "market.cmd.corr": "BTC's correlation with a stock, with a chart",
+    "market.cmd.earnings": "Upcoming earnings of the watchlist",
+    "market.cmd.watch": "This chat's own tickers: /watch add|del TICKER",
+    "market.args.window": "“{text}” is not a window: use 30d, 90d or a whole number of trading days from 5 to 260.",
+    "market.args.too_many": "At most {limit} symbols at once.",
+    "market.args.unknown_price": "I don't track {symbol}. Tracked: {tracked}.",
+    "market.args.unknown_ticker": "I have no data for {symbol}. Watched: {watched}.",
+    "market.args.not_equity": "{symbol} is the other side of every correlation: name a stock, e.g. {watched}.",
+    "market.watch.added": "✅ {symbol} added to this chat's watchlist ({count}/{limit}).",
+    "market.watch.removed": "{symbol} removed from this chat's watchlist.",
+    "market.watch.not_listed": "{symbol} is not on this chat's own list; /watch shows it.",
+    "market.watch.default": "{symbol} is always watched; nothing to change.",
+    "market.watch.already": "{symbol} is already on this chat's watchlist.",
+    "market.watch.full": "This chat already has {limit} tickers of its own: remove one first with /watch del TICKER.",
+    "market.watch.unknown": "The equity data source does not know {symbol}; nothing was added.",
+    "market.watch.unknown_replay": "{symbol} is not in the recorded data; nothing was added. Recorded: {symbols}.",
+    "market.watch.unavailable": "Can't check {symbol} right now: the data source is not answering. Nothing was added; please try again later.",
+}
+ZH: dict[str, str] = {
+    "market.cmd.price": "最新价格、24小时涨跌和数据时效",
+    "market.cmd.corr": "BTC 与某只股票的相关性(附图)",
+    "market.cmd.earnings": "关注列表即将发布的财报",
+    "market.cmd.watch": "本聊天自己的股票:/watch add|del 代码",
+    "market.args.window": "“{text}”不是有效窗口:请用 30d、90d 或 5 到 260 之间的整数交易日。",
+    "market.args.too_many": "一次最多 {limit} 个代码。",
+    "market.args.unknown_price": "我没有跟踪 {symbol}。已跟踪:{tracked}。",
+    "market.args.unknown_ticker": "没有 {symbol} 的数据。关注列表:{watched}。",
+    "market.args.not_equity": "{symbol} 是所有相关性的另一方:请指定一只股票,例如 {watched}。",
+    "market.watch.added": "✅ 已将 {symbol} 加入本聊天的关注列表({count}/{limit})。",
+    "market.watch.removed": "已将 {symbol} 移出本聊天的关注列表。",
+    "market.watch.not_listed": "{symbol} 不在本聊天自己的列表中;/watch 可查看列表。",
+    "market.watch.default": "{symbol} 始终在关注中,无需更改。",
+    "market.watch.already": "{symbol} 已在本聊天的关注列表中。",
+    "market.watch.full": "本聊天已有 {limit} 只自己的股票:请先用 /watch del 代码 移除一只。",
+    "market.watch.unknown": "股票数据源不认识 {symbol},未添加。",
+    "market.watch.unknown_replay": "记录的数据中没有 {symbol},未添加。已记录:{symbols}。",
+    "market.watch.unavailable": "现在无法核实 {symbol}:数据源没有响应。未添加,请稍后再试。",
+}
+register_messages(EN, ZH)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+async def _reply(update: Update, text: str) -> None:
+    await update.effective_message.reply_html(text)
+
+
+async def _reply_bad(update: Update, lang: str, error: BadArgument, usage: str) -> None:
+    await _reply(update, explain(lang, error, usage))
+
+
+def _words(raw: list[str] | None) -> list[str]:
+    """The arguments split on spaces and commas, after the length check."""
+    return [w for w in re.split(r"[\s,]+", args.joined(list(raw or ()))) if w]
+
+
+def _no_more(words: list[str], count: int) -> None:
+    if len(words) > count:
+        raise BadArgument("args.extra", {"text": " ".join(words[count:])[:30]})
+
+
+def _watched(d: Deps, chat_id: int) -> list[str]:
+    """The stocks this chat watches: the bot's watchlist, then its own."""
+    return list(dict.fromkeys([*d.settings.equity_watchlist, *watchlist.chat_symbols(d.db, chat_id)]))
+
+
+def _always(d: Deps, symbol: str) -> bool:
+    return symbol in d.settings.equity_watchlist or symbol in d.settings.crypto_symbols
+
+
+# -- /price ----------------------------------------------------------------------------------
+
+
+def _price_symbols(d: Deps, chat_id: int, words: list[str]) -> list[str]:
+    tracked = list(dict.fromkeys([*d.settings.crypto_symbols, *_watched(d, chat_id)]))
+    if not words:
+        return tracked
+    if len(words) > MAX_PRICE_SYMBOLS:
+        raise BadArgument("market.args.too_many", {"limit": MAX_PRICE_SYMBOLS})
+    wanted = list(dict.fromkeys(args.symbol(w) for w in words))
+    quoted = set(market.latest_quotes(d.db, wanted))
+    for symbol in wanted:
+        if symbol not in tracked and symbol not in quoted:
+            raise BadArgument("market.args.unknown_price", {"symbol": symbol, "tracked": ", ".join(tracked)})
+    return wanted
+
+
+async def price(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Latest price, 24h change and data age of BTC and the watchlist, or of the named symbols."""
+    d = deps(context)
+    lang = chat_language(d, update)
+    try:
+        symbols = _price_symbols(d, update.effective_chat.id, _words(context.args))
+    except BadArgument as exc:
+        await _reply_bad(update, lang, exc, PRICE_USAGE)
+        return
+    quotes = market.latest_quotes(d.db, symbols)
+    text = views.price_text(lang, symbols, quotes, d.clock.now(), d.health.stale, d.health.collecting)
+    await _reply(update, text)
+
+
+# -- /corr -----------------------------------------------------------------------------------
+
+
+def _window(text: str) -> int:
+    word = text.strip().lower()
+    if word in NAMED_WINDOWS:
+        return NAMED_WINDOWS[word]
+    if re.fullmatch(r"\d+\s*d", word):
+        raise BadArgument("market.args.window", {"text": text[:30]})
+    value = args.number(word, low=MIN_WINDOW, high=MAX_WINDOW)
+    if value != int(value):
+        raise BadArgument("market.args.window", {"text": text[:30]})
+    return int(value)
+
+
+def _corr_request(d: Deps, chat_id: int, words: list[str]) -> tuple[str, tuple[int, ...]]:
+    if not words:
+        raise BadArgument("args.missing")
+    _no_more(words, 2)
+    symbol = args.symbol(words[0])
+    watched = _watched(d, chat_id)
+    if symbol in d.settings.crypto_symbols:
+        raise BadArgument("market.args.not_equity", {"symbol": symbol, "watched": ", ".join(watched[:3])})
+    if symbol not in watched and not watchlist.has_daily_bars(d.db, symbol):
+        raise BadArgument("market.args.unknown_ticker", {"symbol": symbol, "watched": ", ".join(watched)})
+    windows = (_window(words[1]),) if len(words) == 2 else tuple(d.settings.corr_windows)
+    return symbol, windows
+
+
+async def corr(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """BTC's 30d and 90d correlation with a stock, its change over 10 sessions, and a chart."""
+    d = deps(context)
+    lang = chat_language(d, update)
+    try:
+        symbol, windows = _corr_request(d, update.effective_chat.id, _words(context.args))
+    except BadArgument as exc:
+        await _reply_bad(update, lang, exc, CORR_USAGE)
+        return
+    btc, equity = charts.correlation_bars(d.db, symbol, d.clock.now())
+    readings = {w: current_correlation(btc, equity, w, sessions_back=SESSIONS_BACK) for w in windows}
+    chart_window = windows[0]
+    if all(r is None for r in readings.values()):
+        returns = len(aligned_returns(btc, equity).dates)
+        await _reply(update, views.corr_not_enough(lang, symbol, returns, chart_window))
+        return
+    await _reply(update, views.corr_text(lang, symbol, readings))
+    png = await asyncio.to_thread(charts.correlation_chart, symbol, btc, equity, chart_window, lang)
+    await update.effective_message.reply_photo(png, caption=views.corr_caption(lang, symbol, chart_window))
+
+
+# -- /earnings -------------------------------------------------------------------------------
+
+
+async def earnings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Upcoming earnings of the watchlist, with times in the chat's timezone."""
+    d = deps(context)
+    lang = chat_language(d, update)
+    try:
+        _no_more(_words(context.args), 0)
+    except BadArgument as exc:
+        await _reply_bad(update, lang, exc, EARNINGS_USAGE)
+        return
+    chat_id = update.effective_chat.id
+    chat = chats.get_chat(d.db, chat_id)
+    watched = _watched(d, chat_id)
+    today = d.clock.now().astimezone(NEW_YORK).date()  # a report dated today is still to come
+    reports = market.load_earnings(d.db, watched, since=today)
+    await _reply(update, views.earnings_text(lang, reports, watched, chat.timezone if chat else "UTC"))
+
+
+# -- /watch ----------------------------------------------------------------------------------
+
+
+async def _check_ticker(d: Deps, symbol: str) -> None:
+    """Raise UnknownSymbol or SourceUnavailable unless the equity source knows ``symbol``.
+
+    Without a live equity source (replay mode) only symbols with bars in the store count.
+    """
+    validate = getattr(getattr(d.collector, "equities", None), "validate_symbol", None)
+    if validate is None:
+        if not watchlist.has_daily_bars(d.db, symbol):
+            raise UnknownSymbol(symbol)
+        return
+    try:
+        await asyncio.wait_for(validate(symbol), VALIDATE_TIMEOUT)
+    except TimeoutError as exc:
+        raise SourceUnavailable(f"no answer about {symbol} in {VALIDATE_TIMEOUT:.0f} s") from exc
+
+
+async def _watch_add(d: Deps, update: Update, lang: str, symbol: str) -> str:
+    chat, user = update.effective_chat, update.effective_user
+    if _always(d, symbol):
+        return t(lang, "market.watch.default", symbol=symbol)
+    own = watchlist.chat_symbols(d.db, chat.id)
+    if symbol in own:
+        return t(lang, "market.watch.already", symbol=symbol)
+    if len(own) >= MAX_OWN_TICKERS:
+        return t(lang, "market.watch.full", limit=MAX_OWN_TICKERS)
+    try:
+        await _check_ticker(d, symbol)
+    except UnknownSymbol:
+        if d.collector is None:
+            recorded = [s for s in watchlist.recorded_symbols(d.db) if s not in d.settings.crypto_symbols]
+            return t(lang, "market.watch.unknown_replay", symbol=symbol, symbols=views.listed(lang, recorded))
+        return t(lang, "market.watch.unknown", symbol=symbol)
+    except SourceUnavailable as exc:
+        log.info("cannot check ticker %s now: %s", symbol, exc)
+        return t(lang, "market.watch.unavailable", symbol=symbol)
+    chats.remember_chat(
+        d.db, chat.id, chat.type, title=chat.title, username=chat.username,
+        language=language_for(user.language_code if user else None), now=d.clock.now(),
+    )
+    watchlist.add_symbol(d.db, chat.id, symbol, d.clock.now())
+    return t(lang, "market.watch.added", symbol=symbol, count=len(own) + 1, limit=MAX_OWN_TICKERS)
+
+
+def _watch_del(d: Deps, lang: str, chat_id: int, symbol: str) -> str:
+    if watchlist.remove_symbol(d.db, chat_id, symbol):
+        return t(lang, "market.watch.removed", symbol=symbol)
+    if _always(d, symbol):
+        return t(lang, "market.watch.default", symbol=symbol)
+    return t(lang, "market.watch.not_listed", symbol=symbol)
+
+
+def _watch_request(words: list[str]) -> tuple[str, str] | None:
+    """``(action, symbol)``, or None for the list."""
+    if not words or words[0].lower() == "list":
+        _no_more(words, 1)
+        return None
+    action = words[0].lower()
+    if action not in ADD + DELETE:
+        raise BadArgument("args.choice", {"text": words[0][:30], "options": "add, del, list"})
+    if len(words) < 2:
+        raise BadArgument("args.missing")
+    _no_more(words, 2)
+    return ("add" if action in ADD else "del"), args.symbol(words[1])
+
+
+async def watch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """List this chat's tickers, or add or remove one of its own (admins only in groups)."""
+    d = deps(context)
+    lang = chat_language(d, update)
+    chat_id = update.effective_chat.id
+    try:
+        request = _watch_request(_words(context.args))
+    except BadArgument as exc:
+        await _reply_bad(update, lang, exc, WATCH_USAGE)
+        return
+    if request is None:
+        own = watchlist.chat_symbols(d.db, chat_id)
+        await _reply(update, views.watch_text(lang, d.settings.equity_watchlist, own, MAX_OWN_TICKERS))
+        return
+    if not await is_chat_admin(update, context):
+        await _reply(update, t(lang, "admin.only"))
+        return
+    action, symbol = request
+    if action == "add":
+        await _reply(update, await _watch_add(d, update, lang, symbol))
+    else:
+        await _reply(update, _watch_del(d, lang, chat_id, symbol))
+
+
+def register(app: Application, chat_filter: filters.BaseFilter) -> None:
+    """Add the market commands' handlers."""
+    handlers: list[BaseHandler] = [
+        CommandHandler(name, callback, filters=chat_filter)
+        for name, callback in (("price", price), ("corr", corr), ("earnings", earnings), ("watch", watch))
+    ]
+    app.add_handlers(handlers)

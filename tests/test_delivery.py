@@ -1,0 +1,314 @@
+"""The outbox through the rate limiter and PTB's real HTTP stack to the fake Bot API.
+
+What Telegram would see is measured on the fake's clock: no one-second window above 30
+messages, no chat above 1 a second, no group above 20 a minute; nothing lost, nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.engine.alerts import LevelBreak
+from bot.render import render
+from bot.store import alerts as alert_store
+from bot.store import chats, open_db, prefs
+from bot.store.db import utcnow_iso
+from bot.telegram.app import SENDER_KEY, build_application, serve
+from tests.fakes.flood import busiest, by_chat, flood_report
+from tests.fakes.telegram import TOKEN, FakeTelegram, FakeUser
+from tests.telegram_harness import bot_settings, running_bot
+
+T0 = datetime(2025, 12, 11, 21, 0, tzinfo=UTC)
+ADA = FakeUser(111, "Ada", "ada", "en")
+PNG = b"\x89PNG\r\n\x1a\nchart"
+
+
+@pytest.fixture
+async def fake():
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def add_chats(db, chat_ids) -> None:
+    stamp = utcnow_iso(T0)
+    db.conn.executemany(
+        "INSERT INTO chats (id, type, subscribed, created_at, updated_at) VALUES (?, ?, 1, ?, ?)",
+        [(c, "private" if c > 0 else "supergroup", stamp, stamp) for c in chat_ids],
+    )
+    db.conn.commit()
+
+
+def level_break(level: float = 90_000.0) -> LevelBreak:
+    return LevelBreak("BTC", T0, level, "down", level * 0.99, level * 0.985, 1.0)
+
+
+def queue_alert(db, chat_ids, level: float = 90_000.0) -> int:
+    """Decide a level break for ``chat_ids``: the alert and its deliveries, as the engine writes them."""
+    alert = level_break(level)
+    with db.atomic():
+        alert_id = alert_store.record_alert(
+            db, alert.key, alert.kind, alert.symbol, alert.time, alert.to_json(), chat_ids, T0
+        )
+    assert alert_id is not None
+    return alert_id
+
+
+def statuses(db) -> Counter:
+    return Counter(dict(db.execute("SELECT status, count(*) FROM deliveries GROUP BY status").fetchall()))
+
+
+def delivery(db, chat_id: int, alert_id: int | None = None) -> dict:
+    where, args = "chat_id = ?", [chat_id]
+    if alert_id is not None:
+        where, args = where + " AND alert_id = ?", [chat_id, alert_id]
+    return next(db.query(f"SELECT * FROM deliveries WHERE {where} ORDER BY id", args))
+
+
+async def until(predicate, timeout: float = 30.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def drained(bot, timeout: float = 30.0) -> None:
+    sender = bot.app.bot_data[SENDER_KEY]
+    await until(lambda: alert_store.pending_count(bot.db) == 0 and sender.in_flight == 0, timeout, "the outbox to drain")
+
+
+def fast_retries(bot, **changes) -> None:
+    sender = bot.app.bot_data[SENDER_KEY]
+    sender.retry_base = 0.05
+    for name, value in changes.items():
+        setattr(sender, name, value)
+
+
+def assert_once_each(fake, expected: Counter) -> None:
+    got = Counter(m.chat_id for m in fake.sent if m.method in ("sendMessage", "sendPhoto"))
+    assert got == expected
+
+
+async def test_broadcast_reaches_every_chat_once_within_telegrams_limits(fake, tmp_path):
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    privates, groups = list(range(1, 151)), [-1001, -1002]
+    add_chats(db, privates + groups)
+    queue_alert(db, groups + privates)
+    busy = [1, 2, *groups]
+    for level in (91_000.0, 92_000.0, 93_000.0):
+        queue_alert(db, busy, level)
+    async with running_bot(settings, fake) as bot:
+        await drained(bot)
+        assert statuses(db) == {"sent": 152 + 3 * len(busy)}
+        assert db.execute("SELECT count(*) FROM deliveries WHERE message_id IS NULL").fetchone()[0] == 0
+    assert_once_each(fake, Counter({c: 1 for c in privates} | {c: 4 for c in busy}))
+    report = flood_report(fake.sent)
+    assert report.overall_max_per_second <= 30
+    assert report.chat_max_per_second == 1
+    assert report.group_max_per_minute <= 20
+    assert report.rate >= 20, report  # ~29/s on an idle machine
+    for chat, times in by_chat(fake.sent).items():
+        assert all(b - a >= 1.0 for a, b in zip(times, times[1:])), chat
+    # a chat's alerts arrive in the order they were decided
+    expected = [render(level_break(level), "en", "UTC") for level in (90_000.0, 91_000.0, 92_000.0, 93_000.0)]
+    assert [m.text for m in fake.messages_to(-1001)] == expected
+
+
+async def test_flood_control_mid_broadcast_pauses_everything_and_loses_nothing(fake, tmp_path):
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    targets = list(range(1, 81))
+    add_chats(db, targets)
+    queue_alert(db, targets)
+    async with running_bot(settings, fake) as bot:
+        await until(lambda: len(fake.sent) >= 25, what="the broadcast to start")
+        fake.inject("sendMessage", 429, retry_after=1)
+        await drained(bot)
+        assert statuses(db) == {"sent": 80}
+    assert_once_each(fake, Counter({c: 1 for c in targets}))
+    tries = Counter(chat for method, chat, _ in fake.attempts if method == "sendMessage")
+    [(limited, _)] = [(c, n) for c, n in tries.items() if n == 2]
+    refused_at = next(at for method, chat, at in fake.attempts if chat == limited)
+    after = [m.at - refused_at for m in fake.sent if m.at > refused_at]
+    # nothing went out while Telegram said wait (but what was already on its way)
+    assert after and not [t for t in after if 0.2 < t < 1.0], after
+    assert fake.messages_to(limited)[0].at - refused_at >= 1.0
+    assert busiest(m.at for m in fake.sent) <= 30
+
+
+async def test_blocked_chat_is_marked_and_its_queue_dropped(fake, tmp_path):
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    targets = list(range(1, 31))
+    add_chats(db, targets)
+    first, second = queue_alert(db, targets), queue_alert(db, targets, 92_000.0)
+    fake.inject("sendMessage", 403, chat_id=7, times=5)
+    async with running_bot(settings, fake) as bot:
+        await drained(bot)
+    assert chats.get_chat(db, 7).blocked
+    assert {delivery(db, 7, a)["status"] for a in (first, second)} == {"dropped"}
+    assert "chat gone" in delivery(db, 7, second)["last_error"]
+    assert len([a for a in fake.attempts if a[1] == 7]) == 1  # the second alert was never tried
+    assert_once_each(fake, Counter({c: 2 for c in targets if c != 7}))
+
+
+async def test_chat_not_found_counts_as_gone(fake, tmp_path):
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    add_chats(db, [1, 2])
+    queue_alert(db, [1, 2])
+    fake.inject("sendMessage", 400, "Bad Request: chat not found", chat_id=2)
+    async with running_bot(settings, fake) as bot:
+        await drained(bot)
+    assert chats.get_chat(db, 2).blocked and not chats.get_chat(db, 1).blocked
+    assert delivery(db, 2)["status"] == "dropped"
+
+
+async def test_other_bad_request_is_dropped_once_and_logged_with_the_alert_id(fake, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG, logger="bot")
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    targets = list(range(1, 21))
+    add_chats(db, targets)
+    alert_id = queue_alert(db, targets)
+    fake.inject("sendMessage", 400, "Bad Request: can't parse entities", chat_id=5, times=10)
+    async with running_bot(settings, fake) as bot:
+        await drained(bot)
+        await asyncio.sleep(1.2)  # a retry would come now
+    row = delivery(db, 5)
+    assert row["status"] == "dropped" and row["attempts"] == 1
+    assert "can't parse entities" in row["last_error"].lower()
+    assert len([a for a in fake.attempts if a[1] == 5]) == 1
+    assert not chats.get_chat(db, 5).blocked
+    assert f"alert {alert_id} to chat 5 dropped" in caplog.text
+    assert_once_each(fake, Counter({c: 1 for c in targets if c != 5}))
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("bot."))
+    assert "dropped" in ours and TOKEN.split(":")[1] not in ours
+
+
+async def test_server_errors_are_retried_with_backoff_then_delivered(fake, tmp_path):
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    targets = list(range(1, 21))
+    add_chats(db, targets)
+    async with running_bot(settings, fake) as bot:
+        fast_retries(bot, max_attempts=4)
+        fake.inject("sendMessage", 500, chat_id=3, times=2)
+        fake.inject("sendMessage", 502, chat_id=4, times=1)
+        fake.inject("sendMessage", 500, chat_id=9, times=100)  # never recovers
+        queue_alert(db, targets)
+        await drained(bot)
+    assert [delivery(db, c)["attempts"] for c in (3, 4, 9)] == [3, 2, 4]
+    assert delivery(db, 9)["status"] == "dropped" and "Internal Server Error" in delivery(db, 9)["last_error"]
+    assert not chats.get_chat(db, 9).blocked
+    assert_once_each(fake, Counter({c: 1 for c in targets if c != 9}))
+
+
+async def test_killed_mid_broadcast_the_restart_sends_the_rest_and_nothing_twice(fake, tmp_path):
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    targets = list(range(1, 121))
+    add_chats(db, targets)
+    queue_alert(db, targets)
+    app = build_application(settings, db)
+    task = asyncio.create_task(serve(app, asyncio.Event(), poll_timeout=1))
+    await until(lambda: len(fake.sent) >= 40, what="the broadcast to get going")
+    task.cancel()  # no stop event: the bot is killed
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    sent_before = {m.chat_id for m in fake.sent}
+    assert 40 <= len(sent_before) < 120
+    recorded = {r[0] for r in db.execute("SELECT chat_id FROM deliveries WHERE status = 'sent'")}
+    assert recorded == sent_before  # what Telegram accepted is exactly what the outbox says
+    db.close()
+
+    async with running_bot(settings, fake) as bot:
+        await drained(bot)
+        assert statuses(bot.db) == {"sent": 120}
+    assert_once_each(fake, Counter({c: 1 for c in targets}))
+
+
+async def test_a_command_is_answered_at_once_during_a_thousand_delivery_drain(fake, tmp_path):
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    targets = list(range(1000, 2000))
+    add_chats(db, targets)
+    queue_alert(db, targets)
+    async with running_bot(settings, fake):
+        await until(lambda: len(fake.sent) >= 30, what="the drain to get going")
+        asked = time.monotonic()
+        fake.user_sends("/help", ADA)
+        [reply] = await fake.wait_for(ADA.id, timeout=5)
+        assert "/status" in reply.text
+        assert reply.at - asked < 2.0
+        drained_so_far = len([m for m in fake.sent if m.chat_id != ADA.id])
+        assert drained_so_far < 1000
+    assert busiest(m.at for m in fake.sent) <= 30
+
+
+async def test_charts_go_as_photos_with_the_alert_as_caption(fake, tmp_path):
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    add_chats(db, [1, 2, 3])
+    prefs.set_thresholds(db, 2, T0, charts=False)
+    asked: list[str] = []
+
+    async def attach(alert, lang: str) -> bytes | None:
+        asked.append(lang)
+        return PNG
+
+    queue_alert(db, [1, 2, 3])
+    async with running_bot(settings, fake, attach=attach) as bot:
+        await drained(bot)
+    [photo] = fake.messages_to(1)
+    assert photo.method == "sendPhoto" and photo.photo == PNG
+    assert photo.text.startswith("<b>🔻") and "90,000" in photo.text and photo.params["parse_mode"] == "HTML"
+    assert [m.method for m in fake.messages_to(2)] == ["sendMessage"]  # charts off
+    assert asked == ["en", "en"]
+
+
+async def test_long_text_goes_apart_from_the_chart_and_a_retry_sends_only_what_is_missing(fake, tmp_path, monkeypatch):
+    import bot.delivery.sender as sender_module
+
+    long_text = "<b>BTC</b>\n" + "\n".join(f"line {i} " + "x" * 60 for i in range(30))
+    monkeypatch.setattr(sender_module, "render", lambda alert, lang, tz: long_text)
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    add_chats(db, [1])
+
+    async def attach(alert, lang: str) -> bytes | None:
+        return PNG
+
+    fake.inject("sendPhoto", 502, chat_id=1, times=1)
+    async with running_bot(settings, fake, attach=attach) as bot:
+        fast_retries(bot)
+        queue_alert(db, [1])
+        await drained(bot)
+    messages = fake.messages_to(1)
+    assert [m.method for m in messages] == ["sendMessage", "sendPhoto"]
+    assert messages[0].text == long_text and messages[1].text is None
+    row = delivery(db, 1)
+    assert row["status"] == "sent" and row["parts_sent"] == 2 and row["attempts"] == 2
+
+
+async def test_a_failing_chart_never_holds_up_the_alert(fake, tmp_path):
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    add_chats(db, [1])
+
+    async def attach(alert, lang: str) -> bytes | None:
+        raise RuntimeError("no data for the chart")
+
+    queue_alert(db, [1])
+    async with running_bot(settings, fake, attach=attach) as bot:
+        await drained(bot)
+    assert [m.method for m in fake.messages_to(1)] == ["sendMessage"]
