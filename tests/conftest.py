@@ -30,3 +30,14 @@ def _no_outside_network():
 def _no_dotenv(tmp_path, monkeypatch):
     """Run each test in its own directory so a developer's .env is never read."""
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+async def fake():
+    """A fake Telegram Bot API server on 127.0.0.1 (a test module may define its own ``fake``)."""
+    from tests.fakes.telegram import FakeTelegram
+
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()

@@ -21,20 +21,12 @@ from bot.store import chats, open_db, prefs
 from bot.store.db import utcnow_iso
 from bot.telegram.app import SENDER_KEY, build_application, serve
 from tests.fakes.flood import busiest, by_chat, flood_report
-from tests.fakes.telegram import TOKEN, FakeTelegram, FakeUser
+from tests.fakes.telegram import TOKEN, FakeUser
 from tests.telegram_harness import bot_settings, running_bot
 
 T0 = datetime(2025, 12, 11, 21, 0, tzinfo=UTC)
 ADA = FakeUser(111, "Ada", "ada", "en")
 PNG = b"\x89PNG\r\n\x1a\nchart"
-
-
-@pytest.fixture
-async def fake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def add_chats(db, chat_ids) -> None:

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 
 from bot.config import SHIPPED_REPLAY_DATA
 from bot.wiring import replay_parts
-from tests.fakes.telegram import FakeTelegram, FakeUser
+from tests.fakes.telegram import FakeUser
 from tests.telegram_harness import bot_settings, running_bot
 
 ADA = FakeUser(111, "Ada", "ada", "en")
 LI = FakeUser(222, "Li", "li", "zh-hans")
-
-
-@pytest.fixture
-async def fake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def test_subscribers_get_the_december_11_alerts_in_their_language(fake, tmp_path):

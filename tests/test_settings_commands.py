@@ -30,14 +30,6 @@ TABLES = ("chats", "chat_settings", "chat_levels", "chat_mutes")
 
 
 @pytest.fixture
-async def fake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def bot(fake, tmp_path):
     async with running_bot(bot_settings(fake, tmp_path), fake, clock=ManualClock(T0)) as running:
         yield running

@@ -8,21 +8,13 @@ import pytest
 
 from bot.store import chats
 from bot.telegram.commands import all_commands
-from tests.fakes.telegram import BOT_USERNAME, TOKEN, FakeChat, FakeTelegram, FakeUser
+from tests.fakes.telegram import BOT_USERNAME, TOKEN, FakeChat, FakeUser
 from tests.telegram_harness import bot_settings, running_bot
 
 ADA = FakeUser(111, "Ada", "ada", "en")
 LI = FakeUser(222, "Li", "li", "zh-hans")
 GROUP = FakeChat(-100500, "supergroup", title="Traders <&> Co")
 ADMIN_CHAT = 999
-
-
-@pytest.fixture
-async def fake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture
