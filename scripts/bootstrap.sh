@@ -11,10 +11,16 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 stamp=".venv/.installed${extras:+-$extras}"
-wanted="$(cat pyproject.toml | sha256sum | cut -c1-16)"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+wanted="$(sha256sum pyproject.toml | cut -c1-16)"
+# The dev install includes everything the plain one has.
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ] && [ "$(cat .venv/.installed-dev 2>/dev/null)" != "$wanted" ]; then
     echo "Installing dependencies into .venv (first run takes a minute)..." >&2
-    .venv/bin/python -m pip install --quiet --upgrade pip >&2
-    .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}" >&2
+    log=.venv/install.log
+    if ! { .venv/bin/python -m pip install --quiet --upgrade pip \
+           && .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"; } >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "error: installing the dependencies failed (log above, also in $log)" >&2
+        exit 1
+    fi
     echo "$wanted" > "$stamp"
 fi
