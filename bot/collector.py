@@ -22,6 +22,7 @@ from bot.sources.base import INTERVALS, Bar, EarningsSource, Interval, MarketSou
 from bot.sources.market_hours import CalendarRangeError, MarketHours
 from bot.staleness import SeriesPolicy, stale_series
 from bot.store import market
+from bot.store.watchlist import watched_equities
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,7 @@ class Collector:
         return list(self.settings.crypto_symbols)
 
     def equity_symbols(self) -> list[str]:
-        extra = [r[0] for r in self.db.execute("SELECT DISTINCT symbol FROM chat_watchlist ORDER BY symbol")]
-        return list(dict.fromkeys([*self.settings.equity_watchlist, *extra]))
+        return watched_equities(self.db, self.settings)
 
     def policies(self) -> dict[str, SeriesPolicy]:
         multiple = self.settings.stale_after_intervals

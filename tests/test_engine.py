@@ -35,7 +35,7 @@ def quote(price: float, minutes: float, symbol: str = "BTC") -> Quote:
     return Quote(symbol, price, t, "binance", t)
 
 
-def feed(eng: Engine, db, *prices: float, start: float = 0, fresh=True):
+def feed(eng: Engine, db, *prices: float, start: float = 0):
     decided = []
     for i, price in enumerate(prices):
         q = quote(price, start + i)

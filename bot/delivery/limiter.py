@@ -40,6 +40,7 @@ from telegram.error import NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.delivery.schedule import Broadcast, ChatKey, Limits, Priority, Schedule, Ticket
+from bot.delivery.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +89,7 @@ class SmoothRateLimiter(BaseRateLimiter["Broadcast | Priority"]):
     async def shutdown(self) -> None:
         """Stop the dispatcher; requests still waiting fail with a NetworkError."""
         task, self._dispatcher = self._dispatcher, None
-        if task is not None and not task.done():
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                if (current := asyncio.current_task()) is not None and current.cancelling():
-                    raise
+        await cancel_and_wait(task)
         for ticket in self.schedule.clear():
             if ticket.waiter is not None and not ticket.waiter.done():
                 ticket.waiter.set_exception(NetworkError("the rate limiter was shut down"))

@@ -45,6 +45,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.clock import Clock
 from bot.delivery.limiter import Broadcast, SmoothRateLimiter, retry_after_seconds
+from bot.delivery.tasks import cancel_and_wait
 from bot.engine.alerts import Alert, alert_from_json
 from bot.logs import redact
 from bot.render import caption, render, split_message
@@ -154,14 +155,7 @@ class Sender:
     async def stop(self) -> None:
         """Stop the task started by :meth:`start`; what is at Telegram is recorded first."""
         task, self._task = self._task, None
-        if task is None or task.done():
-            return
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            if (current := asyncio.current_task()) is not None and current.cancelling():
-                raise
+        await cancel_and_wait(task)
 
     async def run(self) -> None:
         """Drain the outbox until cancelled, looking for new deliveries every ``poll`` seconds."""

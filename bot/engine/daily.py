@@ -6,7 +6,7 @@ candidates come back with the chats whose setting produced them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -50,6 +50,7 @@ class DailyContext:
     hours: MarketHours
     watchlist: list[str]
     now: datetime
+    bar_end: Callable[[Bar], datetime]  # when a bar closed (the engine's market-aware rule)
 
     def daily(self, symbol: str, history: timedelta = HISTORY) -> list[Bar]:
         return market.load_bars(self.db, symbol, "1d", self.now - history)
@@ -104,10 +105,7 @@ def correlations(ctx: DailyContext, audience: Sequence[ChatPrefs], states: dict[
 
 # -- earnings shocks ---------------------------------------------------------------------
 def _price_at(ctx: DailyContext, symbol: str, when: datetime) -> float | None:
-    def end(bar: Bar) -> datetime:
-        return bar.ts + (timedelta(hours=1) if bar.interval == "1h" else timedelta(days=1))
-
-    history = market.price_history(ctx.db, symbol, when - timedelta(days=3), when, end)
+    history = market.price_history(ctx.db, symbol, when - timedelta(days=3), when, ctx.bar_end)
     return history[-1][1] if history else None
 
 

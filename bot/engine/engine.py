@@ -29,6 +29,7 @@ from bot.sources.market_hours import MarketHours
 from bot.store import alerts as alert_store
 from bot.store import market
 from bot.store.prefs import ChatPrefs, chat_levels, load_audience
+from bot.store.watchlist import watched_equities
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,7 @@ class Engine:
         return symbol in self.settings.crypto_symbols
 
     def watchlist(self) -> list[str]:
-        extra = [r[0] for r in self.db.execute("SELECT DISTINCT symbol FROM chat_watchlist ORDER BY symbol")]
-        return list(dict.fromkeys([*self.settings.equity_watchlist, *extra]))
+        return watched_equities(self.db, self.settings)
 
     def reload(self) -> None:
         """Load the rules' saved state and every level (call again after a chat changes its levels)."""
@@ -110,7 +110,7 @@ class Engine:
         touched = self._levels(now, quotes, bars, audience, candidates, states)
         self._moves(now, touched, audience, candidates, states)
         daily_bars = [b for b in bars if b.interval == "1d" and self.fresh(b.symbol)]
-        context = daily.DailyContext(self.db, self.settings, self.hours, self.watchlist(), now)
+        context = daily.DailyContext(self.db, self.settings, self.hours, self.watchlist(), now, self._bar_end)
         candidates += daily.evaluate(context, daily_bars, quotes, audience, states)
         return self._decide(now, _without_echoes(self.db, candidates), states)
 

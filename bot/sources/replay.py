@@ -18,17 +18,14 @@ ahead, and the live earnings source gives upcoming dates too.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
-import warnings
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import exchange_calendars as xcals
 
 from bot.clock import Clock, ManualClock
 from bot.config import SHIPPED_REPLAY_DATA
@@ -41,6 +38,7 @@ from bot.sources.base import (
     SourceUnavailable,
     UnknownSymbol,
 )
+from bot.sources.market_hours import CalendarRangeError, default_market_hours
 from bot.sources.replay_data import (
     SOURCE_NAME,
     ReplayData,
@@ -96,25 +94,16 @@ class BarClosed:
     bar: Bar
 
 
-@functools.cache
-def _nyse_closes() -> dict[date, datetime]:
-    """Session date -> close time (UTC) for every NYSE session the calendar knows; built once."""
-    with warnings.catch_warnings():  # exchange_calendars 4.13 on pandas 3.1; harmless
-        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
-        closes = xcals.get_calendar("XNYS").closes
-    return {session.date(): close.to_pydatetime() for session, close in closes.items()}
-
-
 def nyse_session_close(day: date) -> datetime:
     """Close of the NYSE session on ``day`` in UTC; :class:`ReplayDataError` if there was none."""
-    closes = _nyse_closes()
+    hours = default_market_hours()
     try:
-        return closes[day]
-    except KeyError:
-        first, last = min(closes), max(closes)
-        if first <= day <= last:
-            raise ReplayDataError(f"{day} is not an NYSE trading day") from None
-        raise ReplayDataError(f"{day} is outside the NYSE calendar ({first} .. {last})") from None
+        session = hours.session(day)
+    except CalendarRangeError:
+        raise ReplayDataError(f"{day} is outside the NYSE calendar ({hours.first} .. {hours.last})") from None
+    if session is None:
+        raise ReplayDataError(f"{day} is not an NYSE trading day")
+    return session.close
 
 
 def bar_close_time(bar: Bar, *, crypto: bool) -> datetime:

@@ -1,16 +1,21 @@
 """Each chat's own extra tickers, watched on top of ``Settings.equity_watchlist``.
 
-The collector and the engine read every chat's extras straight from ``chat_watchlist``;
-this module is what the /watch command writes through.
+The /watch command writes through this module; the collector, the engine and the
+commands read what is tracked through it too.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from typing import TYPE_CHECKING
+
 from sqlite_utils import Database
 
 from bot.store.db import utcnow_iso
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def chat_symbols(db: Database, chat_id: int) -> list[str]:
@@ -19,6 +24,22 @@ def chat_symbols(db: Database, chat_id: int) -> list[str]:
         "SELECT symbol FROM chat_watchlist WHERE chat_id = ? ORDER BY created_at, symbol", [chat_id]
     )
     return [r[0] for r in rows]
+
+
+def watched_equities(db: Database, settings: Settings) -> list[str]:
+    """The bot's equity watchlist, then every chat's extras: what is polled and evaluated."""
+    extra = [r[0] for r in db.execute("SELECT DISTINCT symbol FROM chat_watchlist ORDER BY symbol")]
+    return list(dict.fromkeys([*settings.equity_watchlist, *extra]))
+
+
+def chat_watched(db: Database, settings: Settings, chat_id: int) -> list[str]:
+    """The stocks one chat watches: the bot's watchlist, then its own."""
+    return list(dict.fromkeys([*settings.equity_watchlist, *chat_symbols(db, chat_id)]))
+
+
+def chat_tracked(db: Database, settings: Settings, chat_id: int) -> list[str]:
+    """Every symbol one chat can ask about: crypto, then the stocks it watches."""
+    return list(dict.fromkeys([*settings.crypto_symbols, *chat_watched(db, settings, chat_id)]))
 
 
 def add_symbol(db: Database, chat_id: int, symbol: str, now: datetime) -> bool:

@@ -85,8 +85,7 @@ def added_lines(lang: str, level: Level, quote: Quote | None, subscribed: bool) 
 
 def tracked_symbols(d: Deps, chat_id: int) -> list[str]:
     """Symbols a level may be set on: crypto, the equity watchlist and the chat's /watch extras."""
-    s = d.settings
-    return list(dict.fromkeys([*s.crypto_symbols, *s.equity_watchlist, *watchlist.chat_symbols(d.db, chat_id)]))
+    return watchlist.chat_tracked(d.db, d.settings, chat_id)
 
 
 def reload_levels(d: Deps) -> None:

@@ -118,8 +118,7 @@ def _no_more(words: list[str], count: int) -> None:
 
 
 def _watched(d: Deps, chat_id: int) -> list[str]:
-    """The stocks this chat watches: the bot's watchlist, then its own."""
-    return list(dict.fromkeys([*d.settings.equity_watchlist, *watchlist.chat_symbols(d.db, chat_id)]))
+    return watchlist.chat_watched(d.db, d.settings, chat_id)
 
 
 def _always(d: Deps, symbol: str) -> bool:
@@ -130,7 +129,7 @@ def _always(d: Deps, symbol: str) -> bool:
 
 
 def _price_symbols(d: Deps, chat_id: int, words: list[str]) -> list[str]:
-    tracked = list(dict.fromkeys([*d.settings.crypto_symbols, *_watched(d, chat_id)]))
+    tracked = watchlist.chat_tracked(d.db, d.settings, chat_id)
     if not words:
         return tracked
     if len(words) > MAX_PRICE_SYMBOLS:
