@@ -29,8 +29,8 @@ from telegram.ext import AIORateLimiter, Application, BaseRateLimiter, Defaults
 from bot.clock import SystemClock
 from bot.delivery.limiter import SmoothRateLimiter
 from bot.delivery.sender import Sender
-from bot.engine.alerts import LevelBreak
-from bot.store import alerts as alert_store
+from bot.domain import LevelBreak
+from bot.store import outbox
 from bot.store import open_db
 from bot.store.db import utcnow_iso
 from tests.fakes.flood import flood_report
@@ -89,7 +89,7 @@ async def _broadcast(name: str, limiter: BaseRateLimiter, chats: int, concurrenc
             )
             alert = LevelBreak("BTC", T0, 90_000.0, "down", 89_281.0, 88_950.0, 0.8)
             with db.atomic():
-                alert_store.record_alert(db, alert.key, alert.kind, alert.symbol, alert.time, alert.to_json(), targets, T0)
+                outbox.record_alert(db, alert, targets, T0)
             await app.initialize()
             try:
                 await Sender(db, app.bot, SystemClock(), concurrency=concurrency).drain()

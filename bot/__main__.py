@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from bot import __version__
-from bot.config import SHIPPED_REPLAY_DATA, ConfigError, Settings, load_settings
+from bot.config import DEFAULT_REPLAY_START, SHIPPED_REPLAY_DATA, ConfigError, Settings, load_settings
 from bot.sources.replay_data import ReplayDataError
 from bot.logs import register_secret, setup_logging
 
@@ -43,11 +43,7 @@ def _speed(text: str) -> float:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    import json
-
     from bot.config import parse_levels
-    from bot.render import render_plain
-    from bot.replay import default_plan, replay
 
     try:
         levels = parse_levels(";".join(args.levels)) if args.levels else None
@@ -57,26 +53,43 @@ def _replay(args: argparse.Namespace) -> int:
     if args.start and args.end and args.end < args.start:
         print("error: --end is before --start", file=sys.stderr)
         return 2
-    plan = default_plan(args.data, args.start, args.end, levels)
     try:
-        from tqdm import tqdm
-
-        def progress(total: int):
-            return tqdm(total=total, desc="replay", unit="bar", file=sys.stderr, leave=False, disable=None)
-
-        count = 0
-        for decided in replay(plan, progress=progress):
-            count += 1
-            if args.json:
-                print(json.dumps(decided.alert.to_json(), ensure_ascii=False), flush=True)
-            else:
-                print(render_plain(decided.alert, args.lang, args.tz) + "\n", flush=True)
+        count = asyncio.run(_print_replay(args, levels))
     except ReplayDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not args.json:
-        print(f"{count} alert(s) from {plan.start:%Y-%m-%d} to {plan.end or 'the end of the data'}.", file=sys.stderr)
+        end = args.end or "the end of the data"
+        print(f"{count} alert(s) from {(args.start or DEFAULT_REPLAY_START):%Y-%m-%d} to {end}.", file=sys.stderr)
     return 0
+
+
+async def _print_replay(args: argparse.Namespace, levels: dict[str, tuple[float, ...]] | None) -> int:
+    import json
+
+    from tqdm import tqdm
+
+    from bot.render import render_plain
+    from bot.replay import default_plan, replay_alerts
+    from bot.wiring import replay_pipeline
+
+    plan = default_plan(args.data, args.start, args.end, levels)
+    pipeline = replay_pipeline(plan.data, ":memory:", plan.start, plan.end, levels=plan.levels)
+
+    def progress(total: int) -> tqdm[None]:
+        return tqdm(total=total, desc="replay", unit="step", file=sys.stderr, leave=False, disable=None)
+
+    count = 0
+    try:
+        async for alert in replay_alerts(pipeline, progress=progress):
+            count += 1
+            if args.json:
+                print(json.dumps(alert.to_record(), ensure_ascii=False), flush=True)
+            else:
+                print(render_plain(alert, args.lang, args.tz) + "\n", flush=True)
+    finally:
+        pipeline.db.close()
+    return count
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -132,15 +145,13 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _run(settings: Settings, args: argparse.Namespace) -> None:
     from bot.telegram.app import build_application, serve
-
     from bot.wiring import live_parts, replay_parts
 
     if args.replay is None:
-        db, parts = live_parts(settings)
+        parts = live_parts(settings)
     else:
-        db, parts = replay_parts(settings, args.replay, args.start, args.speed)
-    settings = parts.pop("settings", settings)
-    app = build_application(settings, db, **parts)
+        parts = await replay_parts(settings, args.replay, args.start, args.speed)
+    app = build_application(parts)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -148,7 +159,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
     try:
         await serve(app, stop)
     finally:
-        db.close()
+        parts.db.close()
         log.info("stopped")
 
 

@@ -17,6 +17,16 @@ import random
 from typing import Protocol
 
 
+def capped_exponential(attempt: int, base: float, cap: float, factor: float = 2.0) -> float:
+    """``min(cap, base * factor**attempt)``, without overflowing for a large ``attempt``."""
+    bound = base
+    for _ in range(max(0, attempt)):
+        bound *= factor
+        if bound >= cap:
+            return cap
+    return min(bound, cap)
+
+
 class RandomSource(Protocol):
     def random(self) -> float:
         """A float in [0, 1)."""
@@ -44,13 +54,7 @@ class Backoff:
 
     def ceiling(self) -> float:
         """Upper bound of the next delay."""
-        # Stop growing the exponent once past the cap, so it never overflows.
-        bound = self.base
-        for _ in range(self._exponent):
-            bound *= self.factor
-            if bound >= self.cap:
-                return self.cap
-        return min(bound, self.cap)
+        return capped_exponential(self._exponent, self.base, self.cap, self.factor)
 
     def next_delay(self) -> float:
         """Seconds to wait before the next attempt; each call raises the ceiling."""

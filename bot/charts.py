@@ -32,11 +32,11 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import StrMethodFormatter
 from sqlite_utils import Database
 
-from bot.engine.alerts import Alert, CorrelationResolved, CorrelationSpike, EarningsShock
+from bot.domain import Alert, CorrelationResolved, CorrelationSpike, EarningsShock
 from bot.engine.correlation import aligned_returns, rolling_correlation
 from bot.formatting import fmt_corr, fmt_date, fmt_date_range, fmt_pct, fmt_price, fmt_window
 from bot.i18n import register_messages, t
-from bot.sources.base import Bar
+from bot.domain import Bar
 from bot.store.market import load_bars
 
 log = logging.getLogger(__name__)

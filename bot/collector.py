@@ -11,34 +11,31 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.health import HealthRegistry
-from bot.sources.base import INTERVALS, Bar, EarningsSource, Interval, MarketSource, Quote, SourceError
-from bot.sources.market_hours import CalendarRangeError, MarketHours
+from bot.domain import INTERVALS, Bar, Interval, Quote
+from bot.sources.base import EarningsSource, MarketSource, SourceError
+from bot.markettime import CalendarRangeError, MarketHours, bar_close_time, next_bar_close
 from bot.staleness import SeriesPolicy, stale_series
 from bot.store import market
 from bot.store.watchlist import watched_equities
 
 log = logging.getLogger(__name__)
 
-BAR_LENGTH: dict[str, timedelta] = {"1h": timedelta(hours=1), "1d": timedelta(days=1)}
 # History fetched when a series has none: enough for the 63-session (90d) correlation window.
 BACKFILL: dict[str, timedelta] = {"1h": timedelta(days=30), "1d": timedelta(days=200)}
-SYNC_DELAY = timedelta(minutes=1)  # let the exchange finish a bar before asking for it
+SYNC_DELAY = timedelta(minutes=1)  # let an exchange finish a bar before asking for it
 SYNC_RETRY = timedelta(minutes=5)  # after a failed bar sync (quotes keep flowing meanwhile)
 QUOTE_RETENTION = timedelta(days=7)
 
 
-def next_boundary(now: datetime, length: timedelta) -> datetime:
-    """The next multiple of ``length`` since the Unix epoch (the next full hour or UTC midnight)."""
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    steps = (now - epoch) // length + 1
-    return epoch + steps * length
+Stored = Callable[[datetime, list[Quote], list[Bar]], object]
+"""Called with what a poll stored (store → engine): the time, the new quotes, the new complete bars."""
 
 
 @dataclass
@@ -51,9 +48,9 @@ class Collector:
     crypto: MarketSource | None = None
     equities: MarketSource | None = None
     earnings: EarningsSource | None = None
-    # Called with what each poll stored (store → engine); the engine decides alerts from it.
-    on_stored: Callable[[datetime, list[Quote], list[Bar]], object] | None = None
-    _next_sync: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    on_stored: Stored | None = None  # the engine decides alerts from what each poll stored
+    sync_delay: timedelta = SYNC_DELAY  # recorded data is final at once: replay syncs with 0
+    _next_sync: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
 
     # -- what is tracked ---------------------------------------------------------------
     def crypto_symbols(self) -> list[str]:
@@ -129,7 +126,7 @@ class Collector:
     ) -> list[Bar]:
         stored: list[Bar] = []
         for interval in INTERVALS:
-            key = (source.name, interval)
+            key = (source.name, "crypto" if crypto else "equities", interval)
             if not force and now < self._next_sync.get(key, now):
                 continue
             try:
@@ -160,27 +157,15 @@ class Collector:
 
     def _complete(self, bar: Bar, now: datetime, crypto: bool) -> bool:
         """Only finished bars are stored: the one still forming would mislead the rules."""
-        if crypto or bar.interval == "1h":
-            return bar.ts + BAR_LENGTH[bar.interval] <= now
-        try:
-            session = self.hours.session(bar.ts.date())
-        except CalendarRangeError:
-            return bar.ts + BAR_LENGTH[bar.interval] <= now
-        return session is not None and session.close <= now
+        return bar_close_time(bar, self.hours, around_the_clock=crypto) <= now
 
     def _resume_from(self, symbol: str, interval: Interval, now: datetime) -> datetime:
         last = market.last_bar_time(self.db, symbol, interval)
         # Re-fetch the last stored bar too: it may have been stored while still forming.
         return last if last is not None else now - BACKFILL[interval]
 
-    def _next_sync_time(self, now: datetime, interval: str, crypto: bool) -> datetime:
-        if crypto or interval == "1h":
-            return next_boundary(now, BAR_LENGTH[interval]) + SYNC_DELAY
-        try:  # equity daily bars complete at the session close
-            session = self.hours.current_or_next_session(now)
-            return session.close + SYNC_DELAY
-        except CalendarRangeError:
-            return now + BAR_LENGTH[interval]
+    def _next_sync_time(self, now: datetime, interval: Interval, crypto: bool) -> datetime:
+        return next_bar_close(now, interval, self.hours, around_the_clock=crypto) + self.sync_delay
 
     async def close(self) -> None:
         for source in {id(s): s for s in (self.crypto, self.equities, self.earnings) if s}.values():

@@ -8,6 +8,7 @@ stops the bot with exit status 2 and one line per bad variable
 from __future__ import annotations
 
 import logging
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_WATCHLIST = ("NVDA", "AMD", "ORCL", "MSFT", "AVGO", "META", "TSM", "QQQ")
 DEFAULT_EXCHANGES = ("binance", "okx", "kraken", "coinbase")
 SHIPPED_REPLAY_DATA = Path(__file__).parent / "data" / "market_2025"
+DEFAULT_REPLAY_START = date(2025, 12, 1)  # replays alert from here; the data before is history
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
 

@@ -19,6 +19,8 @@ import math
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from bot.markettime import assume_utc
+
 logger = logging.getLogger(__name__)
 
 MINUS = "\u2212"
@@ -121,10 +123,6 @@ def _zone_label(local: datetime, tz: tzinfo, lang: str) -> str:
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
-def _as_utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None or dt.utcoffset() is None else dt
-
-
 def fmt_time(dt: datetime, tz: str | tzinfo | None = "UTC", lang: str = "en") -> str:
     """An instant in the reader's timezone.
 
@@ -132,9 +130,9 @@ def fmt_time(dt: datetime, tz: str | tzinfo | None = "UTC", lang: str = "en") ->
     """
     chosen = zone(tz)
     try:
-        local = _as_utc(dt).astimezone(chosen)
+        local = assume_utc(dt).astimezone(chosen)
     except (OverflowError, ValueError):  # at the very ends of the datetime range
-        chosen, local = UTC, _as_utc(dt).astimezone(UTC)
+        chosen, local = UTC, assume_utc(dt).astimezone(UTC)
     label = _zone_label(local, chosen, lang)
     clock = f"{local.hour:02d}:{local.minute:02d}"
     if lang == "zh":

@@ -18,18 +18,10 @@ from __future__ import annotations
 import html
 import math
 import re
+from telegram.constants import MessageLimit
 from datetime import UTC, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
 
-from bot.engine.alerts import (
-    Alert,
-    CorrelationResolved,
-    CorrelationSpike,
-    EarningsShock,
-    EarningsUpcoming,
-    LargeMove,
-    LevelBreak,
-)
+from bot.domain import Alert, CorrelationResolved, CorrelationSpike, EarningsShock, EarningsUpcoming, LargeMove, LevelBreak
 from bot.formatting import (
     fmt_corr,
     fmt_date,
@@ -42,14 +34,14 @@ from bot.formatting import (
     zone,
 )
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Html, t
+from bot.markettime import NEW_YORK, assume_utc
 
-MESSAGE_LIMIT = 4096  # Telegram's limit for a text message
-CAPTION_LIMIT = 1024  # ... and for a photo's caption
+MESSAGE_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)  # Telegram's limit for a text message (UTF-16 units)
+CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)  # ... and for a photo's caption
 MAX_PEERS = 12  # an earnings shock lists at most this many peers, the largest moves first
 MAX_WINDOWS = 6
 NASDAQ_PROXY = "QQQ"
 _SYMBOL_CHARS = 24  # longer "symbols" are cut: a ticker is never this long
-_NEW_YORK = ZoneInfo("America/New_York")  # report dates are US dates
 # English headlines carry a signed number (“ORCL −10.8 % after earnings”);
 # Chinese ones a verb, 上涨/下跌, and the size (“ORCL 财报后下跌 10.8%”).
 _SIGNED_HEADLINE = {"en": True, "zh": False}
@@ -67,10 +59,6 @@ def _headline_pct(value: float | None, lang: str) -> str:
 
 def _up(value: float | None) -> bool:
     return value is None or math.isnan(value) or value >= 0
-
-
-def _aware(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None or dt.utcoffset() is None else dt
 
 
 def _timing(lang: str, timing: str | None) -> str:
@@ -191,8 +179,8 @@ def _earnings_shock(a: EarningsShock, lang: str, tz: tzinfo) -> list[str]:
 def _earnings_upcoming(a: EarningsUpcoming, lang: str, tz: tzinfo) -> list[str]:
     """Today/tomorrow are New York dates: said only when the reader's calendar agrees, else the date is given."""
     try:
-        today = _aware(a.time).astimezone(_NEW_YORK).date()
-        same_day = _aware(a.time).astimezone(tz).date() == today
+        today = assume_utc(a.time).astimezone(NEW_YORK).date()
+        same_day = assume_utc(a.time).astimezone(tz).date() == today
     except (OverflowError, ValueError):
         today, same_day = a.report_date, False
     days = (a.report_date - today).days if same_day else None

@@ -1,30 +1,51 @@
-"""Replay: the same engine, thresholds and state machine over recorded data, on a simulated clock.
+"""Replay: the live pipeline over recorded data, on a clock that runs as fast as the data allows.
 
-``replay(...)`` walks the recorded bars in the order they closed. Bars before
-``start`` are history: stored and walked silently (level sides, correlation state
-warm up) while no chat is subscribed. From ``start`` on, one chat with default
-settings is subscribed and every alert queued for it is yielded, exactly as the live
-bot would have sent it.
+The market jobs of the live bot (:mod:`bot.scheduler`) poll a
+:class:`~bot.sources.replay.ReplaySource` instead of the exchanges and Yahoo. The
+:class:`ReplayDriver` moves a :class:`~bot.clock.ManualClock` to each moment a recorded bar
+closes and runs the jobs there, so sources → store → engine → outbox is the same code in
+live and in replay: quotes and bars are stored, the rules decide, the outbox fills.
+
+* ``python -m bot replay`` (:func:`replay_alerts`) runs the whole span at once, with one
+  chat with default settings subscribed, and hands over each alert queued for it.
+* ``python -m bot run --replay`` runs the real Telegram bot on it: the driver's
+  :meth:`~ReplayDriver.schedule` paces the steps with a :class:`~bot.clock.SimulatedClock`.
+
+Data before ``start`` is history: the jobs store it and the rules walk it (level sides,
+correlation state) while the engine stays quiet, exactly as a bot that had been running.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from itertools import groupby
+from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import Any
 
-from bot.clock import ManualClock
-from bot.config import SHIPPED_REPLAY_DATA, Settings, load_settings
-from bot.engine.engine import Decided, Engine
-from bot.sources.market_hours import MarketHours
+from sqlite_utils import Database
+from telegram.ext import ContextTypes, JobQueue
+
+from bot.clock import ManualClock, SimulatedClock
+from bot.config import DEFAULT_REPLAY_START, SHIPPED_REPLAY_DATA, Settings, load_settings
+from bot.domain import Alert
+from bot.engine.engine import Engine
+from bot.health import HealthRegistry
+from bot.scheduler import MarketJobs
 from bot.sources.replay import ReplaySource
-from bot.sources.replay_data import load_replay_data
-from bot.store import chats, market, open_db
+from bot.store import chats, outbox
+
+log = logging.getLogger(__name__)
 
 REPLAY_CHAT = 1
-DEFAULT_START = date(2025, 12, 1)
+PACE_TICK = 1.0  # real seconds between the steps of ``run --replay``
+Levels = dict[str, tuple[float, ...]]
+
+
+def as_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,62 +53,122 @@ class ReplayPlan:
     data: Path
     start: datetime
     end: date | None  # the last bar date replayed (inclusive)
-    levels: dict[str, tuple[float, ...]] | None  # None: the default levels
-
-
-def as_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), UTC)
-
-
-def replay_settings(source: ReplaySource) -> Settings:
-    """Default settings, tracking what the data holds (crypto by file name, the rest as equities)."""
-    crypto = sorted(source.data.crypto)
-    equities = [s for s in source.symbols if s not in source.data.crypto]
-    return load_settings(crypto_symbols=",".join(crypto) or "BTC", equity_watchlist=",".join(equities) or "QQQ")
-
-
-def replay(plan: ReplayPlan, *, progress=None) -> Iterator[Decided]:
-    """Yield every alert the replay chat receives, in time order."""
-    data = load_replay_data(plan.data)
-    clock = ManualClock(datetime(1970, 1, 1, tzinfo=UTC))
-    source = ReplaySource(data, clock)
-    settings = replay_settings(source)
-    first, last = source.span()
-    hours = MarketHours(min(first.date(), plan.start.date()), max(last.date(), plan.start.date()))
-    db = open_db(":memory:")
-    market.upsert_earnings(db, data.earnings, first)
-    engine = Engine(db, settings, hours, global_levels=plan.levels)
-    subscribed = False
-    until = as_start(plan.end + timedelta(days=2)) if plan.end else None
-    events = [e for e in source.events(end=until) if plan.end is None or e.bar.ts.date() <= plan.end]
-    bar = progress(total=len(events)) if progress else None
-    for at, group in groupby(events, key=lambda e: e.at):
-        batch = [e.bar for e in group]
-        if not subscribed and at >= plan.start:
-            chats.remember_chat(db, REPLAY_CHAT, "private", now=at)
-            chats.set_subscribed(db, REPLAY_CHAT, True, now=at)
-            subscribed = True
-        clock.set(at)
-        market.upsert_bars(db, batch)
-        for decided in engine.process(at, bars=batch):
-            if REPLAY_CHAT in decided.chat_ids:
-                yield decided
-        if bar is not None:
-            bar.update(len(batch))
-    if bar is not None:
-        bar.close()
-    db.close()
+    levels: Levels | None  # None: the default levels
 
 
 def default_plan(
-    data: Path | None = None,
-    start: date | None = None,
-    end: date | None = None,
-    levels: dict[str, tuple[float, ...]] | None = None,
+    data: Path | None = None, start: date | None = None, end: date | None = None, levels: Levels | None = None
 ) -> ReplayPlan:
-    return ReplayPlan(
-        data=data or SHIPPED_REPLAY_DATA,
-        start=as_start(start or DEFAULT_START),
-        end=end,
-        levels=levels,
-    )
+    return ReplayPlan(data or SHIPPED_REPLAY_DATA, as_start(start or DEFAULT_REPLAY_START), end, levels)
+
+
+def replay_settings(source: ReplaySource, base: Settings | None = None) -> Settings:
+    """``base`` (default settings if None) tracking what the data holds: crypto by file name, the rest as equities."""
+    crypto = ",".join(sorted(source.data.crypto)) or "BTC"
+    equities = ",".join(s for s in source.symbols if s not in source.data.crypto) or "QQQ"
+    if base is None:
+        return load_settings(crypto_symbols=crypto, equity_watchlist=equities)
+    return base.model_copy(update={"crypto_symbols": tuple(crypto.split(",")), "equity_watchlist": tuple(equities.split(","))})
+
+
+class ReplayDriver:
+    """Runs the market jobs at every moment a recorded bar closes, on a clock it moves itself."""
+
+    def __init__(self, source: ReplaySource, jobs: MarketJobs, clock: ManualClock, *, end: datetime | None = None) -> None:
+        self.source = source
+        self.jobs = jobs
+        self.clock = clock
+        self.end = end
+        self.pace: SimulatedClock | None = None
+        self._stepping = asyncio.Lock()
+        self._finished = False
+
+    async def run_until(self, until: datetime, on_step: Callable[[datetime], object] | None = None) -> int:
+        """Step through every bar close in (now, ``until``] (and not past ``end``); returns how many."""
+        self.jobs.collector.health.collecting = True
+        limit = min(until, self.end) if self.end is not None else until
+        steps = 0
+        async with self._stepping:
+            for at in self.source.close_times(self.clock.now(), limit):
+                self.clock.set(at)
+                await self.jobs.run_due()
+                steps += 1
+                if on_step is not None:
+                    on_step(at)
+            if until > self.clock.now():
+                self.clock.set(until)  # between two bars time still passes (for /price ages, /status)
+        return steps
+
+    def schedule(self, job_queue: JobQueue[Any]) -> None:
+        """Step on the JobQueue as simulated time passes (``pace`` must be set)."""
+        if self.pace is None:
+            raise RuntimeError("ReplayDriver.schedule needs a pace (a SimulatedClock)")
+        job_queue.run_repeating(self._tick, PACE_TICK, first=0.2, name="replay")
+
+    async def _tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert self.pace is not None
+        if self._stepping.locked():
+            return  # the previous step is still running: catch up on the next tick
+        await self.run_until(self.pace.now())
+        last = self.source.span()[1]
+        if not self._finished and self.clock.now() >= last:
+            self._finished = True
+            log.info("replay: reached the end of the data (%s)", last.date())
+
+    async def close(self) -> None:
+        await self.jobs.close()
+
+
+def data_end(source: ReplaySource, end: date | None) -> datetime | None:
+    """When the last bar dated ``end`` or earlier closed (None: the end of the data)."""
+    if end is None:
+        return None
+    closes = [e.at for e in source.events() if e.bar.ts.date() <= end]
+    return max(closes, default=as_start(end))
+
+
+@dataclass
+class ReplayPipeline:
+    """The replay's parts (put together by :func:`bot.wiring.replay_pipeline`)."""
+
+    settings: Settings
+    db: Database
+    health: HealthRegistry
+    engine: Engine
+    driver: ReplayDriver
+
+
+async def replay_alerts(
+    pipeline: ReplayPipeline, *, progress: Callable[[int], Any] | None = None
+) -> AsyncIterator[Alert]:
+    """Every alert a chat with default settings receives, in the order it is queued.
+
+    ``progress(total)`` may return an object with ``update(n)`` and ``close()`` (a tqdm bar).
+    """
+    db, driver = pipeline.db, pipeline.driver
+    now = driver.clock.now()
+    chats.remember_chat(db, REPLAY_CHAT, "private", now=now)
+    chats.set_subscribed(db, REPLAY_CHAT, True, now=now)
+    steps = driver.source.close_times(now, driver.end or driver.source.span()[1])
+    bar = progress(len(steps)) if progress is not None else None
+    try:
+        for at in steps:
+            await driver.run_until(at)
+            if bar is not None:
+                bar.update(1)
+            while due := outbox.due_deliveries(db, at, limit=1):
+                outbox.mark_sent(db, due[0].delivery_id, 1, None, at)
+                yield due[0].alert
+    finally:
+        if bar is not None:
+            bar.close()
+        await driver.close()
+
+
+def replay_database_path(database_path: Path) -> Path:
+    """``run --replay`` keeps its own database beside the live one: recorded prices never mix with live ones."""
+    return database_path.with_name(f"{database_path.stem}-replay{database_path.suffix or '.db'}")
+
+
+def pace_from(start: datetime, speed: float) -> SimulatedClock:
+    return SimulatedClock(start, speed)

@@ -1,85 +1,191 @@
-"""Putting the parts together for ``python -m bot run``: live sources, or recorded data.
+"""Putting the parts together, in one place: sources → store → engine → outbox, live or replayed.
 
-Both return the database and the keyword arguments of
-:func:`bot.telegram.app.build_application` (plus ``settings`` when replay adjusts them).
+    parts = live_parts(settings)                               # ccxt + yfinance, the system clock
+    parts = await replay_parts(settings, data, start, speed)   # recorded data, a simulated clock
+    pipeline = replay_pipeline(data, ":memory:", start, end)   # what `python -m bot replay` runs
+
+Both modes build the same collector, engine and market jobs (:func:`_pipeline`); they
+differ only in the sources behind the collector and in what paces the jobs (the
+JobQueue on the system clock, or the replay driver on a simulated one).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlite_utils import Database
 
-from bot.clock import SystemClock
-from bot.config import Settings
+from bot.clock import Clock, ManualClock, SystemClock
+from bot.collector import Collector
+from bot.config import DEFAULT_REPLAY_START, Settings
+from bot.delivery.sender import Attach
+from bot.domain import Alert
 from bot.engine.engine import Engine
 from bot.health import HealthRegistry
-from bot.store import open_db
+from bot.markettime import MarketHours, default_market_hours
+from bot.replay import (
+    Levels,
+    ReplayDriver,
+    ReplayPipeline,
+    as_start,
+    data_end,
+    pace_from,
+    replay_database_path,
+    replay_settings,
+)
+from bot.scheduler import MarketJobs, Runner, market_jobs
+from bot.sources.base import EarningsSource, MarketSource, SymbolCheck
+from bot.sources.replay import ReplaySource
+from bot.sources.replay_data import load_replay_data
+from bot.store import market, open_db
 
 log = logging.getLogger(__name__)
 
+RESET_TABLES = ("deliveries", "alerts", "rule_states", "bars", "quotes", "earnings")
 
-def chart_attacher(database_path: Path):
+
+@dataclass
+class Parts:
+    """Everything the Telegram application runs with."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    health: HealthRegistry
+    engine: Engine | None = None  # None: no market data (commands only)
+    runner: Runner | None = None  # what runs the market jobs
+    symbols: SymbolCheck | None = None  # answers whether a ticker exists (/watch add)
+    attach: Attach | None = None  # the chart sent with an alert
+    started_at: datetime | None = None
+
+
+def chart_attacher(database_path: Path | str) -> Attach:
     """``attach`` for the sender: the alert's chart, rendered on a worker thread with its own
-    read-only connection (WAL lets it read while the bot writes)."""
+    connection (WAL lets it read while the bot writes)."""
     from bot.charts import chart_for_alert
     from bot.store.db import connect
 
-    def render(alert, lang: str) -> bytes | None:
+    def render(alert: Alert, lang: str) -> bytes | None:
         db = connect(database_path)
         try:
             return chart_for_alert(db, alert, lang)
         finally:
             db.close()
 
-    async def attach(alert, lang: str) -> bytes | None:
+    async def attach(alert: Alert, lang: str) -> bytes | None:
         return await asyncio.to_thread(render, alert, lang)
 
     return attach
 
 
-def live_parts(settings: Settings) -> tuple[Database, dict[str, Any]]:
-    from bot.scheduler import live_collector
-    from bot.sources.market_hours import default_market_hours
+def _pipeline(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    health: HealthRegistry,
+    hours: MarketHours,
+    *,
+    crypto: MarketSource,
+    equities: MarketSource,
+    earnings: EarningsSource,
+    sync_delay: timedelta | None = None,
+    levels: Levels | None = None,
+    quiet_until: datetime | None = None,
+) -> tuple[Engine, MarketJobs]:
+    """The collector feeding the engine, and its jobs: the one path a price takes to a chat."""
+    engine = Engine(db, settings, hours, fresh=health.is_fresh, global_levels=levels, quiet_until=quiet_until)
+    collector = Collector(db, settings, clock, health, hours, crypto=crypto, equities=equities, earnings=earnings)
+    if sync_delay is not None:
+        collector.sync_delay = sync_delay
+    collector.on_stored = engine.process
+    return engine, market_jobs(collector)
+
+
+def live_parts(settings: Settings) -> Parts:
+    """The bot on the real exchanges (ccxt) and Yahoo (yfinance)."""
+    from bot.sources.crypto import CryptoSource
+    from bot.sources.equities import EquitySource
 
     health = HealthRegistry()
     db = open_db(settings.database_path)
     clock = SystemClock()
-    engine = Engine(db, settings, default_market_hours(), fresh=health.is_fresh)
-    collector = live_collector(settings, db, clock, health)
-    collector.on_stored = lambda now, quotes, bars: engine.process(now, quotes, bars)
-    parts = {"clock": clock, "health": health, "collector": collector, "engine": engine}
-    return db, parts | {"attach": chart_attacher(settings.database_path)}
-
-
-def replay_parts(
-    settings: Settings, data: Path, start: date | None, speed: float
-) -> tuple[Database, dict[str, Any]]:
-    from bot.replay import DEFAULT_START, replay_settings
-    from bot.replay_live import ReplayFeeder, replay_clock_at, replay_database_path, reset_market_state
-    from bot.sources.market_hours import MarketHours
-    from bot.sources.replay import ReplaySource
-    from bot.sources.replay_data import load_replay_data
-
-    start = start or DEFAULT_START
-    clock = replay_clock_at(start, speed)
-    source = ReplaySource(load_replay_data(data), clock)
-    tracked = replay_settings(source)
-    settings = settings.model_copy(
-        update={"crypto_symbols": tracked.crypto_symbols, "equity_watchlist": tracked.equity_watchlist}
+    hours = default_market_hours()
+    crypto = CryptoSource.from_settings(settings, health=health, clock=clock)
+    for symbol, quote in market.latest_quotes(db, list(settings.crypto_symbols)).items():
+        crypto.seed(symbol, quote.price)
+    equities = EquitySource(
+        health=health,
+        clock=clock,
+        hours=hours,
+        max_jump_pct=settings.max_price_jump_pct,
+        cache_dir=settings.database_path.parent / "yfinance-cache",
     )
+    engine, jobs = _pipeline(settings, db, clock, health, hours, crypto=crypto, equities=equities, earnings=equities)
+    return Parts(
+        settings, db, clock, health, engine, jobs, equities, chart_attacher(settings.database_path), clock.now()
+    )
+
+
+def replay_pipeline(
+    data: Path,
+    database: Path | str,
+    start: datetime,
+    end: date | None = None,
+    *,
+    settings: Settings | None = None,
+    levels: Levels | None = None,
+) -> ReplayPipeline:
+    """The live pipeline over the recorded data in ``data``; quiet before ``start``."""
+    recorded = load_replay_data(data)
+    health = HealthRegistry()
+    first = min(min(bar.ts for bars in recorded.bars.values() for bar in bars), start)
+    clock = ManualClock(first)
+    source = ReplaySource(recorded, clock, health=health)
+    settings = replay_settings(source, settings)
+    db = open_db(database)
+    hours = hours_covering(first.date(), max(source.span()[1], start).date())
+    engine, jobs = _pipeline(
+        settings, db, clock, health, hours, crypto=source, equities=source, earnings=source,
+        sync_delay=timedelta(0), levels=levels, quiet_until=start,
+    )  # fmt: skip
+    driver = ReplayDriver(source, jobs, clock, end=data_end(source, end))
+    return ReplayPipeline(settings, db, health, engine, driver)
+
+
+async def replay_parts(settings: Settings, data: Path, start: date | None, speed: float) -> Parts:
+    """``run --replay``: the bot on recorded data; the history before ``start`` is walked at once."""
+    begin = as_start(start or DEFAULT_REPLAY_START)
     path = replay_database_path(settings.database_path)
+    reset_market_state(path)
+    pipeline = replay_pipeline(data, path, begin, settings=settings)
+    driver = pipeline.driver
+    await driver.run_until(begin)
+    driver.pace = pace_from(begin, speed)
+    log.info("replay from %s at %gx: %s", begin.date(), speed, ", ".join(driver.source.symbols))
+    return Parts(
+        pipeline.settings, pipeline.db, driver.clock, pipeline.health, pipeline.engine, driver,
+        driver.source, chart_attacher(path), begin,
+    )  # fmt: skip
+
+
+def hours_covering(first: date, last: date) -> MarketHours:
+    """The NYSE calendar for the recorded span (and the year ahead, like the live one)."""
+    default = default_market_hours()
+    if default.first <= first and last < default.last:
+        return default
+    return MarketHours(min(first, default.first), max(last + timedelta(days=366), default.last))
+
+
+def reset_market_state(path: Path) -> None:
+    """Forget the previous replay's prices, alerts and rule state; keep chats and their settings."""
     db = open_db(path)
-    reset_market_state(db)
-    first, last = source.span()
-    hours = MarketHours(min(first.date(), start), max(last.date(), start))
-    engine = Engine(db, settings, hours)
-    feeder = ReplayFeeder(db, source, engine, clock, clock.now())
-    feeder.warm_up()
-    log.info("replay from %s at %gx: %s", start, speed, ", ".join(source.symbols))
-    parts = {"clock": clock, "health": HealthRegistry(), "engine": engine, "feeder": feeder, "settings": settings}
-    return db, parts | {"attach": chart_attacher(path)}
+    try:
+        with db.atomic():
+            for table in RESET_TABLES:
+                db.execute(f"DELETE FROM {table}")
+    finally:
+        db.close()

@@ -12,10 +12,12 @@ from typing import Any
 from sqlite_utils import Database
 from telegram.ext import Application
 
+from bot.clock import SystemClock
 from bot.config import Settings, load_settings
 from bot.health import HealthRegistry
 from bot.store import open_db
 from bot.telegram.app import build_application, serve
+from bot.wiring import Parts
 from tests.fakes.telegram import TOKEN, FakeTelegram
 
 
@@ -37,13 +39,22 @@ def bot_settings(fake: FakeTelegram, tmp_path: Path, **overrides: Any) -> Settin
     return load_settings(**values)
 
 
+def bot_parts(settings: Settings, db: Database | None = None, **kwargs: Any) -> Parts:
+    """The parts of a bot for ``settings``: the given ones, a new database and health by default."""
+    db = db or open_db(settings.database_path)
+    clock = kwargs.pop("clock", None) or SystemClock()
+    health = kwargs.pop("health", None) or HealthRegistry()
+    return Parts(settings, db, clock, health, **kwargs)
+
+
 @asynccontextmanager
 async def running_bot(
-    settings: Settings, fake: FakeTelegram, db: Database | None = None, **kwargs: Any
+    settings: Settings, fake: FakeTelegram, db: Database | None = None, *, parts: Parts | None = None, **kwargs: Any
 ) -> AsyncIterator[RunningBot]:
-    db = db or open_db(settings.database_path)
-    health = kwargs.pop("health", None) or HealthRegistry()
-    app = build_application(settings, db, health=health, **kwargs)
+    """The real application against ``fake``: ``parts`` as given, or built from ``settings`` and ``kwargs``."""
+    parts = parts or bot_parts(settings, db, **kwargs)
+    db, settings, health = parts.db, parts.settings, parts.health
+    app = build_application(parts)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, stop, poll_timeout=1))
     try:

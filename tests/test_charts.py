@@ -12,7 +12,7 @@ from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
 
 from bot import charts
-from bot.engine.alerts import CorrelationResolved, CorrelationSpike, EarningsShock, EarningsUpcoming, LevelBreak
+from bot.domain import CorrelationResolved, CorrelationSpike, EarningsShock, EarningsUpcoming, LevelBreak
 from bot.sources.replay_data import load_replay_data
 from bot.store import market, open_db
 from bot.telegram import market_commands, market_views

@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import ManualClock
-from bot.collector import Collector, next_boundary
+from bot.collector import Collector
+from bot.markettime import next_bar_close
 from bot.config import load_settings
 from bot.health import HealthRegistry
 from bot.sources.crypto import CryptoSource
-from bot.sources.market_hours import default_market_hours
+from bot.markettime import default_market_hours
 from bot.store import chats, open_db
 from bot.store import market
 from tests.fakes.exchange import BINANCE_KLINES, BINANCE_TICKERS, NOW, FakeExchange
@@ -117,7 +118,7 @@ async def test_bar_sync_waits_for_the_next_completed_bar(tmp_path, exchange, clo
     exchange.requests.clear()
     await collector.poll_crypto(clock.now())  # 14:30: backfill just synced, nothing new until 15:01
     assert exchange.requests[BINANCE_KLINES] == 0
-    clock.set(next_boundary(clock.now(), timedelta(hours=1)) + timedelta(minutes=1))
+    clock.set(next_bar_close(clock.now(), "1h", None, around_the_clock=True) + timedelta(minutes=1))
     exchange.now = clock.now()
     await collector.poll_crypto(clock.now())
     assert exchange.requests[BINANCE_KLINES] == 1

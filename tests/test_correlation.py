@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.engine.alerts import CorrelationResolved, CorrelationSpike
+from tests.helpers import through_store
+from bot.domain import CorrelationResolved, CorrelationSpike
 from bot.engine.correlation import (
     AlignedReturns,
     CorrelationParams,
@@ -26,7 +27,7 @@ from bot.engine.correlation import (
     evaluate_correlation,
     rolling_correlation,
 )
-from bot.sources.base import Bar
+from bot.domain import Bar
 from bot.sources.replay_data import load_replay_data
 
 DAY = timedelta(days=1)
@@ -217,7 +218,7 @@ def run_daily(values: Sequence[float | None], params: CorrelationParams = PARAMS
     state, seen = CorrelationState(), []
     for i in range(len(full.dates)):
         upto = CorrelationSeries(full.dates[: i + 1], {w: v[: i + 1] for w, v in full.values.items()})
-        state = CorrelationState.from_json(json.dumps(state.to_json()))
+        state = through_store(state)
         state, alerts = apply_rule("NVDA", upto, params, state, after_close(full.dates[i]))
         n = i - (params.window - 1)
         seen += [(n, f"spike {a.trigger}" if isinstance(a, CorrelationSpike) else "resolved") for a in alerts]
@@ -271,10 +272,10 @@ def test_restart_between_evaluations_neither_repeats_nor_forgets():
     now = after_close(first.dates[-1])
     state, alerts = apply_rule("NVDA", first, PARAMS, CorrelationState(), now)
     assert [a.value for a in alerts] == [0.72]
-    restored = CorrelationState.from_json(json.dumps(state.to_json()))
+    restored = through_store(state)
     assert restored == state
     assert apply_rule("NVDA", first, PARAMS, restored, now) == (restored, [])  # same data: nothing new
-    state, alerts = apply_rule("NVDA", full, PARAMS, CorrelationState.from_json(state.to_json()), now)
+    state, alerts = apply_rule("NVDA", full, PARAMS, through_store(state), now)
     assert [(type(a), a.value) for a in alerts] == [(CorrelationResolved, 0.55)]  # still knew it was active
 
 
@@ -330,7 +331,7 @@ def test_prices_that_start_moving_together_send_one_spike_with_its_facts():
     assert spike.previous == pytest.approx(ref21.iloc[fire - 1], abs=1e-9)
     assert spike.change_10d == pytest.approx(ref21.iloc[fire] - ref21.iloc[fire - 10: fire].min(), abs=1e-9)
     assert spike.windows == pytest.approx({"21": ref21.iloc[fire], "63": ref63.iloc[fire]}, abs=1e-9)
-    assert spike.key == f"correlation_spike:NVDA:0.7/2/21:-:{end.isoformat()}"
+    assert str(spike.key) == f"correlation_spike:NVDA:0.7/2/21:-:{end.isoformat()}"
     assert state.active and state.fired_on == end
 
 
@@ -366,7 +367,7 @@ def test_params_watch_the_shortest_window():
     assert params.windows == (21, 63) and params.window == 21
 
 
-def test_state_round_trips_through_json_text():
+def test_state_round_trips_through_the_store():
     state = CorrelationState(date(2025, 12, 11), True, "jump", 0.55, date(2025, 12, 10), date(2025, 11, 3))
-    assert CorrelationState.from_json(json.dumps(state.to_json())) == state
-    assert CorrelationState.from_json(CorrelationState().to_json()) == CorrelationState()
+    assert through_store(state) == state
+    assert through_store(CorrelationState()) == CorrelationState()

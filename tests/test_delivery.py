@@ -14,15 +14,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.engine.alerts import LevelBreak
+from bot.domain import LevelBreak
 from bot.render import render
-from bot.store import alerts as alert_store
+from bot.store import outbox
 from bot.store import chats, open_db, prefs
 from bot.store.db import utcnow_iso
 from bot.telegram.app import SENDER_KEY, build_application, serve
 from tests.fakes.flood import busiest, by_chat, flood_report
 from tests.fakes.telegram import TOKEN, FakeUser
-from tests.telegram_harness import bot_settings, running_bot
+from tests.telegram_harness import bot_parts, bot_settings, running_bot
 
 T0 = datetime(2025, 12, 11, 21, 0, tzinfo=UTC)
 ADA = FakeUser(111, "Ada", "ada", "en")
@@ -46,9 +46,7 @@ def queue_alert(db, chat_ids, level: float = 90_000.0) -> int:
     """Decide a level break for ``chat_ids``: the alert and its deliveries, as the engine writes them."""
     alert = level_break(level)
     with db.atomic():
-        alert_id = alert_store.record_alert(
-            db, alert.key, alert.kind, alert.symbol, alert.time, alert.to_json(), chat_ids, T0
-        )
+        alert_id = outbox.record_alert(db, alert, chat_ids, T0)
     assert alert_id is not None
     return alert_id
 
@@ -74,7 +72,7 @@ async def until(predicate, timeout: float = 30.0, what: str = "condition") -> No
 
 async def drained(bot, timeout: float = 30.0) -> None:
     sender = bot.app.bot_data[SENDER_KEY]
-    await until(lambda: alert_store.pending_count(bot.db) == 0 and sender.in_flight == 0, timeout, "the outbox to drain")
+    await until(lambda: outbox.pending_count(bot.db) == 0 and sender.in_flight == 0, timeout, "the outbox to drain")
 
 
 def fast_retries(bot, **changes) -> None:
@@ -211,7 +209,7 @@ async def test_killed_mid_broadcast_the_restart_sends_the_rest_and_nothing_twice
     targets = list(range(1, 121))
     add_chats(db, targets)
     queue_alert(db, targets)
-    app = build_application(settings, db)
+    app = build_application(bot_parts(settings, db))
     task = asyncio.create_task(serve(app, asyncio.Event(), poll_timeout=1))
     await until(lambda: len(fake.sent) >= 40, what="the broadcast to get going")
     task.cancel()  # no stop event: the bot is killed

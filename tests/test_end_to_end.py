@@ -14,7 +14,7 @@ from bot.collector import Collector
 from bot.engine.engine import Engine
 from bot.health import HealthRegistry
 from bot.sources.crypto import CryptoSource
-from bot.sources.market_hours import default_market_hours
+from bot.markettime import default_market_hours
 from bot.store import open_db
 from bot.store.prefs import load_audience
 from tests.fakes.exchange import FakeExchange

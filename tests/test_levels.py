@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import through_store
 from bot.engine.levels import LevelBook, Segment
 
 T0 = datetime(2025, 12, 11, tzinfo=UTC)
@@ -91,7 +92,7 @@ def test_a_round_trip_inside_one_bar_reports_both_crossings_despite_the_cooldown
 def test_restart_neither_repeats_nor_forgets():
     b = book(90_000)
     assert walk(b, 90_500, 89_500) == [(90_000, "down", 89_500)]
-    restored = LevelBook.from_json(b.to_json(), band=b.band, cooldown=b.cooldown)
+    restored = LevelBook.from_state(through_store(b.state()), band=b.band, cooldown=b.cooldown)
     t = T0 + timedelta(hours=1)
     assert restored.observe(Segment.between("BTC", t, 89_500, t, 89_400)) == []
     [up] = restored.observe(Segment.between("BTC", t, 89_400, t + timedelta(minutes=1), 90_400))

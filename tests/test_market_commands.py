@@ -4,6 +4,7 @@ on a store seeded with the shipped real 2025 daily bars (and a few quotes)."""
 from __future__ import annotations
 
 import itertools
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -15,10 +16,13 @@ import pytest
 import pytest_asyncio
 
 from bot.clock import ManualClock
+from bot.config import SHIPPED_REPLAY_DATA
 from bot.engine.correlation import current_correlation
 from bot.formatting import fmt_corr, fmt_date_range
 from bot.health import HealthRegistry
-from bot.sources.base import EarningsDate, Quote, SourceUnavailable, UnknownSymbol
+from bot.domain import EarningsDate, Quote
+from bot.sources.base import SourceUnavailable, UnknownSymbol
+from bot.sources.replay import ReplaySource
 from bot.sources.replay_data import load_replay_data
 from bot.store import chats, market, open_db, watchlist
 from bot.telegram import market_commands
@@ -54,19 +58,11 @@ class FakeEquities:
         return ticker.upper()
 
 
-@dataclass
-class FakeCollector:
-    equities: FakeEquities = field(default_factory=FakeEquities)
-
-    async def close(self) -> None:
-        pass
-
-
 def with_collector(bot: RunningBot) -> FakeEquities:
-    """Give the running bot a collector whose equity source is fake (set after start: no jobs run)."""
-    collector = FakeCollector()
-    bot.app.bot_data[DEPS_KEY].collector = collector
-    return collector.equities
+    """Give the running bot a fake ticker check (the equity source's)."""
+    equities = FakeEquities()
+    bot.app.bot_data[DEPS_KEY].symbols = equities
+    return equities
 
 
 def seed(db, now: datetime) -> None:
@@ -405,8 +401,11 @@ async def test_watch_bad_arguments_store_nothing(same, arguments, problem):
     assert same.equities.asked == [] and stored_extras(same.bot, same.user.id) == []
 
 
-async def test_watch_in_replay_mode_accepts_only_recorded_symbols(fake, bot):
-    assert bot.app.bot_data[DEPS_KEY].collector is None
+async def test_watch_on_recorded_data_accepts_only_recorded_symbols(fake, bot, tmp_path):
+    folder = tmp_path / "recorded"
+    shutil.copytree(SHIPPED_REPLAY_DATA, folder)
+    shutil.copy(folder / "NVDA_1d.csv", folder / "ARM_1d.csv")
+    bot.app.bot_data[DEPS_KEY].symbols = ReplaySource(load_replay_data(folder), ManualClock(AFTER_2025))
     [refused] = await ask(fake, "/watch add pltr")
     assert refused.text == "PLTR is not in the recorded data; nothing was added. Recorded: AMD, ARM, NVDA, ORCL, QQQ."
     [added] = await ask(fake, "/watch add arm")

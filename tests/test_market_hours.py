@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.sources.market_hours import NEW_YORK, CalendarRangeError, MarketHours, default_market_hours
+from bot.markettime import NEW_YORK, CalendarRangeError, MarketHours, default_market_hours
 
 
 def utc(*args: int) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from bot.sources.base import Bar, EarningsDate, Quote
+from bot.domain import Bar, EarningsDate, Quote
 from bot.store import open_db
 from bot.store import market as store
 

@@ -9,8 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.engine.moves import MoveState, evaluate_large_move, observations_from_bars
-from bot.sources.base import Bar
+from bot.engine.moves import MoveState, evaluate_large_move
+from bot.store import open_db, outbox
+from bot.store.outbox import RuleKey
+from bot.domain import Bar
 
 T0 = datetime(2025, 11, 20, 0, 0, tzinfo=UTC)
 DAY = timedelta(hours=24)
@@ -63,12 +65,12 @@ def test_state_says_which_sides_have_fired():
 def test_the_alert_carries_price_reference_and_threshold():
     observations = [(T0, 100.0), (T0 + timedelta(hours=12), 103.0), (T0 + DAY + STEP, 106.5)]
     state, (alert,) = evaluate_large_move("BTC", observations, 5.0, MoveState(), T0 + DAY + 2 * STEP)
-    assert alert.to_json() == {
+    assert alert.to_record() == {
         "time": "2025-11-21T00:10:00Z",  # when the price was seen, not when the rule ran
         "kind": "large_move", "symbol": "BTC", "direction": "up", "move_pct": 6.5, "price": 106.5,
         "reference_price": 100.0, "reference_time": "2025-11-20T00:00:00Z", "threshold_pct": 5.0, "hours": 24,
     }
-    assert alert.key == "large_move:BTC:5:up:2025-11-21T00:10"
+    assert str(alert.key) == "large_move:BTC:5:up:2025-11-21T00:10"
     assert state == MoveState(up_armed=False)
 
 
@@ -116,25 +118,15 @@ def test_equity_overnight_reference_is_the_previous_close():
     assert (alert.direction, alert.reference_time) == ("down", fri_close)
 
 
-def test_bar_closes_are_observed_at_the_bar_end():
-    hourly = Bar("BTC", "1h", T0, 1.0, 2.0, 0.5, 1.5, None, "test")
-    daily = Bar("NVDA", "1d", T0, 1.0, 2.0, 0.5, 1.8, None, "test")
-    assert observations_from_bars([hourly, daily]) == [(T0 + timedelta(hours=1), 1.5), (T0 + DAY, 1.8)]
-
-
 @pytest.mark.parametrize(
     "state",
     [MoveState(), MoveState(up_armed=False), MoveState(down_armed=False), MoveState(False, False)],
 )
-def test_state_round_trips_through_json(state):
-    assert MoveState.from_json(json.loads(json.dumps(state.to_json()))) == state
-
-
-def test_state_from_json_defaults_and_refusals():
-    assert MoveState.from_json({}) == MoveState()
-    assert MoveState.from_json({"up_armed": False, "extra": 1}) == MoveState(up_armed=False)
-    with pytest.raises(ValueError, match="up_armed"):
-        MoveState.from_json({"up_armed": "no"})
+def test_state_round_trips_through_the_store(state):
+    db = open_db(":memory:")
+    key = RuleKey("move", "BTC", "5")
+    outbox.save_state(db, key, state, T0)
+    assert outbox.load_state(db, key, MoveState) == state
 
 
 @pytest.mark.parametrize(

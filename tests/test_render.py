@@ -9,14 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.engine.alerts import (
-    CorrelationResolved,
-    CorrelationSpike,
-    EarningsShock,
-    EarningsUpcoming,
-    LargeMove,
-    LevelBreak,
-)
+from bot.domain import CorrelationResolved, CorrelationSpike, EarningsShock, EarningsUpcoming, LargeMove, LevelBreak
 from bot.formatting import fmt_corr, fmt_date_range, fmt_pct, fmt_price, fmt_time, fmt_window
 from bot.render import (
     MESSAGE_LIMIT,

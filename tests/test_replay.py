@@ -10,12 +10,13 @@ from datetime import date
 
 import pytest
 
-from bot.replay import default_plan, replay
+from bot.replay import default_plan
+from tests.helpers import replayed
 
 
 @pytest.fixture(scope="module")
 def december():
-    return [d.alert for d in replay(default_plan())]
+    return replayed(default_plan())
 
 
 def _on(alerts, kind, day):
@@ -55,7 +56,7 @@ def test_no_large_move_echo_of_the_orcl_shock(december):
 
 
 def test_levels_option_replaces_the_default_levels():
-    alerts = [d.alert for d in replay(default_plan(start=date(2025, 12, 10), end=date(2025, 12, 12), levels={"BTC": (93_000.0,)}))]
+    alerts = replayed(default_plan(start=date(2025, 12, 10), end=date(2025, 12, 12), levels={"BTC": (93_000.0,)}))
     levels = {a.level for a in alerts if a.kind == "level_break"}
     assert levels == {93_000.0}
 

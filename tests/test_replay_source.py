@@ -12,10 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.clock import ManualClock
+from bot.clock import ManualClock, SimulatedClock
 from bot.config import SHIPPED_REPLAY_DATA
-from bot.sources.base import EarningsSource, MarketSource, SourceUnavailable, UnknownSymbol
-from bot.sources.replay import BarClosed, ReplaySource, SimulatedClock, replay_clock
+from bot.sources.base import EarningsSource, MarketSource, UnknownSymbol
+from bot.sources.replay import BarClosed, ReplaySource
 from bot.sources.replay_data import (
     ReplayData,
     ReplayDataError,
@@ -358,13 +358,16 @@ async def test_a_simulated_clock_drives_the_source(data: ReplayData):
     [
         (["TSLA"], "2025-12-11T21:00", UnknownSymbol),
         (["TSLA", "MSFT"], "2025-12-11T21:00", UnknownSymbol),
-        (["NVDA"], "2025-01-02T20:59", SourceUnavailable),  # first session not closed yet
-        (["NVDA", "TSLA"], "2024-12-31T12:00", SourceUnavailable),
     ],
 )
 async def test_quote_errors(source_at, symbols, when, error):
     with pytest.raises(error):
         await source_at(when).fetch_quotes(symbols)
+
+
+@pytest.mark.parametrize(("symbols", "when"), [(["NVDA"], "2025-01-02T20:59"), (["NVDA", "TSLA"], "2024-12-31T12:00")])
+async def test_nothing_to_quote_before_the_recorded_series_starts(source_at, symbols, when):
+    assert await source_at(when).fetch_quotes(symbols) == []
 
 
 async def test_unknown_symbols_are_left_out_of_a_batch(source_at):
@@ -418,9 +421,3 @@ def test_simulated_clock_runs_at_its_speed(speed, real_seconds, simulated):
 def test_simulated_clock_refuses_bad_settings(start, speed):
     with pytest.raises(ValueError):
         SimulatedClock(start, speed=speed, monotonic=lambda: 0.0)
-
-
-def test_stepped_replay_uses_the_manual_clock():
-    stepped = replay_clock(utc("2025-12-01T00:00"))
-    assert isinstance(stepped, ManualClock)
-    assert isinstance(replay_clock(utc("2025-12-01T00:00"), speed=60), SimulatedClock)

@@ -17,9 +17,8 @@ LI = FakeUser(222, "Li", "li", "zh-hans")
 async def test_subscribers_get_the_december_11_alerts_in_their_language(fake, tmp_path):
     settings = bot_settings(fake, tmp_path)
     # a simulated day every 2 real seconds, from the evening before ORCL's shock
-    db, parts = replay_parts(settings, SHIPPED_REPLAY_DATA, date(2025, 12, 11), speed=43_200)
-    settings = parts.pop("settings")
-    async with running_bot(settings, fake, db=db, **parts):
+    parts = await replay_parts(settings, SHIPPED_REPLAY_DATA, date(2025, 12, 11), speed=43_200)
+    async with running_bot(settings, fake, parts=parts):
         fake.user_sends("/start", ADA)
         fake.user_sends("/start", LI)
         english = await fake.wait_for(ADA.id, 4, timeout=30)

@@ -17,7 +17,7 @@ from bot.health import HealthRegistry
 from bot.scheduler import market_jobs
 from bot.sources.crypto import CryptoSource
 from bot.sources.equities import EquitySource
-from bot.sources.market_hours import default_market_hours
+from bot.markettime import default_market_hours
 from bot.store import market, open_db
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram, FakeUser
@@ -54,7 +54,7 @@ def equity_jobs(tmp_path, yahoo, clock):
     source = EquitySource(session=yahoo.session(), health=health, clock=clock, cache_dir=tmp_path / "yf")
     db = open_db(tmp_path / "bot.db")
     collector = Collector(db, settings, clock, health, default_market_hours(), equities=source)
-    return market_jobs(collector, settings, clock).by_name("equity poll"), collector, health
+    return market_jobs(collector).by_name("equity poll"), collector, health
 
 
 async def _tick_through(poller, clock, yahoo, until, step=timedelta(minutes=1)) -> list[datetime]:
@@ -119,7 +119,9 @@ async def test_bot_collects_from_fake_sources_and_status_tells_the_truth(tmp_pat
         )
         user = FakeUser(7)
         try:
-            async with running_bot(settings, telegram, clock=clock, health=health, collector=collector) as bot:
+            async with running_bot(
+                settings, telegram, clock=clock, health=health, runner=market_jobs(collector), symbols=equities
+            ) as bot:
                 jobs = {job.name for job in bot.app.job_queue.jobs()}
                 assert {"backfill", "crypto poll", "equity poll", "earnings calendar"} <= jobs
                 for _ in range(200):

@@ -12,8 +12,8 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.engine.engine import Engine
-from bot.sources.base import Quote
-from bot.sources.market_hours import MarketHours
+from bot.domain import Quote
+from bot.markettime import MarketHours
 from bot.store import chats, market, open_db, prefs, watchlist
 from bot.telegram import settings_args
 from bot.telegram.args import BadArgument

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.engine.alerts import EarningsUpcoming
+from bot.domain import EarningsUpcoming
 from bot.engine.shocks import (
     SessionPrices,
     ShockParams,
@@ -18,8 +18,8 @@ from bot.engine.shocks import (
     session_prices,
     shock_threshold,
 )
-from bot.sources.base import Bar, EarningsDate
-from bot.sources.market_hours import default_market_hours
+from bot.domain import Bar, EarningsDate
+from bot.markettime import default_market_hours
 from bot.sources.replay_data import load_replay_data
 
 WATCHLIST = ("NVDA", "AMD", "ORCL", "MSFT", "AVGO", "META", "TSM", "QQQ")
@@ -133,7 +133,7 @@ def test_a_six_percent_gap_on_a_calm_name_fires_with_the_context(hours):
         AFTER_THU_CLOSE, peers={"NVDA": -5.0, "AMD": -3.5, "QQQ": -1.25}, btc_move_pct=-2.0, btc_corr_30d=0.64,
     )
     assert shock is not None
-    assert shock.to_json() == {
+    assert shock.to_record() == {
         "time": "2025-12-11T21:05:00Z", "kind": "earnings_shock", "symbol": "NVDA", "session": "2025-12-11",
         "gap_pct": -6.0, "move_pct": -5.0, "threshold_pct": round(3 * SAMPLE, 6),  # 3.025...
         "prior_close": 100.0, "open": 94.0, "price": 95.0, "earnings": True,
@@ -141,7 +141,7 @@ def test_a_six_percent_gap_on_a_calm_name_fires_with_the_context(hours):
         "peers": {"AMD": -3.5, "QQQ": -1.25},  # the name itself is not its own peer
         "btc_move_pct": -2.0, "btc_corr_30d": 0.64, "sigma_pct": round(SAMPLE, 6),
     }
-    assert shock.key == f"earnings_shock:NVDA:{3 * SAMPLE:.10g}:-:2025-12-11"
+    assert str(shock.key) == f"earnings_shock:NVDA:{3 * SAMPLE:.10g}:-:2025-12-11"
 
 
 def test_a_six_percent_gap_on_a_volatile_name_does_not_fire(hours):
@@ -209,7 +209,7 @@ def test_a_running_session_is_judged_on_the_latest_price(hours):
     assert (shock.gap_pct, shock.move_pct, shock.price) == (pytest.approx(-1.0), pytest.approx(-7.5), 92.5)
     # Later in the same session: a new time, but the same key (the engine stores it once).
     again = evaluate_shock(running, [], WED_REPORT, hours, PARAMS, utc(2025, 12, 11, 18, 0))
-    assert again.key == shock.key == "earnings_shock:NVDA:7:-:2025-12-11"
+    assert again.key == shock.key and str(shock.key) == "earnings_shock:NVDA:7:-:2025-12-11"
     # Before the open nothing is judged; a recovered price is no shock.
     assert evaluate_shock(running, [], WED_REPORT, hours, PARAMS, utc(2025, 12, 11, 14, 29)) is None
     recovered = prices(THU, 100.0, 99.0, 97.0, complete=False)
@@ -278,7 +278,7 @@ def test_orcl_after_its_december_report_is_a_shock(replay, hours):
         "NVDA": pytest.approx(-1.5508, abs=1e-4),
         "AMD": pytest.approx(0.0045, abs=1e-4),
     }
-    assert shock.key == "earnings_shock:ORCL:7:-:2025-12-11"
+    assert str(shock.key) == "earnings_shock:ORCL:7:-:2025-12-11"
 
 
 def test_nvda_after_its_november_report_stays_under_the_threshold(replay, hours):
@@ -316,7 +316,7 @@ def test_orcl_heads_up_is_due_on_the_trading_day_before(replay, hours, now, due)
 def test_heads_up_alert_and_key(replay, hours):
     (alert,) = evaluate_heads_up(replay.earnings, WATCHLIST, hours, utc(2025, 12, 9, 14, 0))
     assert alert == EarningsUpcoming("ORCL", utc(2025, 12, 9, 14, 0), date(2025, 12, 10), "after_close")
-    assert alert.key == "earnings_upcoming:ORCL:-:-:2025-12-10"
+    assert str(alert.key) == "earnings_upcoming:ORCL:-:-:2025-12-10"
     assert evaluate_heads_up(replay.earnings, ("NVDA", "AMD"), hours, utc(2025, 12, 9, 14, 0)) == []
 
 

@@ -30,10 +30,9 @@ delivery of several messages (text parts, a chart) records each accepted message
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,17 +40,17 @@ from typing import Any
 from sqlite_utils import Database
 from telegram import Bot, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.backoff import capped_exponential
 from bot.clock import Clock
 from bot.delivery.limiter import Broadcast, SmoothRateLimiter, retry_after_seconds
 from bot.delivery.tasks import cancel_and_wait
-from bot.engine.alerts import Alert, alert_from_json
+from bot.domain import Alert
 from bot.logs import redact
 from bot.render import caption, render, split_message
-from bot.store import chats
-from bot.store.db import utcnow_iso
-from bot.telegram.errors import is_chat_gone
+from bot.store import chats, outbox
+from bot.store.outbox import Pending
 
 log = logging.getLogger(__name__)
 
@@ -61,19 +60,6 @@ STOP_GRACE = 10.0  # seconds a stopping sender waits for requests already at Tel
 
 Attach = Callable[[Alert, str], Awaitable[bytes | None]]
 """``(alert, language) -> PNG bytes or None``: a chart to send with the alert."""
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    delivery_id: int
-    alert_id: int
-    chat_id: int
-    attempts: int
-    payload: dict[str, Any]
-    language: str
-    timezone: str
-    parts_sent: int = 0
-    charts: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,31 +74,6 @@ class Part:
 class _Unit:
     item: Pending
     wire: Broadcast = field(default_factory=Broadcast)
-
-
-def pending(db: Database, now: datetime, limit: int = 100, *, skip_chats: Collection[int] = ()) -> list[Pending]:
-    """Due deliveries, oldest first, at most one per chat and none for ``skip_chats``."""
-    rows = db.execute(
-        """
-        SELECT d.id, d.alert_id, d.chat_id, d.attempts, a.payload, c.language, c.timezone,
-               d.parts_sent, COALESCE(s.charts, 1)
-        FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN chats c ON c.id = d.chat_id
-        LEFT JOIN chat_settings s ON s.chat_id = d.chat_id
-        WHERE d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)
-        ORDER BY d.id LIMIT ?
-        """,
-        [utcnow_iso(now), 4 * limit + len(skip_chats)],
-    )
-    seen = set(skip_chats)
-    due: list[Pending] = []
-    for r in rows:
-        if len(due) >= limit:
-            break
-        if r[2] in seen:
-            continue
-        seen.add(r[2])
-        due.append(Pending(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6], r[7], bool(r[8])))
-    return due
 
 
 class Sender:
@@ -182,7 +143,8 @@ class Sender:
                 free = self.concurrency - len(self._units)
                 if budget > 0 and free > 0 and (free >= self._refill or not self._units) and self._may_start():
                     busy = {unit.item.chat_id for unit in self._units.values()}
-                    for item in pending(self.db, self.clock.now(), int(min(free, budget)), skip_chats=busy):
+                    due = outbox.due_deliveries(self.db, self.clock.now(), int(min(free, budget)), skip_chats=busy)
+                    for item in due:
                         unit = _Unit(item)
                         self._units[asyncio.create_task(self._deliver(unit), name=f"delivery {item.delivery_id}")] = unit
                         budget -= 1
@@ -236,7 +198,7 @@ class Sender:
     async def _parts(self, item: Pending) -> list[Part]:
         """The messages of a delivery: text parts, or a photo with the text as its caption, or
         (text too long for a caption) the text parts followed by the photo."""
-        alert = alert_from_json(item.payload)
+        alert = item.alert
         text = render(alert, item.language, item.timezone)
         texts = [Part(t) for t in split_message(text)]
         photo = await self._chart(alert, item) if self.attach is not None and item.charts else None
@@ -271,30 +233,16 @@ class Sender:
     def _record(self, item: Pending, done: int, total: int, message: Message | None) -> None:
         message_id = message.message_id if message is not None else None
         if done < total:
-            self.db.execute(
-                "UPDATE deliveries SET parts_sent = ?, message_id = COALESCE(message_id, ?) WHERE id = ?",
-                [done, message_id, item.delivery_id],
-            )
-            return
-        self.db.execute(
-            """
-            UPDATE deliveries SET status = 'sent', sent_at = ?, attempts = attempts + 1, parts_sent = ?,
-                message_id = COALESCE(message_id, ?)
-            WHERE id = ?
-            """,
-            [utcnow_iso(self.clock.now()), done, message_id, item.delivery_id],
-        )
+            outbox.mark_progress(self.db, item.delivery_id, done, message_id)
+        else:
+            outbox.mark_sent(self.db, item.delivery_id, done, message_id, self.clock.now())
 
     def _flood(self, item: Pending, exc: RetryAfter) -> str:
         """Flood control outlasted the limiter's retries: keep it pending, start nothing new for now."""
-        now = self.clock.now()
         wait = retry_after_seconds(exc)
-        resume = now + timedelta(seconds=wait)
+        resume = self.clock.now() + timedelta(seconds=wait)
         self.paused_until = max(self.paused_until or resume, resume)
-        self.db.execute(
-            "UPDATE deliveries SET next_attempt_at = ?, last_error = ? WHERE id = ?",
-            [utcnow_iso(resume), _describe(exc), item.delivery_id],
-        )
+        outbox.postpone(self.db, item.delivery_id, resume, _describe(exc), attempt=False)
         log.warning("Telegram flood control: deliveries wait %.0f s", wait)
         return "pause"
 
@@ -304,30 +252,28 @@ class Sender:
         if is_chat_gone(exc):
             with self.db.atomic():
                 chats.set_blocked(self.db, item.chat_id, True, now=now)
-                self.db.execute(
-                    "UPDATE deliveries SET status = 'dropped', last_error = ? WHERE chat_id = ? AND status = 'pending'",
-                    [f"chat gone: {error}", item.chat_id],
-                )
+                outbox.drop_chat(self.db, item.chat_id, f"chat gone: {error}")
             log.info("chat %s is gone (%s): marked blocked, its queue dropped", item.chat_id, error)
             return "dropped"
         transient = isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
         if not transient or item.attempts + 1 >= self.max_attempts:
-            self.db.execute(
-                "UPDATE deliveries SET status = 'dropped', attempts = attempts + 1, last_error = ? WHERE id = ?",
-                [error, item.delivery_id],
-            )
+            outbox.drop(self.db, item.delivery_id, error)
             log.error(
                 "alert %s to chat %s dropped after %d attempt(s): %s", item.alert_id, item.chat_id,
                 item.attempts + 1, error, exc_info=None if isinstance(exc, TelegramError) else exc,  # a bug: show where
             )
             return "dropped"
-        delay = min(self.retry_cap, self.retry_base * 2**item.attempts)
-        self.db.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
-            [utcnow_iso(now + timedelta(seconds=delay)), error, item.delivery_id],
-        )
+        delay = capped_exponential(item.attempts, self.retry_base, self.retry_cap)
+        outbox.postpone(self.db, item.delivery_id, now + timedelta(seconds=delay), error, attempt=True)
         log.warning("alert %s to chat %s failed (%s); retrying in %.0f s", item.alert_id, item.chat_id, error, delay)
         return "retry"
+
+
+def is_chat_gone(error: BaseException) -> bool:
+    """Forbidden (blocked, kicked) or 'chat not found': sending there again is wasted work."""
+    if isinstance(error, Forbidden):
+        return True
+    return isinstance(error, BadRequest) and "chat not found" in error.message.lower()
 
 
 def _describe(exc: BaseException) -> str:

@@ -38,8 +38,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from bot.engine.alerts import CorrelationResolved, CorrelationSpike
-from bot.sources.base import Bar
+from bot.domain import CorrelationResolved, CorrelationSpike
+from bot.domain import Bar
 
 CorrelationAlert = CorrelationSpike | CorrelationResolved
 Trigger = Literal["threshold", "jump"]
@@ -94,28 +94,6 @@ class CorrelationState:
     fired_value: float | None = None
     fired_on: date | None = None
     resolved_on: date | None = None  # the last resolution; the jump looks back only after it
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-serialisable dict (dates as ISO strings)."""
-        return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any] | str) -> CorrelationState:
-        """The state back from :meth:`to_json` (a dict or its JSON text); unknown keys are ignored."""
-        raw = json.loads(data) if isinstance(data, str) else data
-
-        def day(key: str) -> date | None:
-            return date.fromisoformat(raw[key]) if raw.get(key) else None
-
-        fired, trigger = raw.get("fired_value"), raw.get("trigger")
-        return cls(
-            last_date=day("last_date"),
-            active=bool(raw.get("active", False)),
-            trigger=trigger if trigger in ("threshold", "jump") else None,
-            fired_value=None if fired is None else float(fired),
-            fired_on=day("fired_on"),
-            resolved_on=day("resolved_on"),
-        )
 
 
 @dataclass(frozen=True, slots=True, eq=False)

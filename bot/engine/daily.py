@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from bot.config import Settings
-from bot.engine.alerts import Alert
+from bot.domain import Alert, num
 from bot.engine.correlation import (
     CorrelationParams,
     CorrelationState,
@@ -30,10 +30,10 @@ from bot.engine.shocks import (
     evaluate_shock,
     session_prices,
 )
-from bot.sources.base import Bar, Quote
-from bot.sources.market_hours import CalendarRangeError, MarketHours
-from bot.store import alerts as alert_store
-from bot.store import market
+from bot.domain import Bar, Quote
+from bot.markettime import CalendarRangeError, MarketHours
+from bot.store import market, outbox
+from bot.store.outbox import RuleKey
 from bot.store.prefs import ChatPrefs
 
 BTC = "BTC"
@@ -61,7 +61,7 @@ def evaluate(
     daily_bars: Sequence[Bar],
     quotes: Sequence[Quote],
     audience: Sequence[ChatPrefs],
-    states: dict[str, dict],
+    states: dict[RuleKey, object],
 ) -> list[Candidate]:
     out: list[Candidate] = []
     if daily_bars:
@@ -75,7 +75,7 @@ def evaluate(
 
 
 # -- correlation ------------------------------------------------------------------------
-def correlations(ctx: DailyContext, audience: Sequence[ChatPrefs], states: dict[str, dict]) -> list[Candidate]:
+def correlations(ctx: DailyContext, audience: Sequence[ChatPrefs], states: dict[RuleKey, object]) -> list[Candidate]:
     wanted = [c for c in audience if c.wants("correlation_spike") or c.wants("correlation_resolved")]
     settings = sorted({(c.corr_threshold, c.corr_jump) for c in wanted})
     if not settings:
@@ -86,18 +86,18 @@ def correlations(ctx: DailyContext, audience: Sequence[ChatPrefs], states: dict[
         series = correlation_series(aligned_returns(btc, ctx.daily(symbol), now=ctx.now), ctx.settings.corr_windows)
         for threshold, jump in settings:
             params = CorrelationParams(threshold, jump, ctx.settings.corr_windows)
-            key = f"corr:{symbol}:{threshold:g}/{jump:g}"
-            saved = states.get(key) or alert_store.load_state(ctx.db, key)
-            state = CorrelationState.from_json(saved) if saved else CorrelationState()
+            key = RuleKey("corr", symbol, f"{num(threshold)}/{num(jump)}")
+            saved = states.get(key) or outbox.load_state(ctx.db, key, CorrelationState)
+            state = saved if isinstance(saved, CorrelationState) else CorrelationState()
             state, alerts = apply_rule(symbol, series, params, state, ctx.now)
-            states[key] = state.to_json()
+            states[key] = state
             for alert in alerts:
                 chats = [
                     c.chat_id for c in wanted
                     if (c.corr_threshold, c.corr_jump) == (threshold, jump) and c.wants(alert.kind)
                 ]
                 if alert.kind == "correlation_resolved":  # only to those who were told of the spike
-                    told = set(alert_store.chats_of_latest(ctx.db, f"correlation_spike:{symbol}:{alert.param}:"))
+                    told = set(outbox.chats_of_latest(ctx.db, "correlation_spike", symbol, alert.param))
                     chats = [c for c in chats if c in told]
                 out.append((alert, chats))
     return out
@@ -189,4 +189,4 @@ def heads_up(ctx: DailyContext, audience: Sequence[ChatPrefs]) -> list[Candidate
         alerts = evaluate_heads_up(earnings, ctx.watchlist, ctx.hours, ctx.now)
     except CalendarRangeError:
         return []
-    return [(a, wanted) for a in alerts if not alert_store.alert_exists(ctx.db, a.key)]
+    return [(a, wanted) for a in alerts if not outbox.alert_exists(ctx.db, a.key)]

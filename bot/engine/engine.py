@@ -19,15 +19,14 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from bot.config import Settings
+from bot.domain import Alert, Bar, LevelBreak, Quote, num
 from bot.engine import daily
-from bot.engine.alerts import Alert, LevelBreak
-from bot.engine.levels import LevelBook, Segment
+from bot.engine.levels import LevelBook, LevelBookState, Segment
 from bot.engine.moves import MoveState, evaluate_large_move
 from bot.engine.registry import LevelRegistry
-from bot.sources.base import Bar, Quote
-from bot.sources.market_hours import MarketHours
-from bot.store import alerts as alert_store
-from bot.store import market
+from bot.markettime import MarketHours, bar_close_time
+from bot.store import market, outbox
+from bot.store.outbox import RuleKey
 from bot.store.prefs import ChatPrefs, chat_levels, load_audience
 from bot.store.watchlist import watched_equities
 
@@ -35,6 +34,13 @@ log = logging.getLogger(__name__)
 
 BAR_GRACE = timedelta(minutes=15)  # a bar that ended longer ago than this only updates state
 MOVE_LOOKBACK = timedelta(hours=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Cover:
+    """How far in time a symbol's prices have been walked (finer data already seen)."""
+
+    until: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +59,7 @@ def _without_echoes(db: Database, candidates: list[tuple[Alert, list[int]]]) -> 
     for alert, chats in candidates:
         if alert.kind == "large_move":
             day = alert.time.date()
-            if (alert.symbol, day) in shocked or alert_store.alert_exists_like(db, f"earnings_shock:{alert.symbol}:", day):
+            if (alert.symbol, day) in shocked or outbox.decided_in_period(db, "earnings_shock", alert.symbol, day):
                 continue
         kept.append((alert, chats))
     return kept
@@ -68,12 +74,16 @@ class Engine:
         *,
         fresh: Callable[[str], bool] | None = None,
         global_levels: dict[str, tuple[float, ...]] | None = None,
+        quiet_until: datetime | None = None,
     ) -> None:
+        """``quiet_until``: before this time the engine walks the data (rule state warms up) but
+        queues nothing, as for the history a replay starts with."""
         self.db = db
         self.settings = settings
         self.hours = hours
         self.fresh = fresh or (lambda symbol: True)
         self.global_levels = settings.levels if global_levels is None else global_levels
+        self.quiet_until = quiet_until
         self.levels = LevelRegistry(
             settings.level_hysteresis_pct / 100, timedelta(minutes=settings.level_cooldown_minutes)
         )
@@ -90,10 +100,10 @@ class Engine:
     def reload(self) -> None:
         """Load the rules' saved state and every level (call again after a chat changes its levels)."""
         band, cooldown = self.levels.band, self.levels.cooldown
-        for key, value in alert_store.load_states(self.db, "levels:").items():
-            self.levels.books[key.removeprefix("levels:")] = LevelBook.from_json(value, band=band, cooldown=cooldown)
-        for key, value in alert_store.load_states(self.db, "cover:").items():
-            self._cover[key.removeprefix("cover:")] = datetime.fromisoformat(value["until"])
+        for key, book in outbox.load_states(self.db, "levels", LevelBookState).items():
+            self.levels.books[key.symbol] = LevelBook.from_state(book, band=band, cooldown=cooldown)
+        for key, cover in outbox.load_states(self.db, "cover", Cover).items():
+            self._cover[key.symbol] = cover.until
         self.levels.load(self.global_levels, chat_levels(self.db))
 
     # -- the one entry point --------------------------------------------------------------
@@ -102,11 +112,13 @@ class Engine:
     ) -> list[Decided]:
         """Decide the alerts that ``quotes`` and ``bars`` (already stored) and the clock call for.
 
-        ``silent``: walk the data to warm the rules' state up (history), queueing nothing.
+        ``silent`` (or a time before ``quiet_until``): walk the data to warm the rules' state
+        up, queueing nothing.
         """
+        silent = silent or (self.quiet_until is not None and now < self.quiet_until)
         audience = [] if silent else load_audience(self.db, self.settings, now)
         candidates: list[tuple[Alert, list[int]]] = []
-        states: dict[str, dict] = {}
+        states: dict[RuleKey, object] = {}
         touched = self._levels(now, quotes, bars, audience, candidates, states)
         self._moves(now, touched, audience, candidates, states)
         daily_bars = [b for b in bars if b.interval == "1d" and self.fresh(b.symbol)]
@@ -116,12 +128,7 @@ class Engine:
 
     # -- level breaks ------------------------------------------------------------------
     def _bar_end(self, bar: Bar) -> datetime:
-        if bar.interval == "1h":
-            return bar.ts + timedelta(hours=1)
-        if self.crypto(bar.symbol):
-            return bar.ts + timedelta(days=1)
-        session = self.hours.session(bar.ts.date())
-        return session.close if session else bar.ts + timedelta(days=1)
+        return bar_close_time(bar, self.hours, around_the_clock=self.crypto(bar.symbol))
 
     def _segments(self, now: datetime, quotes: Sequence[Quote], bars: Sequence[Bar]) -> list[tuple[Segment, bool]]:
         """Moves to walk, oldest first, each with whether it is fresh enough to alert on."""
@@ -151,9 +158,9 @@ class Engine:
         for segment, alerting in self._segments(now, quotes, bars):
             touched.add(segment.symbol)
             decisions = self.levels.decide(segment)
-            states[f"cover:{segment.symbol}"] = {"until": segment.end.isoformat()}
+            states[RuleKey("cover", segment.symbol)] = Cover(segment.end)
             if segment.symbol in self.levels.books:
-                states[f"levels:{segment.symbol}"] = self.levels.books[segment.symbol].to_json()
+                states[RuleKey("levels", segment.symbol)] = self.levels.books[segment.symbol].state()
             if not alerting:
                 continue
             for decision in decisions:
@@ -171,17 +178,19 @@ class Engine:
                 continue
             observations = market.price_history(self.db, symbol, now - MOVE_LOOKBACK, now, self._bar_end)
             for threshold in thresholds:
-                key = f"move:{symbol}:{threshold:g}"
-                saved = states.get(key) or alert_store.load_state(self.db, key)
-                state = MoveState.from_json(saved) if saved else MoveState()
+                key = RuleKey("move", symbol, num(threshold))
+                saved = states.get(key) or outbox.load_state(self.db, key, MoveState)
+                state = saved if isinstance(saved, MoveState) else MoveState()
                 state, alerts = evaluate_large_move(symbol, observations, threshold, state, now)
-                states[key] = state.to_json()
+                states[key] = state
                 for alert in alerts:
                     chats = [c.chat_id for c in audience if c.move_pct == threshold and c.wants("large_move")]
                     candidates.append((alert, chats))
 
     # -- decide, queue, remember: one transaction -----------------------------------------
-    def _decide(self, now: datetime, candidates: list[tuple[Alert, list[int]]], states: dict[str, dict]) -> list[Decided]:
+    def _decide(
+        self, now: datetime, candidates: list[tuple[Alert, list[int]]], states: dict[RuleKey, object]
+    ) -> list[Decided]:
         decided: list[Decided] = []
         merged: dict[str, tuple[Alert, set[int]]] = {}
         for alert, chats in candidates:  # two settings can lead to the same alert: one message each
@@ -190,13 +199,11 @@ class Engine:
         with self.db.atomic():
             for alert, chat_set in ordered:
                 chats = sorted(chat_set)
-                alert_id = alert_store.record_alert(
-                    self.db, alert.key, alert.kind, alert.symbol, alert.time, alert.to_json(), chats, now
-                )
+                alert_id = outbox.record_alert(self.db, alert, chats, now)
                 if alert_id is not None:
                     decided.append(Decided(alert_id, alert, tuple(chats)))
             for key, value in states.items():
-                alert_store.save_state(self.db, key, value, now)
+                outbox.save_state(self.db, key, value, now)
         for d in decided:
             log.info("alert %s → %d chat(s)", d.alert.key, len(d.chat_ids))
         return decided

@@ -150,19 +150,29 @@ class LevelBook:
         return found
 
     # -- persistence -----------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "symbol": self.symbol,
-            "last_price": self.last_price,
-            "sides": {f"{p:.10g}": s for p, s in self.sides.items()},
-            "last_alert": {k: v.isoformat() for k, v in self.last_alert.items()},
-        }
+    def state(self) -> LevelBookState:
+        """What must survive a restart: the sides, the last price and the cooldown clocks."""
+        return LevelBookState(
+            symbol=self.symbol,
+            last_price=self.last_price,
+            sides={f"{p:.10g}": s for p, s in self.sides.items()},
+            last_alert=dict(self.last_alert),
+        )
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], *, band: float, cooldown: timedelta) -> LevelBook:
-        book = cls(data["symbol"], band, cooldown, last_price=data.get("last_price"))
-        for price, side in data.get("sides", {}).items():
-            book.sides[float(price)] = side
+    def from_state(cls, state: LevelBookState, *, band: float, cooldown: timedelta) -> LevelBook:
+        book = cls(state.symbol, band, cooldown, last_price=state.last_price)
+        book.sides = {float(price): side for price, side in state.sides.items()}
         book.prices = sorted(book.sides)
-        book.last_alert = {k: datetime.fromisoformat(v) for k, v in data.get("last_alert", {}).items()}
+        book.last_alert = dict(state.last_alert)
         return book
+
+
+@dataclass(frozen=True, slots=True)
+class LevelBookState:
+    """A :class:`LevelBook` as stored: levels as text (``"90000"``), so JSON keeps them exact."""
+
+    symbol: str
+    last_price: float | None = None
+    sides: dict[str, Side] = field(default_factory=dict)
+    last_alert: dict[str, datetime] = field(default_factory=dict)  # level → time of its last alert

@@ -13,7 +13,7 @@ Equities have no prices overnight: the reference 24 h back is then the last pric
 of the session before (its close), which is the usual "since yesterday" figure.
 
 The rule is pure: the caller keeps :class:`MoveState` per symbol and threshold
-(``to_json``/``from_json`` for storage) and passes ``now``.
+(stored by the engine as a typed rule state) and passes ``now``.
 """
 
 from __future__ import annotations
@@ -26,16 +26,15 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-from bot.engine.alerts import Direction, LargeMove
-from bot.sources.base import Bar, Interval
-from bot.sources.market_hours import as_utc
+from bot.domain import Direction, LargeMove
+from bot.domain import Bar, Interval
+from bot.markettime import as_utc
 
 Observation = tuple[datetime, float]
 """A price and the time it was seen (a quote's time, or the time a bar closed)."""
 
 WINDOW_HOURS = 24
 REARM_FRACTION = 0.5  # a fired direction re-arms below this fraction of the threshold
-_BAR_LENGTH: dict[Interval, timedelta] = {"1h": timedelta(hours=1), "1d": timedelta(days=1)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,27 +43,6 @@ class MoveState:
 
     up_armed: bool = True
     down_armed: bool = True
-
-    def to_json(self) -> dict[str, Any]:
-        return {"up_armed": self.up_armed, "down_armed": self.down_armed}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> MoveState:
-        """The state from :meth:`to_json`'s record; missing fields take their defaults."""
-        values = {name: data.get(name, True) for name in ("up_armed", "down_armed")}
-        bad = [name for name, value in values.items() if not isinstance(value, bool)]
-        if bad:
-            raise ValueError(f"move state: {', '.join(bad)} must be true or false (got {dict(data)!r})")
-        return cls(**values)
-
-
-def observations_from_bars(bars: Sequence[Bar]) -> list[Observation]:
-    """Bar closes as observations, each at the bar's end (its start plus its length).
-
-    For an equity's daily bar the end is 00:00 UTC after the session: later than the
-    close itself, so the close is never used before it could have been known.
-    """
-    return [(bar.ts + _BAR_LENGTH[bar.interval], bar.close) for bar in bars]
 
 
 def evaluate_large_move(

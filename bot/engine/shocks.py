@@ -22,9 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.engine.alerts import EarningsShock, EarningsUpcoming
-from bot.sources.base import Bar, EarningsDate
-from bot.sources.market_hours import NEW_YORK, MarketHours, as_utc
+from bot.domain import EarningsShock, EarningsUpcoming
+from bot.domain import Bar, EarningsDate
+from bot.markettime import NEW_YORK, MarketHours, as_utc
 
 _REPORT_LOOKBACK = timedelta(days=14)  # longer than any run of market holidays
 

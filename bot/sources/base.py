@@ -1,16 +1,8 @@
-"""The one protocol every market data source implements, and its plain data types.
+"""The one protocol every market data source implements, and the two exceptions it may raise.
 
-Schema (all timestamps are timezone-aware UTC):
-
-* :class:`Quote` -- the latest traded price of one symbol at one source.
-* :class:`Bar` -- one OHLCV bar. ``ts`` is the bar's *start*. Daily bars (``"1d"``)
-  start at 00:00 UTC of their date: for crypto the UTC calendar day, for equities
-  the US trading day (the session's date, whatever its hours).
-* :class:`EarningsDate` -- a company's report date and whether it is before the
-  open or after the close.
-
-Symbols are the bot's canonical names (``BTC``, ``NVDA``, ``QQQ``), never an
-exchange's pair (``BTC/USDT``) or Yahoo's (``BTC-USD``): each source maps them.
+Sources speak the bot's plain types (:mod:`bot.domain`: ``Quote``, ``Bar``,
+``EarningsDate``) and canonical symbols (``BTC``, ``NVDA``), never an exchange's pair
+(``BTC/USDT``) or Yahoo's (``BTC-USD``): each source maps them.
 
 Sources raise only the two project exceptions below; library exceptions are
 mapped in one place per source, with ``raise ... from``.
@@ -19,13 +11,10 @@ mapped in one place per source, with ``raise ... from``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Literal, Protocol, runtime_checkable
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
-Interval = Literal["1h", "1d"]
-INTERVALS: tuple[Interval, ...] = ("1h", "1d")
-EarningsTiming = Literal["before_open", "after_close", "unknown"]
+from bot.domain import Bar, EarningsDate, Interval, Quote
 
 
 class SourceError(Exception):
@@ -37,38 +26,14 @@ class SourceUnavailable(SourceError):
 
 
 class UnknownSymbol(SourceError):
-    """The source does not know this symbol; retrying will not help."""
+    """The source does not know this symbol; retrying will not help.
 
+    ``known`` lists the symbols the source does have, when it can say (recorded data).
+    """
 
-@dataclass(frozen=True, slots=True)
-class Quote:
-    symbol: str
-    price: float
-    ts: datetime
-    source: str
-    fetched_at: datetime
-    change_24h_pct: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Bar:
-    symbol: str
-    interval: Interval
-    ts: datetime
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float | None
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class EarningsDate:
-    symbol: str
-    report_date: date
-    timing: EarningsTiming
-    source: str
+    def __init__(self, message: str, *, known: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.known = tuple(known)
 
 
 @runtime_checkable
@@ -99,3 +64,10 @@ class EarningsSource(Protocol):
 
     async def fetch_earnings(self, symbols: Sequence[str]) -> list[EarningsDate]:
         """Known past and upcoming report dates for ``symbols``."""
+
+
+@runtime_checkable
+class SymbolCheck(Protocol):
+    async def validate_symbol(self, ticker: str) -> str:
+        """The canonical symbol if the source has prices for ``ticker``; :class:`UnknownSymbol` if it
+        does not know it, :class:`SourceUnavailable` if it cannot say now."""

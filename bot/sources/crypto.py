@@ -39,7 +39,8 @@ from bot.backoff import Backoff
 from bot.clock import Clock, SystemClock
 from bot.config import DEFAULT_EXCHANGES
 from bot.health import HealthRegistry
-from bot.sources.base import INTERVALS, Bar, Interval, Quote, SourceUnavailable, UnknownSymbol
+from bot.domain import INTERVALS, Bar, Interval, Quote
+from bot.sources.base import SourceUnavailable, UnknownSymbol
 from bot.sources.ccxt_errors import ccxt_errors, is_rate_limit, reject_broken_json
 from bot.sources.validate import JumpGuard, valid_ohlc
 

@@ -45,9 +45,9 @@ from yfinance.exceptions import YFPricesMissingError, YFRateLimitError
 
 from bot.clock import Clock, SystemClock
 from bot.health import HealthRegistry
-from bot.sources.base import INTERVALS, Bar, EarningsDate, EarningsTiming, Interval, Quote
+from bot.domain import INTERVALS, Bar, EarningsDate, EarningsTiming, Interval, Quote
 from bot.sources.base import SourceUnavailable, UnknownSymbol
-from bot.sources.market_hours import NEW_YORK, CalendarRangeError, MarketHours, as_utc, default_market_hours
+from bot.markettime import NEW_YORK, CalendarRangeError, MarketHours, as_utc, default_market_hours
 from bot.sources.validate import JumpGuard, as_price, valid_ohlc
 
 log = logging.getLogger(__name__)

@@ -1,16 +1,14 @@
-"""Recorded market data served on a simulated clock, so the live engine can run over past days.
+"""Recorded market data served as a live source would serve it, on whatever clock it is given.
 
     data = load_replay_data()                     # bot/data/market_2025 unless told otherwise
-    clock = replay_clock(datetime(2025, 12, 1, tzinfo=UTC), speed=None)   # stepped
-    source = ReplaySource(data, clock)
-    for event in source.events(clock.now()):
-        clock.set(event.at)
-        ...                                       # the engine polls source as if it were live
+    source = ReplaySource(data, clock)            # clock: a ManualClock the replay driver moves
+    await source.fetch_quotes(["BTC", "NVDA"])    # the latest close visible at clock.now()
+    source.close_times(after, until)              # when something new becomes visible
 
 The source reads ``clock.now()`` on every call and never shows a bar before it has
-closed (see :func:`bar_close_time`): an hourly bar at ``ts`` closes at ``ts + 1h``, a
-crypto daily bar at the next 00:00 UTC, an equity daily bar at its NYSE session close
-(16:00 New York, 13:00 on half days), taken from ``exchange_calendars``.
+closed (:func:`bot.markettime.bar_close_time`): an hourly bar at ``ts`` closes at
+``ts + 1h``, a crypto daily bar at the next 00:00 UTC, an equity daily bar at its NYSE
+session close (16:00 New York, 13:00 on half days).
 
 Earnings dates are served in full, future ones included: companies announce them weeks
 ahead, and the live earnings source gives upcoming dates too.
@@ -18,27 +16,18 @@ ahead, and the live earnings source gives upcoming dates too.
 
 from __future__ import annotations
 
-import math
-import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
-
-from bot.clock import Clock, ManualClock
+from bot.clock import Clock
 from bot.config import SHIPPED_REPLAY_DATA
-from bot.sources.base import (
-    INTERVALS,
-    Bar,
-    EarningsDate,
-    Interval,
-    Quote,
-    SourceUnavailable,
-    UnknownSymbol,
-)
-from bot.sources.market_hours import CalendarRangeError, default_market_hours
+from bot.domain import INTERVALS, Bar, EarningsDate, Interval, Quote
+from bot.health import HealthRegistry
+from bot.markettime import CalendarRangeError, as_utc, bar_close_time, default_market_hours
+from bot.sources.base import UnknownSymbol
 from bot.sources.replay_data import (
     SOURCE_NAME,
     ReplayData,
@@ -51,41 +40,6 @@ HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 
 
-class SimulatedClock:
-    """Simulated time = ``start`` + real seconds elapsed since creation × ``speed``.
-
-    ``monotonic`` is the real-time function (seconds); tests pass a fake one.
-    """
-
-    def __init__(
-        self, start: datetime, speed: float = 1.0, *, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
-        if start.tzinfo is None:
-            raise ValueError("SimulatedClock needs a timezone-aware start time")
-        if not (math.isfinite(speed) and speed > 0):
-            raise ValueError(f"speed must be a positive number (got {speed!r})")
-        self._start = start.astimezone(UTC)
-        self._speed = float(speed)
-        self._monotonic = monotonic
-        self._real_start = monotonic()
-
-    @property
-    def speed(self) -> float:
-        return self._speed
-
-    def now(self) -> datetime:
-        return self._start + timedelta(seconds=(self._monotonic() - self._real_start) * self._speed)
-
-    def real_seconds_until(self, when: datetime) -> float:
-        """Real seconds to wait until simulated time reaches ``when`` (0 if it already has)."""
-        return max(0.0, (when - self.now()).total_seconds() / self._speed)
-
-
-def replay_clock(start: datetime, speed: float | None = None) -> SimulatedClock | ManualClock:
-    """A running :class:`SimulatedClock` at ``speed``, or a stepped :class:`ManualClock` if None."""
-    return ManualClock(start) if speed is None else SimulatedClock(start, speed)
-
-
 @dataclass(frozen=True, slots=True)
 class BarClosed:
     """One bar becoming visible: the replay driver's unit of time."""
@@ -94,25 +48,17 @@ class BarClosed:
     bar: Bar
 
 
-def nyse_session_close(day: date) -> datetime:
-    """Close of the NYSE session on ``day`` in UTC; :class:`ReplayDataError` if there was none."""
+def _close_time(bar: Bar, crypto: bool) -> datetime:
+    """When ``bar`` closed; an equity's daily bar on a day the NYSE did not trade is an error."""
     hours = default_market_hours()
-    try:
-        session = hours.session(day)
-    except CalendarRangeError:
-        raise ReplayDataError(f"{day} is outside the NYSE calendar ({hours.first} .. {hours.last})") from None
-    if session is None:
-        raise ReplayDataError(f"{day} is not an NYSE trading day")
-    return session.close
-
-
-def bar_close_time(bar: Bar, *, crypto: bool) -> datetime:
-    """When ``bar`` has closed and may be seen."""
-    if bar.interval == "1h":
-        return bar.ts + HOUR
-    if crypto:
-        return bar.ts + DAY
-    return nyse_session_close(bar.ts.date())
+    if bar.interval == "1d" and not crypto:
+        try:
+            session = hours.session(bar.ts.date())
+        except CalendarRangeError:
+            raise ReplayDataError(f"{bar.ts.date()} is outside the NYSE calendar ({hours.first} .. {hours.last})") from None
+        if session is None:
+            raise ReplayDataError(f"{bar.ts.date()} is not an NYSE trading day")
+    return bar_close_time(bar, hours, around_the_clock=crypto)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,19 +72,13 @@ def _series(bars: tuple[Bar, ...], crypto: bool) -> _Series:
     closes = []
     for bar in bars:
         try:
-            closes.append(bar_close_time(bar, crypto=crypto))
+            closes.append(_close_time(bar, crypto))
         except ReplayDataError as exc:
             raise ReplayDataError(
                 f"{bar.symbol} has a {bar.interval} bar on {bar.ts.date()}, but {exc} "
                 "(name crypto files <SYMBOL>-USD_1d.csv so they count as trading around the clock)"
             ) from None
     return _Series(bars, tuple(b.ts for b in bars), tuple(closes))
-
-
-def _aware(when: datetime, name: str) -> datetime:
-    if when.tzinfo is None:
-        raise ValueError(f"{name} must be timezone-aware (got {when.isoformat()})")
-    return when.astimezone(UTC)
 
 
 def _event_key(event: BarClosed) -> tuple[datetime, str, int]:
@@ -153,9 +93,10 @@ class ReplaySource:
 
     name = SOURCE_NAME
 
-    def __init__(self, data: ReplayData, clock: Clock) -> None:
+    def __init__(self, data: ReplayData, clock: Clock, *, health: HealthRegistry | None = None) -> None:
         self.data = data
         self.clock = clock
+        self.health = health
         self._series: dict[tuple[str, Interval], _Series] = {
             key: _series(bars, key[0] in data.crypto) for key, bars in data.bars.items()
         }
@@ -166,6 +107,7 @@ class ReplaySource:
         ]
         self._events = tuple(sorted(events, key=_event_key))
         self._event_times = tuple(e.at for e in self._events)
+        self._close_times = tuple(sorted(set(self._event_times)))
 
     @classmethod
     def from_folder(cls, clock: Clock, folder: Path | str = SHIPPED_REPLAY_DATA) -> ReplaySource:
@@ -180,14 +122,20 @@ class ReplaySource:
         """Close times of the first and the last recorded bar."""
         return self._event_times[0], self._event_times[-1]
 
+    def close_times(self, after: datetime | None = None, until: datetime | None = None) -> tuple[datetime, ...]:
+        """The distinct moments a bar closes with ``after < at <= until``, in order."""
+        lo = 0 if after is None else bisect_right(self._close_times, as_utc(after, "after"))
+        hi = len(self._close_times) if until is None else bisect_right(self._close_times, as_utc(until, "until"))
+        return self._close_times[lo:hi]
+
     def events(self, start: datetime | None = None, end: datetime | None = None) -> Iterator[BarClosed]:
         """Every bar at the moment it closes, for ``start <= at < end``, in time order.
 
         Ties are broken by symbol, then interval (``1h`` before ``1d``). Independent of
         the clock: the driver walks these and moves the clock itself.
         """
-        lo = 0 if start is None else bisect_left(self._event_times, _aware(start, "start"))
-        hi = len(self._events) if end is None else bisect_left(self._event_times, _aware(end, "end"))
+        lo = 0 if start is None else bisect_left(self._event_times, as_utc(start, "start"))
+        hi = len(self._events) if end is None else bisect_left(self._event_times, as_utc(end, "end"))
         return iter(self._events[lo:hi])
 
     def price_at(self, symbol: str, when: datetime) -> tuple[datetime, float] | None:
@@ -209,31 +157,44 @@ class ReplaySource:
     def _known(self, symbol: str) -> str:
         canonical = canonical_symbol(symbol)
         if canonical not in self.data.symbols:
-            raise UnknownSymbol(f"replay data has no {symbol} (it has {', '.join(self.data.symbols)})")
+            raise self._unknown([symbol])
         return canonical
 
+    def _unknown(self, symbols: Sequence[str]) -> UnknownSymbol:
+        known = self.data.symbols
+        return UnknownSymbol(f"replay data has no {', '.join(symbols)} (it has {', '.join(known)})", known=known)
+
+    def _answered(self) -> None:
+        if self.health is not None:
+            self.health.success(self.name, self.clock.now())
+
+    async def validate_symbol(self, ticker: str) -> str:
+        """The canonical symbol if the recorded data has it; :class:`UnknownSymbol` (naming what it has) if not."""
+        symbol = self._known(ticker)
+        if symbol in self.data.crypto:
+            raise self._unknown([ticker])  # the watchlist is for stocks
+        return symbol
+
     async def fetch_quotes(self, symbols: Sequence[str]) -> list[Quote]:
-        """Latest visible close per symbol; unknown or not-yet-traded symbols are left out."""
+        """Latest visible close per symbol; unknown symbols and those not traded yet are left out.
+
+        :class:`UnknownSymbol` if the data has none of ``symbols``. Before a recorded series
+        starts there is nothing to report, which is not a failure: the answer is empty.
+        """
         now = self.clock.now()
         requested = list(dict.fromkeys(symbols))
+        known = [s for s in requested if canonical_symbol(s) in self.data.symbols]
+        if requested and not known:
+            raise self._unknown(requested)
         quotes: list[Quote] = []
-        unknown: list[str] = []
-        for name in requested:
-            symbol = canonical_symbol(name)
-            if symbol not in self.data.symbols:
-                unknown.append(name)
-            elif (latest := self.price_at(symbol, now)) is not None:
+        for symbol in map(canonical_symbol, known):
+            if (latest := self.price_at(symbol, now)) is not None:
                 ts, price = latest
                 before = self.price_at(symbol, ts - DAY)  # BTC: 24h ago; equities: previous close
                 change = (price / before[1] - 1) * 100 if before else None
                 quotes.append(Quote(symbol, price, ts, SOURCE_NAME, now, change))
-        if quotes or not requested:
-            return quotes
-        if len(unknown) == len(requested):
-            raise UnknownSymbol(
-                f"replay data has no {', '.join(unknown)} (it has {', '.join(self.data.symbols)})"
-            )
-        raise SourceUnavailable(f"replay has no bar closed by {now.isoformat()} for {', '.join(requested)}")
+        self._answered()
+        return quotes
 
     async def fetch_bars(
         self, symbol: str, interval: Interval, since: datetime, until: datetime | None = None
@@ -246,8 +207,9 @@ class ReplaySource:
         if series is None:
             return []
         visible = bisect_right(series.closes, self.clock.now())
-        lo = bisect_left(series.starts, _aware(since, "since"))
-        hi = visible if until is None else min(visible, bisect_left(series.starts, _aware(until, "until")))
+        lo = bisect_left(series.starts, as_utc(since, "since"))
+        hi = visible if until is None else min(visible, bisect_left(series.starts, as_utc(until, "until")))
+        self._answered()
         return list(series.bars[lo:hi])
 
     async def fetch_earnings(self, symbols: Sequence[str]) -> list[EarningsDate]:

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from bot.config import SHIPPED_REPLAY_DATA
-from bot.sources.base import INTERVALS, Bar, EarningsDate, EarningsTiming, Interval
+from bot.domain import INTERVALS, Bar, EarningsDate, EarningsTiming, Interval
 
 log = logging.getLogger(__name__)
 

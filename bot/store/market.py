@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlite_utils import Database
 
-from bot.sources.base import Bar, EarningsDate, Interval, Quote
+from bot.domain import Bar, EarningsDate, Interval, Quote
 from bot.store.db import utcnow_iso
 
 

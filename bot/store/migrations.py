@@ -185,3 +185,41 @@ def m005_delivery_progress(db: Database) -> None:
     """How many messages of a delivery Telegram accepted (text parts, chart photo), so a
     retry or a restart sends only the rest."""
     db.execute("ALTER TABLE deliveries ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS()
+def m006_typed_alert_and_state_keys(db: Database) -> None:
+    """Alert keys and rule-state keys as columns, so nothing is looked up by a prefix of a string.
+
+    An alert key was ``kind:symbol:param:direction:period``; a rule-state key
+    ``rule:symbol[:param]``. Both are split into columns for the rows already stored.
+    """
+    for column in ("param", "direction", "period"):
+        db.execute(f"ALTER TABLE alerts ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
+    rows = db.execute("SELECT id, key FROM alerts").fetchall()
+    db.conn.executemany(
+        "UPDATE alerts SET param = ?, direction = ?, period = ? WHERE id = ?",
+        [(*key.split(":", 4)[2:], alert_id) for alert_id, key in rows if key.count(":") >= 4],
+    )
+    db.execute("CREATE UNIQUE INDEX idx_alerts_identity ON alerts(kind, symbol, param, direction, period)")
+    db.execute("CREATE INDEX idx_alerts_latest ON alerts(kind, symbol, param, id)")
+    db.execute(
+        """
+        CREATE TABLE rule_states (
+            rule TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            param TEXT NOT NULL DEFAULT '',
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (rule, symbol, param)
+        ) WITHOUT ROWID
+        """
+    )
+    rows = db.execute("SELECT key, value, updated_at FROM rule_state").fetchall()
+    states = []
+    for key, value, updated_at in rows:
+        rule, _, rest = key.partition(":")
+        symbol, _, param = rest.partition(":")
+        states.append((rule, symbol, param, value, updated_at))
+    db.conn.executemany("INSERT OR REPLACE INTO rule_states VALUES (?, ?, ?, ?, ?)", states)
+    db.execute("DROP TABLE rule_state")

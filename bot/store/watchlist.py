@@ -57,11 +57,6 @@ def remove_symbol(db: Database, chat_id: int, symbol: str) -> bool:
     return cursor.rowcount > 0
 
 
-def recorded_symbols(db: Database) -> list[str]:
-    """Symbols with daily bars in the store, sorted (what replay mode can offer)."""
-    return [r[0] for r in db.execute("SELECT DISTINCT symbol FROM bars WHERE interval = '1d' ORDER BY symbol")]
-
-
 def has_daily_bars(db: Database, symbol: str) -> bool:
     """Whether the store holds any daily bar of ``symbol``."""
     row = db.execute("SELECT 1 FROM bars WHERE symbol = ? AND interval = '1d' LIMIT 1", [symbol]).fetchone()

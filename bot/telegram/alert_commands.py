@@ -14,7 +14,7 @@ from telegram.ext.filters import BaseFilter
 
 from bot.formatting import fmt_price
 from bot.i18n import Html, register_messages, t
-from bot.sources.base import Quote
+from bot.domain import Quote
 from bot.store import market, prefs, watchlist
 from bot.store.prefs import Level
 from bot.telegram import settings_args as parse

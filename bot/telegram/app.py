@@ -20,15 +20,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import scheduler
-from bot.clock import Clock, SystemClock
-from bot.collector import Collector
 from bot.delivery.limiter import SmoothRateLimiter
-from bot.delivery.sender import Attach, Sender
-from bot.engine.engine import Engine
-from bot.replay_live import ReplayFeeder
-from bot.config import Settings
-from bot.health import HealthRegistry
+from bot.delivery.sender import Sender
+from bot.scheduler import Runner
+from bot.wiring import Parts
 from bot.heartbeat import INTERVAL, beat, heartbeat_path
 from bot.i18n import LANGUAGES
 from bot.logs import register_secret
@@ -40,27 +35,14 @@ from bot.telegram.membership import track_membership
 
 log = logging.getLogger(__name__)
 
-FEED_INTERVAL = 1.0
 SENDER_KEY = "outbox sender"
+RUNNER_KEY = "market jobs"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
-def build_application(
-    settings: Settings,
-    db: Database,
-    *,
-    clock: Clock | None = None,
-    health: HealthRegistry | None = None,
-    collector: Collector | None = None,
-    engine: Engine | None = None,
-    feeder: ReplayFeeder | None = None,
-    attach: Attach | None = None,
-) -> Application:
-    """The bot with every handler registered; pass it to :func:`serve`.
-
-    ``attach(alert, lang)`` may return a chart (PNG bytes) sent with each alert to chats
-    with charts on.
-    """
+def build_application(parts: Parts) -> Application:
+    """The bot with every handler registered; pass it to :func:`serve`."""
+    settings, db, clock = parts.settings, parts.db, parts.clock
     token = settings.require_token()
     register_secret(token)
     builder = (
@@ -79,18 +61,17 @@ def build_application(
             f"{settings.api_base}/file/bot"
         )
     app = builder.build()
-    clock = clock or SystemClock()
     app.bot_data[DEPS_KEY] = Deps(
         settings=settings,
         db=db,
         clock=clock,
-        health=health or HealthRegistry(),
-        started_at=clock.now(),
-        collector=collector,
-        engine=engine,
-        feeder=feeder,
+        health=parts.health,
+        started_at=parts.started_at or clock.now(),
+        engine=parts.engine,
+        symbols=parts.symbols,
     )
-    app.bot_data[SENDER_KEY] = Sender(db, app.bot, clock, attach=attach)
+    app.bot_data[RUNNER_KEY] = parts.runner
+    app.bot_data[SENDER_KEY] = Sender(db, app.bot, clock, attach=parts.attach)
     private_or_group = ~filters.UpdateType.EDITED & ~filters.ChatType.CHANNEL
     app.add_handler(CommandHandler("start", commands.start, filters=private_or_group))
     app.add_handler(CommandHandler("stop", commands.stop, filters=private_or_group))
@@ -107,20 +88,9 @@ def build_application(
 def schedule_jobs(app: Application) -> None:
     """Recurring work on the JobQueue (APScheduler), scheduled once the application runs."""
     app.job_queue.run_repeating(_heartbeat, INTERVAL, first=0.1, name="heartbeat")
-    d: Deps = app.bot_data[DEPS_KEY]
-    if d.collector is not None:
-        scheduler.schedule(app.job_queue, scheduler.market_jobs(d.collector, d.settings, d.clock))
-        d.health.collecting = True
-    if d.feeder is not None:
-        feeder = d.feeder
-        d.health.collecting = True
-        d.health.success("replay", d.clock.now())
-
-        async def feed(context: ContextTypes.DEFAULT_TYPE) -> None:
-            feeder.tick()
-            d.health.success("replay", d.clock.now())
-
-        app.job_queue.run_repeating(feed, FEED_INTERVAL, first=0.2, name="replay feed")
+    runner: Runner | None = app.bot_data[RUNNER_KEY]
+    if runner is not None:
+        runner.schedule(app.job_queue)
     # The outbox drains in its own task (a long broadcast must not hold up the JobQueue);
     # serve() stops it before the application.
     app.bot_data[SENDER_KEY].start()
@@ -182,6 +152,6 @@ async def serve(app: Application, stop: asyncio.Event, *, poll_timeout: float = 
         if app.running:
             await app.stop()
         await app.shutdown()
-        collector = app.bot_data[DEPS_KEY].collector
-        if collector is not None:
-            await collector.close()
+        runner = app.bot_data[RUNNER_KEY]
+        if runner is not None:
+            await runner.close()

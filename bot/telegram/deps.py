@@ -9,11 +9,10 @@ from sqlite_utils import Database
 from telegram.ext import CallbackContext
 
 from bot.clock import Clock
-from bot.collector import Collector
-from bot.engine.engine import Engine
-from bot.replay_live import ReplayFeeder
 from bot.config import Settings
+from bot.engine.engine import Engine
 from bot.health import HealthRegistry
+from bot.sources.base import SymbolCheck
 
 DEPS_KEY = "deps"
 
@@ -25,9 +24,8 @@ class Deps:
     clock: Clock
     health: HealthRegistry
     started_at: datetime
-    collector: Collector | None = None
     engine: Engine | None = None
-    feeder: ReplayFeeder | None = None
+    symbols: SymbolCheck | None = None
 
 
 def deps(context: CallbackContext) -> Deps:

@@ -7,36 +7,31 @@ import logging
 import traceback
 
 from telegram import Update
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.delivery.sender import is_chat_gone
 from bot.i18n import t
 from bot.logs import redact
+from bot.render import telegram_length
 from bot.store import chats
 from bot.telegram.deps import deps
 
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE = 4096
-
-
-def is_chat_gone(error: BaseException) -> bool:
-    """Forbidden (blocked, kicked) or 'chat not found': sending there again is wasted work."""
-    if isinstance(error, Forbidden):
-        return True
-    return isinstance(error, BadRequest) and "chat not found" in error.message.lower()
 
 
 def admin_report(error: BaseException, where: str) -> str:
     """Escaped HTML under Telegram's 4,096-character limit, secrets masked."""
     trace = redact("".join(traceback.format_exception(error)))
     shell = t("en", "error.admin", where=redact(where)[:300], trace="")
-    room = MAX_MESSAGE - len(shell) - 20
+    room = MessageLimit.MAX_TEXT_LENGTH - telegram_length(shell) - 20
     escaped = html.escape(trace)
-    if len(escaped) > room:
+    if telegram_length(escaped) > room:
         # Keep the end of the traceback: that is where the error is.
         cut = trace[-room:]
-        while len(html.escape(cut)) > room:
+        while telegram_length(html.escape(cut)) > room:
             cut = cut[len(cut) // 10 or 1 :]
         escaped = "…" + html.escape(cut)
     return shell.replace("<pre></pre>", f"<pre>{escaped}</pre>")

@@ -24,7 +24,7 @@ from bot import charts
 from bot.engine.correlation import aligned_returns, current_correlation
 from bot.i18n import language_for, register_messages, t
 from bot.sources.base import SourceUnavailable, UnknownSymbol
-from bot.sources.market_hours import NEW_YORK
+from bot.markettime import NEW_YORK
 from bot.store import chats, market, watchlist
 from bot.telegram import args
 from bot.telegram import market_views as views
@@ -230,17 +230,11 @@ async def earnings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _check_ticker(d: Deps, symbol: str) -> None:
-    """Raise UnknownSymbol or SourceUnavailable unless the equity source knows ``symbol``.
-
-    Without a live equity source (replay mode) only symbols with bars in the store count.
-    """
-    validate = getattr(getattr(d.collector, "equities", None), "validate_symbol", None)
-    if validate is None:
-        if not watchlist.has_daily_bars(d.db, symbol):
-            raise UnknownSymbol(symbol)
-        return
+    """Raise UnknownSymbol or SourceUnavailable unless the equity source knows ``symbol``."""
+    if d.symbols is None:
+        raise SourceUnavailable("no equity data source is running")
     try:
-        await asyncio.wait_for(validate(symbol), VALIDATE_TIMEOUT)
+        await asyncio.wait_for(d.symbols.validate_symbol(symbol), VALIDATE_TIMEOUT)
     except TimeoutError as exc:
         raise SourceUnavailable(f"no answer about {symbol} in {VALIDATE_TIMEOUT:.0f} s") from exc
 
@@ -256,9 +250,9 @@ async def _watch_add(d: Deps, update: Update, lang: str, symbol: str) -> str:
         return t(lang, "market.watch.full", limit=MAX_OWN_TICKERS)
     try:
         await _check_ticker(d, symbol)
-    except UnknownSymbol:
-        if d.collector is None:
-            recorded = [s for s in watchlist.recorded_symbols(d.db) if s not in d.settings.crypto_symbols]
+    except UnknownSymbol as exc:
+        recorded = [s for s in exc.known if s not in d.settings.crypto_symbols]
+        if recorded:  # a source with a closed universe (recorded data) says what it has
             return t(lang, "market.watch.unknown_replay", symbol=symbol, symbols=views.listed(lang, recorded))
         return t(lang, "market.watch.unknown", symbol=symbol)
     except SourceUnavailable as exc:

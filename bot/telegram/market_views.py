@@ -12,8 +12,8 @@ from bot.engine.correlation import CorrelationReading
 from bot.formatting import fmt_corr, fmt_date, fmt_date_range, fmt_pct, fmt_price, fmt_time, fmt_window
 from bot.health import format_age
 from bot.i18n import register_messages, t
-from bot.sources.base import EarningsDate, Quote
-from bot.sources.market_hours import NEW_YORK, REGULAR_CLOSE, REGULAR_OPEN
+from bot.domain import EarningsDate, Quote
+from bot.markettime import NEW_YORK, REGULAR_CLOSE, REGULAR_OPEN
 
 MAX_EARNINGS = 20  # lines of /earnings
 

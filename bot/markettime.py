@@ -1,4 +1,6 @@
-"""US equity market hours (NYSE, ``XNYS``): sessions, holidays, early closes, DST.
+"""Market time: UTC, the New York zone, NYSE sessions, and when a bar has closed.
+
+US equity market hours (NYSE, ``XNYS``): sessions, holidays, early closes, DST.
 
 Everything here is pure: the caller passes "now" (a timezone-aware datetime from
 the injected clock); nothing reads the wall clock except the default end of the
@@ -11,6 +13,7 @@ Usage::
     hours.is_open(clock.now())
     hours.should_poll(clock.now(), last_poll)   # open, or the first poll after a close
     hours.report_timing(report_time)            # "before_open" / "after_close" / "unknown"
+    bar_close_time(bar, hours, around_the_clock=False)   # when a bar may be seen
 
 A question about an instant outside the calendar's range raises
 :class:`CalendarRangeError` instead of silently answering "closed".
@@ -26,12 +29,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.sources.base import EarningsTiming
+from bot.domain import Bar, EarningsTiming, Interval
 
 NEW_YORK = ZoneInfo("America/New_York")
 REGULAR_OPEN = time(9, 30)
 REGULAR_CLOSE = time(16, 0)
 DEFAULT_FIRST_DAY = date(2020, 1, 1)
+BAR_LENGTH: dict[Interval, timedelta] = {"1h": timedelta(hours=1), "1d": timedelta(days=1)}
 
 
 class CalendarRangeError(ValueError):
@@ -57,6 +61,13 @@ def as_utc(now: datetime, what: str = "now") -> datetime:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"{what} must be a timezone-aware datetime (got naive {now!r})")
     return now.astimezone(UTC)
+
+
+def assume_utc(when: datetime) -> datetime:
+    """``when`` in UTC, a naive datetime taken as UTC (for display, where refusing helps nobody)."""
+    if when.tzinfo is None or when.utcoffset() is None:
+        return when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
 
 
 def _as_datetime(stamp: Any) -> datetime:
@@ -220,3 +231,32 @@ class MarketHours:
 def default_market_hours() -> MarketHours:
     """The NYSE calendar from 2020 to a year from today, built on first use."""
     return MarketHours()
+
+
+def bar_close_time(bar: Bar, hours: MarketHours | None, *, around_the_clock: bool) -> datetime:
+    """When ``bar`` has closed and may be seen: the one rule for every layer.
+
+    An hourly bar closes an hour after it starts, a crypto daily bar at the next 00:00
+    UTC, an equity daily bar at its NYSE session's close (16:00 New York, 13:00 on half
+    days). A daily equity bar on a day without a session (or outside the calendar)
+    closes 24 h after it starts.
+    """
+    if bar.interval == "1h" or around_the_clock or hours is None:
+        return bar.ts + BAR_LENGTH[bar.interval]
+    try:
+        session = hours.session(bar.ts.date())
+    except CalendarRangeError:
+        session = None
+    return session.close if session is not None else bar.ts + BAR_LENGTH[bar.interval]
+
+
+def next_bar_close(now: datetime, interval: Interval, hours: MarketHours | None, *, around_the_clock: bool) -> datetime:
+    """When the next bar of ``interval`` closes after ``now`` (the next hour, UTC midnight or session close)."""
+    if interval == "1h" or around_the_clock or hours is None:
+        length = BAR_LENGTH[interval]
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        return epoch + ((now - epoch) // length + 1) * length
+    try:
+        return hours.current_or_next_session(now).close
+    except CalendarRangeError:
+        return now + BAR_LENGTH[interval]
