@@ -125,15 +125,17 @@ class Collector:
         force: bool = False,
     ) -> list[Bar]:
         stored: list[Bar] = []
+        """Fetch the bars each series lacks and store the complete ones; returns the new ones."""
         for interval in INTERVALS:
             key = (source.name, "crypto" if crypto else "equities", interval)
             if not force and now < self._next_sync.get(key, now):
                 continue
             try:
-                fetched = await self._fetch_missing(source, symbols, interval, now)
+                known = {s: market.last_bar_time(self.db, s, interval) for s in symbols}
+                fetched = await self._fetch_missing(source, symbols, interval, now, known)
                 complete = [b for b in fetched if self._complete(b, now, crypto)]
                 written = market.upsert_bars(self.db, complete)
-                stored += complete
+                stored += [b for b in complete if (last := known.get(b.symbol)) is None or b.ts > last]
             except SourceError as exc:
                 if force:
                     raise
@@ -146,9 +148,15 @@ class Collector:
         return stored
 
     async def _fetch_missing(
-        self, source: MarketSource, symbols: Sequence[str], interval: Interval, now: datetime
+        self,
+        source: MarketSource,
+        symbols: Sequence[str],
+        interval: Interval,
+        now: datetime,
+        last: dict[str, datetime | None],
     ) -> list[Bar]:
-        starts = {s: self._resume_from(s, interval, now) for s in symbols}
+        # Re-fetch the last stored bar too: a source may have revised it.
+        starts = {s: last[s] or now - BACKFILL[interval] for s in symbols}
         fetch_many = getattr(source, "fetch_bars_many", None)
         if fetch_many is not None:  # one batched request for the whole watchlist
             found = await fetch_many(list(symbols), interval, min(starts.values()))
@@ -158,11 +166,6 @@ class Collector:
     def _complete(self, bar: Bar, now: datetime, crypto: bool) -> bool:
         """Only finished bars are stored: the one still forming would mislead the rules."""
         return bar_close_time(bar, self.hours, around_the_clock=crypto) <= now
-
-    def _resume_from(self, symbol: str, interval: Interval, now: datetime) -> datetime:
-        last = market.last_bar_time(self.db, symbol, interval)
-        # Re-fetch the last stored bar too: it may have been stored while still forming.
-        return last if last is not None else now - BACKFILL[interval]
 
     def _next_sync_time(self, now: datetime, interval: Interval, crypto: bool) -> datetime:
         return next_bar_close(now, interval, self.hours, around_the_clock=crypto) + self.sync_delay

@@ -7,7 +7,7 @@ candidates come back with the chats whose setting produced them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
@@ -51,9 +51,14 @@ class DailyContext:
     watchlist: list[str]
     now: datetime
     bar_end: Callable[[Bar], datetime]  # when a bar closed (the engine's market-aware rule)
+    _loaded: dict[str, list[Bar]] = field(default_factory=dict)  # daily bars read once per evaluation
 
     def daily(self, symbol: str, history: timedelta = HISTORY) -> list[Bar]:
-        return market.load_bars(self.db, symbol, "1d", self.now - history)
+        """Daily bars of ``symbol`` that started within ``history`` of now, oldest first."""
+        if symbol not in self._loaded:
+            self._loaded[symbol] = market.load_bars(self.db, symbol, "1d", self.now - HISTORY)
+        since = self.now - history
+        return [bar for bar in self._loaded[symbol] if bar.ts >= since]
 
 
 def evaluate(
