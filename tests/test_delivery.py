@@ -19,7 +19,7 @@ from bot.render import render
 from bot.store import outbox
 from bot.store import chats, open_db, prefs
 from bot.store.db import utcnow_iso
-from bot.telegram.app import SENDER_KEY, build_application, serve
+from bot.telegram.app import build_application, serve
 from tests.fakes.flood import busiest, by_chat, flood_report
 from tests.fakes.telegram import TOKEN, FakeUser
 from tests.telegram_harness import bot_parts, bot_settings, running_bot
@@ -71,12 +71,12 @@ async def until(predicate, timeout: float = 30.0, what: str = "condition") -> No
 
 
 async def drained(bot, timeout: float = 30.0) -> None:
-    sender = bot.app.bot_data[SENDER_KEY]
+    sender = bot.app.bot_data.sender
     await until(lambda: outbox.pending_count(bot.db) == 0 and sender.in_flight == 0, timeout, "the outbox to drain")
 
 
 def fast_retries(bot, **changes) -> None:
-    sender = bot.app.bot_data[SENDER_KEY]
+    sender = bot.app.bot_data.sender
     sender.retry_base = 0.05
     for name, value in changes.items():
         setattr(sender, name, value)

@@ -4,7 +4,7 @@ import string
 
 import pytest
 
-import bot.telegram.features  # noqa: F401  (every command module registers its texts)
+import bot.telegram.registry  # noqa: F401  (every command module registers its texts)
 from bot.i18n import MESSAGES, Html, language_for, t
 
 

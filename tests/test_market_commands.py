@@ -26,7 +26,7 @@ from bot.sources.replay import ReplaySource
 from bot.sources.replay_data import load_replay_data
 from bot.store import chats, market, open_db, watchlist
 from bot.telegram import market_commands
-from bot.telegram.deps import DEPS_KEY
+
 from tests.fakes.telegram import FakeChat, FakeTelegram, FakeUser
 from tests.telegram_harness import RunningBot, bot_settings, running_bot
 
@@ -61,7 +61,7 @@ class FakeEquities:
 def with_collector(bot: RunningBot) -> FakeEquities:
     """Give the running bot a fake ticker check (the equity source's)."""
     equities = FakeEquities()
-    bot.app.bot_data[DEPS_KEY].symbols = equities
+    bot.app.bot_data.deps.symbols = equities
     return equities
 
 
@@ -405,7 +405,7 @@ async def test_watch_on_recorded_data_accepts_only_recorded_symbols(fake, bot, t
     folder = tmp_path / "recorded"
     shutil.copytree(SHIPPED_REPLAY_DATA, folder)
     shutil.copy(folder / "NVDA_1d.csv", folder / "ARM_1d.csv")
-    bot.app.bot_data[DEPS_KEY].symbols = ReplaySource(load_replay_data(folder), ManualClock(AFTER_2025))
+    bot.app.bot_data.deps.symbols = ReplaySource(load_replay_data(folder), ManualClock(AFTER_2025))
     [refused] = await ask(fake, "/watch add pltr")
     assert refused.text == "PLTR is not in the recorded data; nothing was added. Recorded: AMD, ARM, NVDA, ORCL, QQQ."
     [added] = await ask(fake, "/watch add arm")

@@ -15,7 +15,7 @@ from bot.engine.engine import Engine
 from bot.domain import Quote
 from bot.markettime import MarketHours
 from bot.store import chats, market, open_db, prefs, watchlist
-from bot.telegram import settings_args
+from bot.telegram import parsers as settings_args
 from bot.telegram.args import BadArgument
 from tests.fakes.telegram import FakeChat, FakeTelegram, FakeUser, Sent
 from tests.telegram_harness import bot_settings, running_bot
@@ -452,12 +452,11 @@ async def test_bad_input_gets_one_line_and_usage_and_stores_nothing(fake, bot, c
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_menu_entries_fit_telegrams_rules(lang):
-    from bot.i18n import t
-    from bot.telegram import alert_commands, locale_commands, settings_commands
+    from bot.telegram.registry import menu
 
-    for name, key in alert_commands.COMMANDS + settings_commands.COMMANDS + locale_commands.COMMANDS:
-        assert re.fullmatch(r"[a-z0-9_]{1,32}", name)
-        assert 3 <= len(t(lang, key)) <= 256
+    for command in menu(lang):
+        assert re.fullmatch(r"[a-z0-9_]{1,32}", command.command)
+        assert 3 <= len(command.description) <= 256
 
 
 # -- the parsers alone (no I/O) ------------------------------------------------------------------

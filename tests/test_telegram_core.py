@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot.store import chats
-from bot.telegram.commands import all_commands
+from bot.telegram.registry import help_lines as all_commands
 from tests.fakes.telegram import BOT_USERNAME, TOKEN, FakeChat, FakeUser
 from tests.telegram_harness import bot_settings, running_bot
 
@@ -91,7 +91,7 @@ async def test_status_reports_uptime_subscribers_and_no_sources_honestly(fake, b
 async def test_status_shows_each_source_state(fake, bot):
     from datetime import timedelta
 
-    now = bot.app.bot_data["deps"].clock.now()
+    now = bot.app.bot_data.deps.clock.now()
     bot.health.collecting = True
     bot.health.success("binance", now - timedelta(seconds=40))
     bot.health.failure("yfinance", now - timedelta(minutes=5), "yfinance: unreachable")

@@ -9,26 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
-from telegram.ext.filters import BaseFilter
 
+from bot.domain import Quote
 from bot.formatting import fmt_price
 from bot.i18n import Html, register_messages, t
-from bot.domain import Quote
 from bot.store import market, prefs, watchlist
 from bot.store.prefs import Level
-from bot.telegram import settings_args as parse
+from bot.telegram import parsers as parse
 from bot.telegram.args import BadArgument
-from bot.telegram.commands import _remember, _reply, chat_language
-from bot.telegram.deps import Deps, deps
-from bot.telegram.settings_commands import refused, reply_bad, words
+from bot.telegram.context import BotContext, Deps
+from bot.telegram.kit import Command, chat_language, parsed, refuse_non_admin, remember, reply
+from bot.telegram.parsers import ADD_USAGE, AlertRequest, NewLevel
 
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("levels", "cmd.levels"),
-    ("alert", "cmd.alert"),
-)
-ADD_USAGE = "/alert add btc below 88000"
-DEL_USAGE = "/alert del 3"
 ALERT_USAGE = "/alert add btc below 88000 · /alert list · /alert del 3"
 
 
@@ -83,83 +75,72 @@ def added_lines(lang: str, level: Level, quote: Quote | None, subscribed: bool) 
 # -- handlers --------------------------------------------------------------------------------
 
 
-def tracked_symbols(d: Deps, chat_id: int) -> list[str]:
-    """Symbols a level may be set on: crypto, the equity watchlist and the chat's /watch extras."""
-    return watchlist.chat_tracked(d.db, d.settings, chat_id)
-
-
 def reload_levels(d: Deps) -> None:
     if d.engine is not None:
         d.engine.reload()
 
 
-async def levels_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def levels_command(update: Update, context: BotContext) -> None:
     """Show the global key levels, this chat's own levels and the last prices."""
-    d = deps(context)
+    d = context.deps
     lang = chat_language(d, update)
     own = prefs.levels_of(d.db, update.effective_chat.id)
     symbols = sorted(set(d.settings.levels) | {level.symbol for level in own})
     quotes = market.latest_quotes(d.db, symbols) if symbols else {}
-    await _reply(update, render_levels(lang, d.settings.levels, own, quotes))
+    await reply(update, render_levels(lang, d.settings.levels, own, quotes))
 
 
-async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@parsed(parse.alert_request, ALERT_USAGE)
+async def alert_command(update: Update, context: BotContext, request: AlertRequest) -> None:
     """Add, list or delete this chat's own price alerts."""
-    d = deps(context)
+    d = context.deps
     lang = chat_language(d, update)
-    given = words(context)
-    try:
-        action = parse.alert_action(given)
-    except BadArgument as error:
-        await reply_bad(update, lang, error, ALERT_USAGE)
+    if request.action == "list":
+        await reply(update, "\n".join(render_own(lang, prefs.levels_of(d.db, update.effective_chat.id))))
+    elif await refuse_non_admin(update, context):
         return
-    if action == "list":
-        await _reply(update, "\n".join(render_own(lang, prefs.levels_of(d.db, update.effective_chat.id))))
-    elif not await refused(update, context, lang):
-        await (add_level if action == "add" else delete_level)(update, d, lang, given[1:])
+    elif request.level is not None:
+        await add_level(update, d, lang, request.level)
+    elif request.level_id is not None:
+        await delete_level(update, d, lang, request.level_id)
 
 
-async def add_level(update: Update, d: Deps, lang: str, given: list[str]) -> None:
-    """/alert add <symbol> above|below <price>."""
+async def add_level(update: Update, d: Deps, lang: str, new: NewLevel) -> None:
+    """/alert add <symbol> above|below <price>, on a symbol this chat tracks."""
     chat_id = update.effective_chat.id
-    try:
-        new = parse.new_level(given, tracked_symbols(d, chat_id))
-    except BadArgument as error:
-        await reply_bad(update, lang, error, ADD_USAGE)
-        return
+    tracked = watchlist.chat_tracked(d.db, d.settings, chat_id)
+    if new.symbol not in tracked:
+        values = {"symbol": new.symbol, "tracked": ", ".join(tracked)}
+        raise BadArgument("alert.unknown_symbol", values, usage=ADD_USAGE)
     existing = prefs.find_level(d.db, chat_id, new.symbol, new.price, new.direction)
     if existing is not None:
-        await _reply(update, t(lang, "alert.duplicate", line=level_line(lang, existing)))
+        await reply(update, t(lang, "alert.duplicate", line=level_line(lang, existing)))
         return
     if len(prefs.levels_of(d.db, chat_id)) >= prefs.MAX_CHAT_LEVELS:
-        await _reply(update, t(lang, "alert.full", limit=prefs.MAX_CHAT_LEVELS))
+        await reply(update, t(lang, "alert.full", limit=prefs.MAX_CHAT_LEVELS))
         return
-    chat = _remember(d, update)
+    chat = remember(d, update)
     level_id = prefs.add_level(d.db, chat.id, new.symbol, new.price, new.direction, d.clock.now())
     reload_levels(d)
     level = Level(level_id, new.symbol, new.price, new.direction)
     quote = market.latest_quotes(d.db, [new.symbol]).get(new.symbol)
-    await _reply(update, "\n".join(added_lines(chat.language, level, quote, chat.subscribed and not chat.blocked)))
+    await reply(update, "\n".join(added_lines(chat.language, level, quote, chat.subscribed and not chat.blocked)))
 
 
-async def delete_level(update: Update, d: Deps, lang: str, given: list[str]) -> None:
+async def delete_level(update: Update, d: Deps, lang: str, level_id: int) -> None:
     """/alert del <id>: only one of this chat's own."""
-    try:
-        level_id = parse.level_id(given)
-    except BadArgument as error:
-        await reply_bad(update, lang, error, DEL_USAGE)
-        return
     deleted = prefs.delete_level(d.db, update.effective_chat.id, level_id)
     if deleted is None:
-        await _reply(update, t(lang, "alert.no_such", id=level_id))
+        await reply(update, t(lang, "alert.no_such", id=level_id))
         return
     reload_levels(d)
-    await _reply(update, t(lang, "alert.deleted", line=level_line(lang, deleted)))
+    await reply(update, t(lang, "alert.deleted", line=level_line(lang, deleted)))
 
 
-def register(app: Application, chat_filter: BaseFilter) -> None:
-    app.add_handler(CommandHandler("levels", levels_command, filters=chat_filter))
-    app.add_handler(CommandHandler("alert", alert_command, filters=chat_filter))
+COMMANDS = (
+    Command("levels", "cmd.levels", levels_command),
+    Command("alert", "cmd.alert", alert_command),
+)
 
 
 EN = {

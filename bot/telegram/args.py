@@ -7,6 +7,7 @@ Nothing here touches the database or Telegram.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import dataclass, field
@@ -24,13 +25,15 @@ MAX_DURATION = timedelta(days=365)
 
 @dataclass
 class BadArgument(Exception):
-    key: str  # an i18n key under "args."
+    key: str  # a message key
     values: dict[str, Any] = field(default_factory=dict)
+    usage: str | None = None  # the example to show, when not the command's own (a sub-command's)
 
 
 def explain(lang: str, error: BadArgument, usage: str) -> str:
-    """The one line saying what is wrong, then the command's usage example."""
-    return t(lang, error.key, **error.values) + "\n" + t(lang, "args.usage", example=Html(f"<code>{usage}</code>"))
+    """The one line saying what is wrong, then the usage example."""
+    example = Html(f"<code>{html.escape(error.usage or usage, quote=False)}</code>")
+    return t(lang, error.key, **error.values) + "\n" + t(lang, "args.usage", example=example)
 
 
 def joined(args: list[str]) -> str:

@@ -9,14 +9,13 @@ import traceback
 from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest, NetworkError, TelegramError
-from telegram.ext import ContextTypes
 
 from bot.delivery.sender import is_chat_gone
 from bot.i18n import t
 from bot.logs import redact
 from bot.render import telegram_length
 from bot.store import chats
-from bot.telegram.deps import deps
+from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +45,12 @@ def _describe(update: object) -> str:
     return repr(update)[:200]
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log every unhandled error with its traceback and notify ADMIN_CHAT_IDS."""
     error = context.error
     if error is None:
         return
-    d = deps(context)
+    d = context.deps
     chat = update.effective_chat if isinstance(update, Update) else None
     if is_chat_gone(error) and chat is not None:
         chats.set_blocked(d.db, chat.id, True, now=d.clock.now())

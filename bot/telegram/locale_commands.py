@@ -7,70 +7,52 @@ reply and alert uses them. Alone, each command shows the current value.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
-from telegram.ext.filters import BaseFilter
 
 from bot.formatting import fmt_time
 from bot.i18n import register_messages, t
 from bot.store import chats
-from bot.telegram import settings_args as parse
-from bot.telegram.args import BadArgument
-from bot.telegram.commands import _remember, _reply, chat_language
-from bot.telegram.deps import deps
-from bot.telegram.settings_commands import refused, reply_bad, words
+from bot.telegram import parsers as parse
+from bot.telegram.context import BotContext
+from bot.telegram.kit import Command, chat_language, parsed, refuse_non_admin, remember, reply
 
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("tz", "cmd.tz"),
-    ("lang", "cmd.lang"),
-)
 TZ_USAGE = "/tz Europe/Berlin"
 LANG_USAGE = "/lang zh"
 
 
-async def tz_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@parsed(parse.optional(parse.timezone), TZ_USAGE)
+async def tz_command(update: Update, context: BotContext, zone: str | None) -> None:
     """Show or set this chat's timezone (an IANA name such as Europe/Berlin)."""
-    d = deps(context)
+    d = context.deps
     lang = chat_language(d, update)
     now = d.clock.now()
-    if not context.args:
+    if zone is None:
         chat = chats.get_chat(d.db, update.effective_chat.id)
-        zone = chat.timezone if chat else "UTC"
-        await _reply(update, t(lang, "tz.current", zone=zone, now=fmt_time(now, zone, lang)))
+        current = chat.timezone if chat else "UTC"
+        await reply(update, t(lang, "tz.current", zone=current, now=fmt_time(now, current, lang)))
         return
-    if await refused(update, context, lang):
+    if await refuse_non_admin(update, context):
         return
-    try:
-        zone = parse.timezone(words(context))
-    except BadArgument as error:
-        await reply_bad(update, lang, error, TZ_USAGE)
-        return
-    chat = _remember(d, update)
+    chat = remember(d, update)
     chats.set_timezone(d.db, chat.id, zone, now)
-    await _reply(update, t(chat.language, "tz.done", zone=zone, now=fmt_time(now, zone, chat.language)))
+    await reply(update, t(chat.language, "tz.done", zone=zone, now=fmt_time(now, zone, chat.language)))
 
 
-async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@parsed(parse.optional(parse.language), LANG_USAGE)
+async def lang_command(update: Update, context: BotContext, chosen: str | None) -> None:
     """Show or set the language of this chat's replies and alerts: en or zh."""
-    d = deps(context)
+    d = context.deps
     lang = chat_language(d, update)
-    if not context.args:
-        await _reply(update, t(lang, "lang.current", language=t(lang, f"language.{lang}")))
+    if chosen is None:
+        await reply(update, t(lang, "lang.current", language=t(lang, f"language.{lang}")))
         return
-    if await refused(update, context, lang):
+    if await refuse_non_admin(update, context):
         return
-    try:
-        chosen = parse.language(words(context))
-    except BadArgument as error:
-        await reply_bad(update, lang, error, LANG_USAGE)
-        return
-    chat = _remember(d, update)
+    chat = remember(d, update)
     chats.set_language(d.db, chat.id, chosen, d.clock.now())
-    await _reply(update, t(chosen, "lang.done", language=t(chosen, f"language.{chosen}")))
+    await reply(update, t(chosen, "lang.done", language=t(chosen, f"language.{chosen}")))
 
 
-def register(app: Application, chat_filter: BaseFilter) -> None:
-    app.add_handler(CommandHandler("tz", tz_command, filters=chat_filter))
-    app.add_handler(CommandHandler("lang", lang_command, filters=chat_filter))
+COMMANDS = (Command("tz", "cmd.tz", tz_command), Command("lang", "cmd.lang", lang_command))
 
 
 EN = {

@@ -15,39 +15,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 
 from telegram import Update
-from telegram.ext import Application, BaseHandler, CommandHandler, ContextTypes, filters
 
 from bot import charts
 from bot.engine.correlation import aligned_returns, current_correlation
-from bot.i18n import language_for, register_messages, t
-from bot.sources.base import SourceUnavailable, UnknownSymbol
+from bot.i18n import register_messages, t
 from bot.markettime import NEW_YORK
+from bot.sources.base import SourceUnavailable, UnknownSymbol
 from bot.store import chats, market, watchlist
-from bot.telegram import args
 from bot.telegram import market_views as views
-from bot.telegram.access import is_chat_admin
-from bot.telegram.args import BadArgument, explain
-from bot.telegram.commands import chat_language
-from bot.telegram.deps import Deps, deps
+from bot.telegram import parsers as parse
+from bot.telegram.args import BadArgument
+from bot.telegram.context import BotContext, Deps
+from bot.telegram.kit import Command, chat_language, parsed, refuse_non_admin, remember, reply
+from bot.telegram.parsers import CorrRequest, WatchRequest
 
 log = logging.getLogger(__name__)
 
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("price", "market.cmd.price"),
-    ("corr", "market.cmd.corr"),
-    ("earnings", "market.cmd.earnings"),
-    ("watch", "market.cmd.watch"),
-)
 MAX_OWN_TICKERS = 20  # per chat
-MAX_PRICE_SYMBOLS = 10
-MIN_WINDOW, MAX_WINDOW = 5, 260  # trading days
-NAMED_WINDOWS = {"30d": 21, "90d": 63}
 SESSIONS_BACK = 10
 VALIDATE_TIMEOUT = 30.0  # seconds the equity source gets to say whether a ticker exists
-ADD, DELETE = ("add", "+"), ("del", "delete", "remove", "rm", "-")
 PRICE_USAGE = "/price · /price BTC NVDA"
 CORR_USAGE = "/corr NVDA · /corr NVDA 90d"
 EARNINGS_USAGE = "/earnings"
@@ -96,112 +84,53 @@ ZH: dict[str, str] = {
 register_messages(EN, ZH)
 
 
-# -- helpers ---------------------------------------------------------------------------------
-
-
-async def _reply(update: Update, text: str) -> None:
-    await update.effective_message.reply_html(text)
-
-
-async def _reply_bad(update: Update, lang: str, error: BadArgument, usage: str) -> None:
-    await _reply(update, explain(lang, error, usage))
-
-
-def _words(raw: list[str] | None) -> list[str]:
-    """The arguments split on spaces and commas, after the length check."""
-    return [w for w in re.split(r"[\s,]+", args.joined(list(raw or ()))) if w]
-
-
-def _no_more(words: list[str], count: int) -> None:
-    if len(words) > count:
-        raise BadArgument("args.extra", {"text": " ".join(words[count:])[:30]})
-
-
-def _watched(d: Deps, chat_id: int) -> list[str]:
-    return watchlist.chat_watched(d.db, d.settings, chat_id)
-
-
-def _always(d: Deps, symbol: str) -> bool:
-    return symbol in d.settings.equity_watchlist or symbol in d.settings.crypto_symbols
-
-
 # -- /price ----------------------------------------------------------------------------------
 
 
-def _price_symbols(d: Deps, chat_id: int, words: list[str]) -> list[str]:
-    tracked = watchlist.chat_tracked(d.db, d.settings, chat_id)
-    if not words:
-        return tracked
-    if len(words) > MAX_PRICE_SYMBOLS:
-        raise BadArgument("market.args.too_many", {"limit": MAX_PRICE_SYMBOLS})
-    wanted = list(dict.fromkeys(args.symbol(w) for w in words))
-    quoted = set(market.latest_quotes(d.db, wanted))
+@parsed(parse.price_symbols, PRICE_USAGE)
+async def price(update: Update, context: BotContext, wanted: list[str]) -> None:
+    """Latest price, 24h change and data age of BTC and the watchlist, or of the named symbols."""
+    d = context.deps
+    lang = chat_language(d, update)
+    tracked = watchlist.chat_tracked(d.db, d.settings, update.effective_chat.id)
+    quoted = set(market.latest_quotes(d.db, wanted)) if wanted else set()
     for symbol in wanted:
         if symbol not in tracked and symbol not in quoted:
             raise BadArgument("market.args.unknown_price", {"symbol": symbol, "tracked": ", ".join(tracked)})
-    return wanted
-
-
-async def price(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Latest price, 24h change and data age of BTC and the watchlist, or of the named symbols."""
-    d = deps(context)
-    lang = chat_language(d, update)
-    try:
-        symbols = _price_symbols(d, update.effective_chat.id, _words(context.args))
-    except BadArgument as exc:
-        await _reply_bad(update, lang, exc, PRICE_USAGE)
-        return
+    symbols = wanted or tracked
     quotes = market.latest_quotes(d.db, symbols)
-    text = views.price_text(lang, symbols, quotes, d.clock.now(), d.health.stale, d.health.collecting)
-    await _reply(update, text)
+    await reply(update, views.price_text(lang, symbols, quotes, d.clock.now(), d.health.stale, d.health.collecting))
 
 
 # -- /corr -----------------------------------------------------------------------------------
 
 
-def _window(text: str) -> int:
-    word = text.strip().lower()
-    if word in NAMED_WINDOWS:
-        return NAMED_WINDOWS[word]
-    if re.fullmatch(r"\d+\s*d", word):
-        raise BadArgument("market.args.window", {"text": text[:30]})
-    value = args.number(word, low=MIN_WINDOW, high=MAX_WINDOW)
-    if value != int(value):
-        raise BadArgument("market.args.window", {"text": text[:30]})
-    return int(value)
-
-
-def _corr_request(d: Deps, chat_id: int, words: list[str]) -> tuple[str, tuple[int, ...]]:
-    if not words:
-        raise BadArgument("args.missing")
-    _no_more(words, 2)
-    symbol = args.symbol(words[0])
-    watched = _watched(d, chat_id)
+def _corr_windows(d: Deps, chat_id: int, request: CorrRequest) -> tuple[int, ...]:
+    """The windows to show for a symbol the chat may ask about (BadArgument if it may not)."""
+    watched = watchlist.chat_watched(d.db, d.settings, chat_id)
+    symbol = request.symbol
     if symbol in d.settings.crypto_symbols:
         raise BadArgument("market.args.not_equity", {"symbol": symbol, "watched": ", ".join(watched[:3])})
     if symbol not in watched and not watchlist.has_daily_bars(d.db, symbol):
         raise BadArgument("market.args.unknown_ticker", {"symbol": symbol, "watched": ", ".join(watched)})
-    windows = (_window(words[1]),) if len(words) == 2 else tuple(d.settings.corr_windows)
-    return symbol, windows
+    return (request.window,) if request.window is not None else tuple(d.settings.corr_windows)
 
 
-async def corr(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@parsed(parse.corr_request, CORR_USAGE)
+async def corr(update: Update, context: BotContext, request: CorrRequest) -> None:
     """BTC's 30d and 90d correlation with a stock, its change over 10 sessions, and a chart."""
-    d = deps(context)
+    d = context.deps
     lang = chat_language(d, update)
-    try:
-        symbol, windows = _corr_request(d, update.effective_chat.id, _words(context.args))
-    except BadArgument as exc:
-        await _reply_bad(update, lang, exc, CORR_USAGE)
-        return
+    windows = _corr_windows(d, update.effective_chat.id, request)
+    symbol = request.symbol
     btc, equity = charts.correlation_bars(d.db, symbol, d.clock.now())
     readings = {w: current_correlation(btc, equity, w, sessions_back=SESSIONS_BACK) for w in windows}
     chart_window = windows[0]
     if all(r is None for r in readings.values()):
         returns = len(aligned_returns(btc, equity).dates)
-        await _reply(update, views.corr_not_enough(lang, symbol, returns, chart_window))
+        await reply(update, views.corr_not_enough(lang, symbol, returns, chart_window))
         return
-    await _reply(update, views.corr_text(lang, symbol, readings))
+    await reply(update, views.corr_text(lang, symbol, readings))
     png = await asyncio.to_thread(charts.correlation_chart, symbol, btc, equity, chart_window, lang)
     await update.effective_message.reply_photo(png, caption=views.corr_caption(lang, symbol, chart_window))
 
@@ -209,21 +138,17 @@ async def corr(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 # -- /earnings -------------------------------------------------------------------------------
 
 
-async def earnings(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@parsed(parse.no_arguments, EARNINGS_USAGE)
+async def earnings(update: Update, context: BotContext, _: None) -> None:
     """Upcoming earnings of the watchlist, with times in the chat's timezone."""
-    d = deps(context)
+    d = context.deps
     lang = chat_language(d, update)
-    try:
-        _no_more(_words(context.args), 0)
-    except BadArgument as exc:
-        await _reply_bad(update, lang, exc, EARNINGS_USAGE)
-        return
     chat_id = update.effective_chat.id
     chat = chats.get_chat(d.db, chat_id)
-    watched = _watched(d, chat_id)
+    watched = watchlist.chat_watched(d.db, d.settings, chat_id)
     today = d.clock.now().astimezone(NEW_YORK).date()  # a report dated today is still to come
     reports = market.load_earnings(d.db, watched, since=today)
-    await _reply(update, views.earnings_text(lang, reports, watched, chat.timezone if chat else "UTC"))
+    await reply(update, views.earnings_text(lang, reports, watched, chat.timezone if chat else "UTC"))
 
 
 # -- /watch ----------------------------------------------------------------------------------
@@ -239,11 +164,16 @@ async def _check_ticker(d: Deps, symbol: str) -> None:
         raise SourceUnavailable(f"no answer about {symbol} in {VALIDATE_TIMEOUT:.0f} s") from exc
 
 
-async def _watch_add(d: Deps, update: Update, lang: str, symbol: str) -> str:
-    chat, user = update.effective_chat, update.effective_user
+def _always(d: Deps, symbol: str) -> bool:
+    return symbol in d.settings.equity_watchlist or symbol in d.settings.crypto_symbols
+
+
+async def _watch_add(update: Update, context: BotContext, lang: str, symbol: str) -> str:
+    d = context.deps
+    chat_id = update.effective_chat.id
     if _always(d, symbol):
         return t(lang, "market.watch.default", symbol=symbol)
-    own = watchlist.chat_symbols(d.db, chat.id)
+    own = watchlist.chat_symbols(d.db, chat_id)
     if symbol in own:
         return t(lang, "market.watch.already", symbol=symbol)
     if len(own) >= MAX_OWN_TICKERS:
@@ -258,10 +188,7 @@ async def _watch_add(d: Deps, update: Update, lang: str, symbol: str) -> str:
     except SourceUnavailable as exc:
         log.info("cannot check ticker %s now: %s", symbol, exc)
         return t(lang, "market.watch.unavailable", symbol=symbol)
-    chats.remember_chat(
-        d.db, chat.id, chat.type, title=chat.title, username=chat.username,
-        language=language_for(user.language_code if user else None), now=d.clock.now(),
-    )
+    chat = remember(d, update)
     watchlist.add_symbol(d.db, chat.id, symbol, d.clock.now())
     return t(lang, "market.watch.added", symbol=symbol, count=len(own) + 1, limit=MAX_OWN_TICKERS)
 
@@ -274,48 +201,28 @@ def _watch_del(d: Deps, lang: str, chat_id: int, symbol: str) -> str:
     return t(lang, "market.watch.not_listed", symbol=symbol)
 
 
-def _watch_request(words: list[str]) -> tuple[str, str] | None:
-    """``(action, symbol)``, or None for the list."""
-    if not words or words[0].lower() == "list":
-        _no_more(words, 1)
-        return None
-    action = words[0].lower()
-    if action not in ADD + DELETE:
-        raise BadArgument("args.choice", {"text": words[0][:30], "options": "add, del, list"})
-    if len(words) < 2:
-        raise BadArgument("args.missing")
-    _no_more(words, 2)
-    return ("add" if action in ADD else "del"), args.symbol(words[1])
-
-
-async def watch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@parsed(parse.watch_request, WATCH_USAGE)
+async def watch(update: Update, context: BotContext, request: WatchRequest) -> None:
     """List this chat's tickers, or add or remove one of its own (admins only in groups)."""
-    d = deps(context)
+    d = context.deps
     lang = chat_language(d, update)
     chat_id = update.effective_chat.id
-    try:
-        request = _watch_request(_words(context.args))
-    except BadArgument as exc:
-        await _reply_bad(update, lang, exc, WATCH_USAGE)
-        return
-    if request is None:
+    if request.action == "list":
         own = watchlist.chat_symbols(d.db, chat_id)
-        await _reply(update, views.watch_text(lang, d.settings.equity_watchlist, own, MAX_OWN_TICKERS))
+        await reply(update, views.watch_text(lang, d.settings.equity_watchlist, own, MAX_OWN_TICKERS))
         return
-    if not await is_chat_admin(update, context):
-        await _reply(update, t(lang, "admin.only"))
+    if await refuse_non_admin(update, context):
         return
-    action, symbol = request
-    if action == "add":
-        await _reply(update, await _watch_add(d, update, lang, symbol))
+    assert request.symbol is not None
+    if request.action == "add":
+        await reply(update, await _watch_add(update, context, lang, request.symbol))
     else:
-        await _reply(update, _watch_del(d, lang, chat_id, symbol))
+        await reply(update, _watch_del(d, lang, chat_id, request.symbol))
 
 
-def register(app: Application, chat_filter: filters.BaseFilter) -> None:
-    """Add the market commands' handlers."""
-    handlers: list[BaseHandler] = [
-        CommandHandler(name, callback, filters=chat_filter)
-        for name, callback in (("price", price), ("corr", corr), ("earnings", earnings), ("watch", watch))
-    ]
-    app.add_handlers(handlers)
+COMMANDS = (
+    Command("price", "market.cmd.price", price),
+    Command("corr", "market.cmd.corr", corr),
+    Command("earnings", "market.cmd.earnings", earnings),
+    Command("watch", "market.cmd.watch", watch),
+)

@@ -1,4 +1,5 @@
-"""``my_chat_member`` updates: a chat that blocks or removes the bot stops costing us work."""
+"""Membership updates: a chat that blocks or removes the bot stops costing us work, and a
+change among a group's members drops the cached list of its admins."""
 
 from __future__ import annotations
 
@@ -6,11 +7,10 @@ import logging
 
 from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.constants import ChatType
-from telegram.ext import ContextTypes
 
 from bot.i18n import language_for, t
 from bot.store import chats
-from bot.telegram.deps import deps
+from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +24,14 @@ def _is_present(update: ChatMemberUpdated, new: bool) -> bool:
     return member.status in PRESENT
 
 
-async def track_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def track_bot_membership(update: Update, context: BotContext) -> None:
     """Mark the chat blocked when the bot is blocked, kicked or leaves; unblocked when it is back."""
-    d = deps(context)
+    d = context.deps
     change = update.my_chat_member
+    if change is None:
+        return
     chat = change.chat
+    d.admins.forget(chat.id)
     was, now_present = _is_present(change, new=False), _is_present(change, new=True)
     user = change.from_user
     stored = chats.remember_chat(
@@ -44,3 +47,9 @@ async def track_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         log.info("chat %s %s the bot", chat.id, "re-added" if now_present else "blocked or removed")
     if now_present and not was and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
         await context.bot.send_message(chat.id, t(stored.language, "group.added"))
+
+
+async def track_members(update: Update, context: BotContext) -> None:
+    """Someone's status changed in a group where the bot is an admin: ask for the admins again."""
+    if update.chat_member is not None:
+        context.deps.admins.forget(update.chat_member.chat.id)

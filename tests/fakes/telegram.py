@@ -94,6 +94,7 @@ class FakeTelegram:
     members: dict[tuple[int, int], str] = field(default_factory=dict)
     injections: list[Injection] = field(default_factory=list)
     callback_answers: list[dict[str, Any]] = field(default_factory=list)
+    admin_lookups: list[int] = field(default_factory=list)  # getChatAdministrators asked, by chat
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -177,7 +178,21 @@ class FakeTelegram:
         )
 
     def set_member(self, chat: FakeChat, user: FakeUser, status: str) -> None:
+        """``user`` becomes ``status`` in ``chat``; Telegram tells the bot (``chat_member``)."""
+        old = self.members.get((chat.id, user.id), "member")
         self.members[(chat.id, user.id)] = status
+        if old != status:
+            self._push(
+                {
+                    "chat_member": {
+                        "chat": chat.to_api(),
+                        "from": user.to_api(),
+                        "date": int(time.time()),
+                        "old_chat_member": _member(old, user.to_api()),
+                        "new_chat_member": _member(status, user.to_api()),
+                    }
+                }
+            )
 
     def inject(
         self,
@@ -362,19 +377,37 @@ class FakeTelegram:
     async def _api_getChatMember(self, params, photo) -> dict[str, Any]:
         chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
         status = self.members.get((chat_id, user_id), "member")
-        member: dict[str, Any] = {"status": status, "user": {"id": user_id, "is_bot": False, "first_name": "U"}}
-        if status == "administrator":
-            member.update(
-                {
-                    key: True
-                    for key in (
-                        "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
-                        "can_manage_video_chats", "can_restrict_members", "can_promote_members",
-                        "can_change_info", "can_invite_users", "can_post_stories",
-                        "can_edit_stories", "can_delete_stories",
-                    )
-                }
-            )
-        elif status == "creator":
-            member["is_anonymous"] = False
-        return member
+        return _member(status, {"id": user_id, "is_bot": False, "first_name": "U"})
+
+    async def _api_getChatAdministrators(self, params, photo) -> list[dict[str, Any]]:
+        chat_id = int(params["chat_id"])
+        self.admin_lookups.append(chat_id)
+        return [
+            _member(status, {"id": user_id, "is_bot": False, "first_name": "U"})
+            for (chat, user_id), status in self.members.items()
+            if chat == chat_id and status in ("administrator", "creator")
+        ]
+
+
+def _member(status: str, user: dict[str, Any]) -> dict[str, Any]:
+    """A ChatMember of the Bot API with ``status``."""
+    member: dict[str, Any] = {"status": status, "user": user}
+    if status == "administrator":
+        member.update(
+            {
+                key: True
+                for key in (
+                    "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+                    "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+                    "can_change_info", "can_invite_users", "can_post_stories",
+                    "can_edit_stories", "can_delete_stories",
+                )
+            }
+        )
+    elif status == "creator":
+        member["is_anonymous"] = False
+    elif status == "kicked":
+        member["until_date"] = 0
+    elif status == "restricted":
+        member.update({"is_member": True, "until_date": 0})
+    return member

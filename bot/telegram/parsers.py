@@ -1,20 +1,26 @@
-"""Parsing the arguments of the per-chat settings commands: pure functions, no I/O.
+"""Parsing what each command is given: pure functions, no I/O.
 
 Each parser takes the words after the command and returns plain data, or raises
-:class:`~bot.telegram.args.BadArgument` for the handler to turn into one line.
+:class:`~bot.telegram.args.BadArgument` for the handler to turn into one line (see
+:func:`bot.telegram.kit.parsed`). What needs the database (is the symbol tracked?) is
+checked by the handler, which raises the same exception.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from bot.i18n import LANGUAGES
 from bot.telegram import args
 from bot.telegram.args import BadArgument
+
+T = TypeVar("T")
 
 # -- /alert ---------------------------------------------------------------------------------
 
@@ -31,24 +37,57 @@ class NewLevel:
     price: float
 
 
-def alert_action(words: list[str]) -> str:
-    """``add``, ``list`` or ``del`` (``/alert`` alone lists)."""
+ADD_USAGE = "/alert add btc below 88000"
+DEL_USAGE = "/alert del 3"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRequest:
+    action: str  # "list", "add" or "del"
+    level: NewLevel | None = None
+    level_id: int | None = None
+
+
+def alert_request(words: list[str]) -> AlertRequest:
+    """``list`` (or nothing), ``add <symbol> above|below <price>``, ``del <id>``."""
     args.joined(words)
     if not words:
-        return "list"
+        return AlertRequest("list")
     action = ALERT_ACTIONS.get(words[0].strip().lower())
     if action is None:
         raise BadArgument("args.choice", {"text": words[0][:30], "options": "add, list, del"})
-    return action
+    rest = words[1:]
+    if action == "add":
+        return AlertRequest("add", level=_with_usage(new_level, rest, ADD_USAGE))
+    if action == "del":
+        return AlertRequest("del", level_id=_with_usage(level_id, rest, DEL_USAGE))
+    args.at_most(rest, 0)
+    return AlertRequest("list")
 
 
-def new_level(words: list[str], tracked: Sequence[str]) -> NewLevel:
-    """``<symbol> above|below <price>``, the symbol one of ``tracked``."""
+def optional(parse: Callable[[list[str]], T]) -> Callable[[list[str]], T | None]:
+    """A parser for commands that show the current value when given nothing."""
+
+    def parse_optional(words: list[str]) -> T | None:
+        args.joined(words)
+        return parse(words) if words else None
+
+    return parse_optional
+
+
+def _with_usage(parse: Callable[[list[str]], T], words: list[str], usage: str) -> T:
+    try:
+        return parse(words)
+    except BadArgument as error:
+        error.usage = error.usage or usage
+        raise
+
+
+def new_level(words: list[str]) -> NewLevel:
+    """``<symbol> above|below <price>``."""
     args.need(words, 3)
     args.at_most(words, 3)
     symbol = args.symbol(words[0])
-    if symbol not in tracked:
-        raise BadArgument("alert.unknown_symbol", {"symbol": symbol, "tracked": ", ".join(tracked)})
     direction = DIRECTIONS.get(words[1].strip().lower())
     if direction is None:
         raise BadArgument("args.choice", {"text": words[1][:30], "options": "above, below"})
@@ -102,7 +141,17 @@ SETTING_BY_COLUMN = {s.column: s for s in SETTINGS}
 DEFAULT_WORDS = ("default", "reset")
 
 
-def setting_change(words: list[str]) -> tuple[Setting, float | bool | None]:
+SetRequest = tuple[Setting, float | bool | None]
+MuteRequest = tuple[str, timedelta]
+
+
+def set_request(words: list[str]) -> SetRequest | None:
+    """Nothing (None: show how /set is used), or ``<name> <value>``."""
+    args.joined(words)
+    return setting_change(words) if words else None
+
+
+def setting_change(words: list[str]) -> SetRequest:
     """``<name> <value>``; the value ``default`` (numbers only) is None: back to the bot's default."""
     args.need(words, 2)
     args.at_most(words, 2)
@@ -146,7 +195,7 @@ def mute_group(text: str) -> str:
     return group
 
 
-def mute(words: list[str]) -> tuple[str, timedelta]:
+def mute(words: list[str]) -> MuteRequest:
     """``<kind|all> <duration>``."""
     args.need(words, 2)
     args.at_most(words, 2)
@@ -202,3 +251,77 @@ def language(words: list[str]) -> str:
     if code is None or code not in LANGUAGES:
         raise BadArgument("args.choice", {"text": words[0][:30], "options": ", ".join(LANGUAGES)})
     return code
+
+
+# -- /price, /corr, /earnings, /watch --------------------------------------------------------
+
+MAX_PRICE_SYMBOLS = 10
+MIN_WINDOW, MAX_WINDOW = 5, 260  # trading days
+NAMED_WINDOWS = {"30d": 21, "90d": 63}
+WATCH_ADD, WATCH_DELETE = ("add", "+"), ("del", "delete", "remove", "rm", "-")
+
+
+def _listed(words: list[str]) -> list[str]:
+    """The words split on spaces and commas (``/price btc,nvda``), after the length check."""
+    return [w for w in re.split(r"[\s,]+", args.joined(words)) if w]
+
+
+def price_symbols(words: list[str]) -> list[str]:
+    """``[SYMBOL ...]``: at most ten, each once; none means "everything tracked"."""
+    symbols = _listed(words)
+    if len(symbols) > MAX_PRICE_SYMBOLS:
+        raise BadArgument("market.args.too_many", {"limit": MAX_PRICE_SYMBOLS})
+    return list(dict.fromkeys(args.symbol(w) for w in symbols))
+
+
+def window(text: str) -> int:
+    """A correlation window: ``30d``, ``90d`` or a whole number of trading days."""
+    word = text.strip().lower()
+    if word in NAMED_WINDOWS:
+        return NAMED_WINDOWS[word]
+    if re.fullmatch(r"\d+\s*d", word):
+        raise BadArgument("market.args.window", {"text": text[:30]})
+    value = args.number(word, low=MIN_WINDOW, high=MAX_WINDOW)
+    if value != int(value):
+        raise BadArgument("market.args.window", {"text": text[:30]})
+    return int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class CorrRequest:
+    symbol: str
+    window: int | None  # None: the configured windows
+
+
+def corr_request(words: list[str]) -> CorrRequest:
+    """``TICKER [WINDOW]``."""
+    listed = _listed(words)
+    if not listed:
+        raise BadArgument("args.missing")
+    args.at_most(listed, 2)
+    return CorrRequest(args.symbol(listed[0]), window(listed[1]) if len(listed) == 2 else None)
+
+
+def no_arguments(words: list[str]) -> None:
+    args.at_most(_listed(words), 0)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchRequest:
+    action: str  # "list", "add" or "del"
+    symbol: str | None = None
+
+
+def watch_request(words: list[str]) -> WatchRequest:
+    """Nothing or ``list``; ``add TICKER``; ``del TICKER``."""
+    listed = _listed(words)
+    if not listed or listed[0].lower() == "list":
+        args.at_most(listed, 1)
+        return WatchRequest("list")
+    action = listed[0].lower()
+    if action not in WATCH_ADD + WATCH_DELETE:
+        raise BadArgument("args.choice", {"text": listed[0][:30], "options": "add, del, list"})
+    if len(listed) < 2:
+        raise BadArgument("args.missing")
+    args.at_most(listed, 2)
+    return WatchRequest("add" if action in WATCH_ADD else "del", args.symbol(listed[1]))

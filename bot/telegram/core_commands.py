@@ -1,0 +1,80 @@
+"""The foundation's commands: /start and /stop (subscription), /status and /help, unknown commands."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.i18n import t
+from bot.store import chats
+from bot.telegram.context import BotContext
+from bot.telegram.kit import Command, admin_only, chat_language, remember, reply
+from bot.telegram.status import render_status
+
+
+@admin_only
+async def start(update: Update, context: BotContext) -> None:
+    """Subscribe the chat and say which alerts it will receive."""
+    d = context.deps
+    chat = remember(d, update)
+    if not chats.set_subscribed(d.db, chat.id, True, now=d.clock.now()):
+        await reply(update, t(chat.language, "start.already"))
+        return
+    s = d.settings
+    levels = "; ".join(f"{sym} {', '.join(f'{p:,.0f}' for p in prices)}" for sym, prices in s.levels.items())
+    await reply(
+        update,
+        t(
+            chat.language,
+            "start.welcome",
+            symbols=", ".join(s.crypto_symbols),
+            levels=levels,
+            watchlist=", ".join(s.equity_watchlist),
+        ),
+    )
+
+
+@admin_only
+async def stop(update: Update, context: BotContext) -> None:
+    """Unsubscribe the chat."""
+    d = context.deps
+    chat = remember(d, update)
+    changed = chats.set_subscribed(d.db, chat.id, False, now=d.clock.now())
+    await reply(update, t(chat.language, "stop.done" if changed else "stop.already"))
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """List every command with one line each."""
+    d = context.deps
+    lang = chat_language(d, update)
+    lines = [t(lang, "help.header")]
+    lines += [f"/{name} — {t(lang, key)}" for name, key in d.commands]
+    lines += ["", t(lang, "help.footer")]
+    await reply(update, "\n".join(lines))
+
+
+async def status(update: Update, context: BotContext) -> None:
+    """Uptime, subscribers, and the health of each data source."""
+    d = context.deps
+    chat = chats.get_chat(d.db, update.effective_chat.id) if update.effective_chat else None
+    lang = chat.language if chat else chat_language(d, update)
+    subscribed = bool(chat and chat.subscribed and not chat.blocked)
+    text = render_status(lang, d.clock.now(), d.started_at, chats.subscriber_count(d.db), subscribed, d.health)
+    await reply(update, text)
+
+
+async def unknown(update: Update, context: BotContext) -> None:
+    """Answer a command we don't have (but stay quiet about other bots' commands)."""
+    message = update.effective_message
+    if message is None or not message.text or not message.entities:
+        return
+    entity = message.entities[0]
+    command = message.text[entity.offset : entity.offset + entity.length]
+    name, _, addressee = command.partition("@")
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return
+    lang = chat_language(context.deps, update)
+    await reply(update, t(lang, "unknown.command", command=name[:64]))
+
+
+SUBSCRIPTION = (Command("start", "cmd.start", start), Command("stop", "cmd.stop", stop))
+INFO = (Command("status", "cmd.status", status), Command("help", "cmd.help", help_command))

@@ -1,0 +1,51 @@
+"""The command registry, built in one place: every command, button and update handler, the
+command menu, and the /help list come from here.
+
+A command module declares ``COMMANDS`` (:class:`~bot.telegram.kit.Command` s) and, if
+it has inline buttons, ``BUTTONS``; adding a command to a module needs nothing here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import BotCommand
+from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
+
+from bot.i18n import t
+from bot.telegram import alert_commands, core_commands, locale_commands, market_commands, settings_commands
+from bot.telegram.context import BotContext
+from bot.telegram.kit import Buttons, Command
+from bot.telegram.membership import track_bot_membership, track_members
+
+COMMANDS: tuple[Command, ...] = (
+    *core_commands.SUBSCRIPTION,
+    *market_commands.COMMANDS,
+    *alert_commands.COMMANDS,
+    *settings_commands.COMMANDS,
+    *locale_commands.COMMANDS,
+    *core_commands.INFO,
+)
+BUTTONS: Buttons = settings_commands.BUTTONS
+COMMAND_CHATS = ~filters.UpdateType.EDITED & ~filters.ChatType.CHANNEL
+"""Commands are read in private chats and groups, not when edited, not in channels."""
+
+
+def help_lines() -> tuple[tuple[str, str], ...]:
+    """(command, help key) in the order /help and the menu show them."""
+    return tuple((c.name, c.help_key) for c in COMMANDS)
+
+
+def menu(lang: str) -> list[BotCommand]:
+    """The command menu users see next to the text box, in ``lang``."""
+    return [BotCommand(c.name, t(lang, c.help_key)) for c in COMMANDS]
+
+
+def register(app: Application[Any, BotContext, Any, Any, Any, Any]) -> None:
+    """Every handler, in the order PTB tries them."""
+    for command in COMMANDS:
+        app.add_handler(CommandHandler(command.name, command.callback, filters=COMMAND_CHATS))
+    app.add_handlers(BUTTONS)
+    app.add_handler(MessageHandler(filters.COMMAND & COMMAND_CHATS, core_commands.unknown))
+    app.add_handler(ChatMemberHandler(track_bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(ChatMemberHandler(track_members, ChatMemberHandler.CHAT_MEMBER))
