@@ -35,7 +35,7 @@ from sqlite_utils import Database
 from bot.domain import Alert, CorrelationResolved, CorrelationSpike, EarningsShock
 from bot.engine.correlation import aligned_returns, rolling_correlation
 from bot.formatting import fmt_corr, fmt_date, fmt_date_range, fmt_pct, fmt_price, fmt_window
-from bot.i18n import register_messages, t
+from bot.i18n import language, t
 from bot.domain import Bar
 from bot.store.market import load_bars
 
@@ -60,34 +60,6 @@ _ZH_DATES = {
 }
 _LOCK = threading.Lock()
 
-EN: dict[str, str] = {
-    "chart.corr.title": "BTC × {symbol}: {window} rolling correlation ({sessions} sessions)",
-    "chart.corr.prices": "Close, rebased to 100",
-    "chart.corr.axis": "Correlation of daily returns",
-    "chart.corr.line": "{window} correlation",
-    "chart.shock.title_earnings": "{symbol} {move} after earnings · {date}",
-    "chart.shock.title_gap": "{symbol} {move} gap at the open · {date}",
-    "chart.shock.closes": "{symbol} close",
-    "chart.shock.open": "Open {open} (gap {gap})",
-    "chart.shock.price": "Price {price} ({move})",
-    "chart.shock.btc": "BTC close",
-    "chart.no_data": "no data",
-}
-ZH: dict[str, str] = {
-    "chart.corr.title": "BTC × {symbol}:{window}滚动相关性({sessions} 个交易日)",
-    "chart.corr.prices": "收盘价(起点 = 100)",
-    "chart.corr.axis": "日收益率相关性",
-    "chart.corr.line": "{window}相关性",
-    "chart.shock.title_earnings": "{symbol} 财报后 {move} · {date}",
-    "chart.shock.title_gap": "{symbol} 开盘跳空 {move} · {date}",
-    "chart.shock.closes": "{symbol} 收盘价",
-    "chart.shock.open": "开盘 {open}(跳空 {gap})",
-    "chart.shock.price": "现价 {price}({move})",
-    "chart.shock.btc": "BTC 收盘价",
-    "chart.no_data": "无数据",
-}
-register_messages(EN, ZH)
-
 
 class NotEnoughData(ValueError):
     """The bars given cannot make this chart."""
@@ -96,7 +68,9 @@ class NotEnoughData(ValueError):
 @functools.cache
 def cjk_font() -> str | None:
     """The family of an installed font with every glyph the Chinese labels need, or None."""
-    needed = {c for text in ZH.values() for c in text if ord(c) >= 0x2E80} | set("年月日")
+    zh = language("zh").catalog
+    texts = [str(m.string) for m in zh if isinstance(m.id, str) and m.id.startswith("chart.")]
+    needed = {c for text in texts for c in text if ord(c) >= 0x2E80} | set("年月日")
     for entry in sorted(font_manager.fontManager.ttflist, key=lambda e: e.name):
         name = entry.name.lower()
         if "last resort" in name or not any(hint in name for hint in _CJK_HINTS):

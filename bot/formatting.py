@@ -1,24 +1,35 @@
-"""Numbers, dates and times as a reader wants them: pure functions, no locale, no I/O.
+"""Numbers, dates, times and durations as a reader of each language writes them: pure, no I/O.
 
 * :func:`fmt_price` -- ``92,541``, ``188.80``, ``0.5432``
 * :func:`fmt_pct` -- ``−10.8 %``, ``+0.6 %`` (Chinese: ``−10.8%``)
 * :func:`fmt_corr` -- ``0.53``, ``−0.12``
-* :func:`fmt_time` -- ``Thu 11 Dec 2025, 16:00 CET`` / ``2025年12月11日 周四 15:00 UTC``
-* :func:`fmt_date`, :func:`fmt_date_range`, :func:`fmt_window`, :func:`zone`
+* :func:`fmt_time` -- ``Thu 11 Dec 2025, 16:00 CET`` / ``2025年12月11日 周四 15:00 北京时间``
+* :func:`fmt_age` -- ``2d 3h`` / ``2天3小时``
+* :func:`fmt_date`, :func:`fmt_date_range`, :func:`fmt_weekday`, :func:`fmt_window`, :func:`zone`
 
-Negative numbers use the real minus sign (U+2212). A missing or non-finite number
-is shown as :data:`MISSING`. Naive datetimes are taken as UTC; an unknown timezone
-name falls back to UTC instead of failing.
+Babel formats every number and date in the language's locale (its catalogue's
+``Language``: grouping and decimal signs, day and month names, duration units); the
+catalogue gives the patterns (``format.*`` messages), so a translator decides how a date
+reads. Negative numbers use the real minus sign (U+2212). A missing or non-finite
+number is shown as :data:`MISSING`. Naive datetimes are taken as UTC; an unknown
+timezone name falls back to UTC instead of failing.
 """
 
 from __future__ import annotations
 
+import decimal
 import functools
 import logging
 import math
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_datetime, format_interval
+from babel.lists import format_list
+from babel.numbers import format_decimal
+from babel.units import format_unit
+
+from bot.i18n import locale_of, template
 from bot.markettime import assume_utc
 
 logger = logging.getLogger(__name__)
@@ -26,10 +37,6 @@ logger = logging.getLogger(__name__)
 MINUS = "\u2212"
 MISSING = "—"
 
-_EN_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_EN_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_ZH_DAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 # Zones that mean "Beijing time" to a Chinese reader; their abbreviation "CST" would read as US Central.
 _BEIJING = frozenset({"Asia/Shanghai", "Asia/Chongqing", "Asia/Chungking", "Asia/Harbin", "PRC"})
 _WINDOW_DAYS = {21: 30, 63: 90}  # trading days -> the calendar span people call it by
@@ -39,44 +46,53 @@ def _finite(value: float | None) -> bool:
     return value is not None and isinstance(value, (int, float)) and math.isfinite(value)
 
 
-def fmt_price(value: float | None) -> str:
+def _number(size: float, pattern: str, lang: str) -> str:
+    try:
+        return format_decimal(size, pattern, locale=locale_of(lang))
+    except decimal.InvalidOperation:  # beyond Decimal's 28 digits: no price is that large
+        return f"{size:,.0f}"
+
+
+def fmt_price(value: float | None, lang: str = "en") -> str:
     """A price: ``92,541`` (≥ 10,000 or a round level ≥ 1,000), ``188.80``, ``0.5432`` (4 significant digits)."""
     if not _finite(value):
         return MISSING
+    assert value is not None
     size = abs(value)
     sign = MINUS if value < 0 else ""
     if size >= 10_000 or (size >= 1_000 and round(size, 2) == round(size)):
-        text = f"{size:,.0f}"
+        pattern = "#,##0"
     elif round(size, 4) >= 1:
-        text = f"{size:,.2f}"
+        pattern = "#,##0.00"
     elif size < 1e-12:
         return "0"
     else:
         decimals = min(12, 3 - math.floor(math.log10(size)))
-        text = f"{size:.{decimals}f}".rstrip("0")
-        if len(text.split(".")[1]) < 2:
-            text = f"{size:.2f}"
-    return sign + text
+        pattern = "0.00" + "#" * max(0, decimals - 2)
+    return sign + _number(size, pattern, lang)
 
 
 def fmt_pct(value: float | None, lang: str = "en", signed: bool = True) -> str:
     """A percentage with one decimal: ``+0.6 %``, ``−10.8 %``, ``0.0 %``; ``signed=False``: ``10.8 %``.
 
-    A value that rounds to zero keeps its sign (``+0.0 %``); Chinese puts no space before ``%``.
+    A value that rounds to zero keeps its sign (``+0.0 %``); where the ``%`` goes is the
+    catalogue's (``format.percent``): English ``10.8 %``, Chinese ``10.8%``.
     """
     if not _finite(value):
         return MISSING
-    number = f"{abs(value):,.1f}"
+    assert value is not None
     sign = ("+" if value > 0 else MINUS if value < 0 else "") if signed else ""
-    return f"{sign}{number}{'%' if lang == 'zh' else ' %'}"
+    number = _number(abs(value), "#,##0.0", lang)
+    return sign + template(lang, "format.percent").format(number=number)
 
 
-def fmt_corr(value: float | None, signed: bool = False) -> str:
+def fmt_corr(value: float | None, signed: bool = False, lang: str = "en") -> str:
     """A correlation with two decimals: ``0.53``, ``−0.12``; ``signed=True`` adds ``+`` (a change: ``+0.31``)."""
     if not _finite(value):
         return MISSING
-    number = f"{abs(value):.2f}"
-    if number == "0.00":
+    assert value is not None
+    number = _number(abs(value), "0.00", lang)
+    if number == _number(0, "0.00", lang):
         return number
     if value < 0:
         return MINUS + number
@@ -85,8 +101,26 @@ def fmt_corr(value: float | None, signed: bool = False) -> str:
 
 def fmt_window(days: int, lang: str = "en") -> str:
     """A correlation window in trading days as people say it: 21 → ``30d``, 63 → ``90d``, 10 → ``10d``."""
-    span = _WINDOW_DAYS.get(days, days)
-    return f"{span}日" if lang == "zh" else f"{span}d"
+    return template(lang, "format.window").format(days=_WINDOW_DAYS.get(days, days))
+
+
+def fmt_age(delta: timedelta, lang: str = "en") -> str:
+    """How long, to the unit that matters: ``2d 3h``, ``4h 5m``, ``12m``, ``40s`` / ``2天3小时``."""
+    seconds = max(0, int(delta.total_seconds()))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        amounts = [(days, "duration-day"), (hours, "duration-hour")]
+    elif hours:
+        amounts = [(hours, "duration-hour"), (minutes, "duration-minute")]
+    elif minutes:
+        amounts = [(minutes, "duration-minute")]
+    else:
+        amounts = [(secs, "duration-second")]
+    locale = locale_of(lang)
+    parts = [format_unit(amount, unit, length="narrow", locale=locale) for amount, unit in amounts]
+    return format_list(parts, style="unit-narrow", locale=locale)
 
 
 @functools.lru_cache(maxsize=256)
@@ -108,9 +142,8 @@ def zone(tz: str | tzinfo | None) -> tzinfo:
 
 
 def _zone_label(local: datetime, tz: tzinfo, lang: str) -> str:
-    key = getattr(tz, "key", None)
-    if lang == "zh" and key in _BEIJING:
-        return "北京时间"
+    if getattr(tz, "key", None) in _BEIJING:
+        return template(lang, "format.zone.beijing")
     offset = local.utcoffset() or timedelta(0)
     name = local.tzname() or ""
     if tz is UTC or name in ("UTC", "Z") or (not name and not offset):
@@ -124,34 +157,27 @@ def _zone_label(local: datetime, tz: tzinfo, lang: str) -> str:
 
 
 def fmt_time(dt: datetime, tz: str | tzinfo | None = "UTC", lang: str = "en") -> str:
-    """An instant in the reader's timezone.
-
-    ``Thu 11 Dec 2025, 16:00 CET`` / ``2025年12月11日 周四 23:00 北京时间``
-    """
+    """An instant in the reader's timezone: ``Thu 11 Dec 2025, 16:00 CET`` / ``2025年12月11日 周四 23:00 北京时间``."""
     chosen = zone(tz)
     try:
         local = assume_utc(dt).astimezone(chosen)
     except (OverflowError, ValueError):  # at the very ends of the datetime range
         chosen, local = UTC, assume_utc(dt).astimezone(UTC)
-    label = _zone_label(local, chosen, lang)
-    clock = f"{local.hour:02d}:{local.minute:02d}"
-    if lang == "zh":
-        return f"{local.year}年{local.month}月{local.day}日 {_ZH_DAYS[local.weekday()]} {clock} {label}"
-    return f"{_EN_DAYS[local.weekday()]} {local.day} {_EN_MONTHS[local.month - 1]} {local.year}, {clock} {label}"
+    locale = locale_of(lang)
+    day = format_date(local.date(), template(lang, "format.date_weekday_year"), locale=locale)
+    clock = format_datetime(local.replace(tzinfo=None), template(lang, "format.time"), locale=locale)
+    return template(lang, "format.datetime").format(date=day, time=clock, zone=_zone_label(local, chosen, lang))
 
 
 def fmt_date(day: date, lang: str = "en", weekday: bool = True, year: bool = False) -> str:
     """A calendar date: ``Wed 10 Dec`` (``year``: ``Wed 10 Dec 2025``) / ``12月10日 周三``."""
-    if lang == "zh":
-        text = (f"{day.year}年" if year else "") + f"{day.month}月{day.day}日"
-        return f"{text} {_ZH_DAYS[day.weekday()]}" if weekday else text
-    text = f"{day.day} {_EN_MONTHS[day.month - 1]}" + (f" {day.year}" if year else "")
-    return f"{_EN_DAYS[day.weekday()]} {text}" if weekday else text
+    key = "format.date" + ("_weekday" if weekday else "") + ("_year" if year else "")
+    return format_date(day, template(lang, key), locale=locale_of(lang))
 
 
 def fmt_weekday(day: date, lang: str = "en") -> str:
     """The day's name: ``Monday`` / ``周一``."""
-    return (_ZH_DAYS if lang == "zh" else _EN_DAY_NAMES)[day.weekday()]
+    return format_date(day, template(lang, "format.weekday"), locale=locale_of(lang))
 
 
 def fmt_date_range(start: date | None, end: date | None, lang: str = "en") -> str:
@@ -159,9 +185,9 @@ def fmt_date_range(start: date | None, end: date | None, lang: str = "en") -> st
     if start is None or end is None or start == end:
         only = start or end
         return fmt_date(only, lang, weekday=False, year=True) if only else MISSING
-    same_year = start.year == end.year
-    if lang == "zh":
-        first = fmt_date(start, lang, weekday=False, year=True)
-        return f"{first}至{fmt_date(end, lang, weekday=False, year=not same_year)}"
-    first = fmt_date(start, lang, weekday=False, year=not same_year)
-    return f"{first} – {fmt_date(end, lang, weekday=False, year=True)}"
+    return format_interval(start, end, "yMMMd", locale=locale_of(lang))
+
+
+def fmt_list(lang: str, items: list[str] | tuple[str, ...]) -> str:
+    """Items as a list in the language: ``NVDA, AMD`` / ``NVDA、AMD``."""
+    return template(lang, "alert.list_sep").join(items)

@@ -7,7 +7,7 @@ injected clock; nothing here does I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 
 @dataclass(slots=True)
@@ -54,18 +54,3 @@ class HealthRegistry:
     def is_fresh(self, symbol: str) -> bool:
         """False for a stale or never-updated series, and before any collector runs."""
         return self.collecting and symbol not in self.stale
-
-
-def format_age(delta: timedelta) -> str:
-    """``timedelta`` → ``"2d 3h"``, ``"4h 05m"``, ``"12m"``, ``"40s"``."""
-    seconds = max(0, int(delta.total_seconds()))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m"
-    return f"{secs}s"

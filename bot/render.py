@@ -33,7 +33,7 @@ from bot.formatting import (
     fmt_window,
     zone,
 )
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Html, t
+from bot.i18n import DEFAULT_LANGUAGE, Html, languages, t, template
 from bot.markettime import NEW_YORK, assume_utc
 
 MESSAGE_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)  # Telegram's limit for a text message (UTF-16 units)
@@ -44,7 +44,6 @@ NASDAQ_PROXY = "QQQ"
 _SYMBOL_CHARS = 24  # longer "symbols" are cut: a ticker is never this long
 # English headlines carry a signed number (“ORCL −10.8 % after earnings”);
 # Chinese ones a verb, 上涨/下跌, and the size (“ORCL 财报后下跌 10.8%”).
-_SIGNED_HEADLINE = {"en": True, "zh": False}
 
 
 def _symbol(value: object) -> str:
@@ -54,7 +53,7 @@ def _symbol(value: object) -> str:
 
 
 def _headline_pct(value: float | None, lang: str) -> str:
-    return fmt_pct(value, lang, signed=_SIGNED_HEADLINE[lang])
+    return fmt_pct(value, lang, signed=template(lang, "format.headline_sign") == "signed")
 
 
 def _up(value: float | None) -> bool:
@@ -221,7 +220,7 @@ _RENDERERS = {
 
 def render(alert: Alert, lang: str = DEFAULT_LANGUAGE, tz: str | tzinfo | None = "UTC") -> str:
     """The alert as Telegram HTML: bold headline, context lines, then the time in ``tz`` (UTC if unknown)."""
-    lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    lang = lang if lang in languages() else DEFAULT_LANGUAGE
     renderer = _RENDERERS.get(type(alert))
     if renderer is None:
         raise TypeError(f"no renderer for {type(alert).__name__}")

@@ -60,20 +60,6 @@ def db():
     database.close()
 
 
-ENGLISH = {**charts.EN, **market_commands.EN, **market_views.EN}
-CHINESE = {**charts.ZH, **market_commands.ZH, **market_views.ZH}
-
-
-@pytest.mark.parametrize("key", sorted(ENGLISH))
-def test_every_chart_and_market_text_exists_in_both_languages_with_the_same_placeholders(key):
-    def names(text: str) -> set[str]:
-        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-    english, chinese = ENGLISH, CHINESE
-    assert set(english) == set(chinese)
-    assert names(english[key]) == names(chinese[key])
-
-
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("window", [21, 63])
 def test_correlation_chart_is_a_png(lang, window):

@@ -173,7 +173,7 @@ async def test_price_shows_btc_and_the_watchlist_with_change_age_and_staleness(s
     assert reply.text.splitlines() == [
         "<b>Prices</b>",
         "<b>BTC</b> 92,541 · +1.2 % 24h · 2m ago",
-        "<b>NVDA</b> 180.25 · −0.5 % 24h · 2h 05m ago · ⚠️ stale",
+        "<b>NVDA</b> 180.25 · −0.5 % 24h · 2h 5m ago · ⚠️ stale",
         "<b>AMD</b> no price yet",
         "<b>ORCL</b> 198.40 · 1m ago",
         "<b>QQQ</b> no price yet",
@@ -193,7 +193,7 @@ async def test_price_says_when_no_source_is_running(fake, tmp_path):
 
 async def test_price_in_chinese(same):
     [reply] = await same.ask("/price btc", lang="zh")
-    assert reply.text.splitlines() == ["<b>价格</b>", "<b>BTC</b> 92,541 · 24小时 +1.2% · 2m 前"]
+    assert reply.text.splitlines() == ["<b>价格</b>", "<b>BTC</b> 92,541 · 24小时 +1.2% · 2分钟前"]
 
 
 @pytest.mark.parametrize(

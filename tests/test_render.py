@@ -176,7 +176,7 @@ def test_correlation_spike_on_a_jump():
         "Rose by 0.31 within 10 sessions (alert on a rise of 0.30)",
         "Windows: 30d 0.74 · 90d 0.52",
         "Previous session: 0.61",
-        "Daily returns 12 Nov – 11 Dec 2025",
+        "Daily returns 12 Nov\u2009–\u200911 Dec 2025",
         "<i>Thu 11 Dec 2025, 21:30 UTC</i>",
     ]
     assert lines(correlation_spike(), "zh") == [
@@ -184,7 +184,7 @@ def test_correlation_spike_on_a_jump():
         "10 个交易日内上升 0.31(触发值 0.30)",
         "各窗口:30日 0.74 · 90日 0.52",
         "前一交易日:0.61",
-        "日收益率区间:2025年11月12日至12月11日",
+        "日收益率区间:2025年11月12日\u2009–\u200912月11日",
         "<i>2025年12月11日 周四 21:30 UTC</i>",
     ]
 
@@ -220,7 +220,7 @@ def test_correlation_resolved():
         "Below the 0.70 threshold",
         "Windows: 30d 0.55 · 90d 0.50",
         "Previous session: 0.66",
-        "Daily returns 19 Nov – 19 Dec 2025",
+        "Daily returns 19 Nov\u2009–\u200919 Dec 2025",
         "<i>Fri 19 Dec 2025, 21:30 UTC</i>",
     ]
     assert lines(correlation_resolved(), "zh")[:2] == [
@@ -492,8 +492,8 @@ def test_fmt_window(days, en, zh):
 @pytest.mark.parametrize(
     ("start", "end", "en", "zh"),
     [
-        (date(2025, 11, 12), date(2025, 12, 11), "12 Nov – 11 Dec 2025", "2025年11月12日至12月11日"),
-        (date(2024, 12, 12), date(2025, 1, 13), "12 Dec 2024 – 13 Jan 2025", "2024年12月12日至2025年1月13日"),
+        (date(2025, 11, 12), date(2025, 12, 11), "12 Nov\u2009–\u200911 Dec 2025", "2025年11月12日\u2009–\u200912月11日"),
+        (date(2024, 12, 12), date(2025, 1, 13), "12 Dec 2024\u2009–\u200913 Jan 2025", "2024年12月12日\u2009–\u20092025年1月13日"),
         (None, date(2025, 12, 11), "11 Dec 2025", "2025年12月11日"),
     ],
 )

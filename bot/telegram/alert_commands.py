@@ -12,7 +12,7 @@ from telegram import Update
 
 from bot.domain import Quote
 from bot.formatting import fmt_price
-from bot.i18n import Html, register_messages, t
+from bot.i18n import Html, t
 from bot.store import market, prefs, watchlist
 from bot.store.prefs import Level
 from bot.telegram import parsers as parse
@@ -141,56 +141,3 @@ COMMANDS = (
     Command("levels", "cmd.levels", levels_command),
     Command("alert", "cmd.alert", alert_command),
 )
-
-
-EN = {
-    "cmd.levels": "Key levels: for everyone and this chat's own",
-    "cmd.alert": "Your own price alerts: /alert add btc below 88000, list, del",
-    "levels.header": "<b>Key levels</b>",
-    "levels.global": "For everyone, both directions: {levels}",
-    "levels.global_none": "No key levels for everyone.",
-    "levels.now": "Last prices: {prices}",
-    "alert.above": "above",
-    "alert.below": "below",
-    "alert.item": "#{id} {symbol} {direction} {price}",
-    "alert.own_header": "This chat's own levels ({count} of {limit}):",
-    "alert.none": "This chat has no levels of its own. Add one: /alert add btc below 88000",
-    "alert.del_hint": "Delete one: /alert del {id}",
-    "alert.added": "✅ Alert added: {line}",
-    "alert.price_now": "{symbol} is at {price} now.",
-    "alert.past_above": "⚠️ {symbol} is already above {level} ({price}): this fires on the next crossing up, after it falls back below.",
-    "alert.past_below": "⚠️ {symbol} is already below {level} ({price}): this fires on the next crossing down, after it climbs back above.",
-    "alert.not_subscribed": "This chat is not subscribed, so no alert arrives yet: send /start.",
-    "alert.duplicate": "That alert already exists: {line}. Nothing added.",
-    "alert.full": "This chat already has {limit} levels, the most it can have. Delete one first (/alert list).",
-    "alert.unknown_symbol": "{symbol} is not tracked. Tracked symbols: {tracked}.",
-    "alert.bad_id": "“{text}” is not an alert number: use the # number that /alert list shows.",
-    "alert.no_such": "There is no alert #{id} in this chat. /alert list shows this chat's alerts.",
-    "alert.deleted": "🗑 Alert deleted: {line}",
-}
-ZH = {
-    "cmd.levels": "关键价位:全局的和本聊天自定的",
-    "cmd.alert": "自定价格提醒:/alert add btc below 88000、list、del",
-    "levels.header": "<b>关键价位</b>",
-    "levels.global": "全局(双向):{levels}",
-    "levels.global_none": "没有全局关键价位。",
-    "levels.now": "最新价格:{prices}",
-    "alert.above": "高于",
-    "alert.below": "低于",
-    "alert.item": "#{id} {symbol} {direction} {price}",
-    "alert.own_header": "本聊天自定价位({count} / {limit}):",
-    "alert.none": "本聊天没有自定价位。添加:/alert add btc below 88000",
-    "alert.del_hint": "删除:/alert del {id}",
-    "alert.added": "✅ 已添加提醒:{line}",
-    "alert.price_now": "{symbol} 现价 {price}。",
-    "alert.past_above": "⚠️ {symbol} 已高于 {level}({price}):需先回落到下方,下一次向上突破时才会提醒。",
-    "alert.past_below": "⚠️ {symbol} 已低于 {level}({price}):需先回升到上方,下一次向下跌破时才会提醒。",
-    "alert.not_subscribed": "本聊天尚未订阅,暂时不会收到提醒:请发送 /start。",
-    "alert.duplicate": "该提醒已存在:{line}。未添加。",
-    "alert.full": "本聊天已有 {limit} 个价位,已达上限。请先删除一个(/alert list)。",
-    "alert.unknown_symbol": "{symbol} 不在跟踪列表中。可用代码:{tracked}。",
-    "alert.bad_id": "“{text}”不是提醒编号:请使用 /alert list 显示的 # 编号。",
-    "alert.no_such": "本聊天没有编号为 #{id} 的提醒。/alert list 查看本聊天的提醒。",
-    "alert.deleted": "🗑 已删除提醒:{line}",
-}
-register_messages(EN, ZH)

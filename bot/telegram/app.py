@@ -20,7 +20,7 @@ from bot.backoff import capped_exponential
 from bot.delivery.limiter import SmoothRateLimiter
 from bot.delivery.sender import Sender
 from bot.heartbeat import INTERVAL, beat, heartbeat_path
-from bot.i18n import LANGUAGES
+from bot.i18n import languages
 from bot.logs import register_secret
 from bot.telegram import registry
 from bot.telegram.admins import AdminCache
@@ -110,7 +110,7 @@ async def _initialize_with_retry(app: BotApplication, stop: asyncio.Event) -> bo
 
 async def register_menu(app: BotApplication) -> None:
     """The command menu users see next to the text box, in each language we speak."""
-    for lang in LANGUAGES:
+    for lang in languages():
         try:
             await app.bot.set_my_commands(registry.menu(lang), language_code=None if lang == "en" else lang)
         except TelegramError as exc:

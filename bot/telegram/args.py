@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bot.i18n import Html, register_messages, t
+from bot.i18n import Html, t
 
 MAX_INPUT = 200  # characters of arguments we even look at
 SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=]{0,14}$")
@@ -113,32 +113,3 @@ def choice(text: str, options: tuple[str, ...]) -> str:
     if word not in options:
         raise BadArgument("args.choice", {"text": text[:30], "options": ", ".join(options)})
     return word
-
-
-EN = {
-    "args.usage": "Usage: {example}",
-    "args.too_long": "That is too long: at most {limit} characters after the command.",
-    "args.missing": "Something is missing.",
-    "args.extra": "Too many words: “{text}” is not needed.",
-    "args.not_a_number": "“{text}” is not a number.",
-    "args.out_of_range": "{text} is out of range: expected {low} to {high}.",
-    "args.bad_price": "{text} is not a price: expected more than 0 and at most {high}.",
-    "args.bad_symbol": "“{text}” is not a symbol.",
-    "args.bad_duration": "“{text}” is not a duration: use minutes, hours, days or weeks like 30m, 2h, 1d (up to a year).",
-    "args.on_off": "“{text}”: expected on or off.",
-    "args.choice": "“{text}”: expected one of {options}.",
-}
-ZH = {
-    "args.usage": "用法:{example}",
-    "args.too_long": "内容太长:命令后最多 {limit} 个字符。",
-    "args.missing": "缺少参数。",
-    "args.extra": "多余的内容:不需要“{text}”。",
-    "args.not_a_number": "“{text}”不是数字。",
-    "args.out_of_range": "{text} 超出范围:应在 {low} 到 {high} 之间。",
-    "args.bad_price": "{text} 不是有效的价格:应大于 0 且不超过 {high}。",
-    "args.bad_symbol": "“{text}”不是有效的代码。",
-    "args.bad_duration": "“{text}”不是有效的时长:请用分钟、小时、天或周,如 30m、2h、1d(最长一年)。",
-    "args.on_off": "“{text}”:应为 on 或 off。",
-    "args.choice": "“{text}”:应为 {options} 之一。",
-}
-register_messages(EN, ZH)

@@ -20,7 +20,7 @@ from telegram import Update
 
 from bot import charts
 from bot.engine.correlation import aligned_returns, current_correlation
-from bot.i18n import register_messages, t
+from bot.i18n import t
 from bot.markettime import NEW_YORK
 from bot.sources.base import SourceUnavailable, UnknownSymbol
 from bot.store import chats, market, watchlist
@@ -40,48 +40,6 @@ PRICE_USAGE = "/price · /price BTC NVDA"
 CORR_USAGE = "/corr NVDA · /corr NVDA 90d"
 EARNINGS_USAGE = "/earnings"
 WATCH_USAGE = "/watch add PLTR · /watch del PLTR · /watch"
-
-EN: dict[str, str] = {
-    "market.cmd.price": "Latest prices, 24h change and data age",
-    "market.cmd.corr": "BTC's correlation with a stock, with a chart",
-    "market.cmd.earnings": "Upcoming earnings of the watchlist",
-    "market.cmd.watch": "This chat's own tickers: /watch add|del TICKER",
-    "market.args.window": "“{text}” is not a window: use 30d, 90d or a whole number of trading days from 5 to 260.",
-    "market.args.too_many": "At most {limit} symbols at once.",
-    "market.args.unknown_price": "I don't track {symbol}. Tracked: {tracked}.",
-    "market.args.unknown_ticker": "I have no data for {symbol}. Watched: {watched}.",
-    "market.args.not_equity": "{symbol} is the other side of every correlation: name a stock, e.g. {watched}.",
-    "market.watch.added": "✅ {symbol} added to this chat's watchlist ({count}/{limit}).",
-    "market.watch.removed": "{symbol} removed from this chat's watchlist.",
-    "market.watch.not_listed": "{symbol} is not on this chat's own list; /watch shows it.",
-    "market.watch.default": "{symbol} is always watched; nothing to change.",
-    "market.watch.already": "{symbol} is already on this chat's watchlist.",
-    "market.watch.full": "This chat already has {limit} tickers of its own: remove one first with /watch del TICKER.",
-    "market.watch.unknown": "The equity data source does not know {symbol}; nothing was added.",
-    "market.watch.unknown_replay": "{symbol} is not in the recorded data; nothing was added. Recorded: {symbols}.",
-    "market.watch.unavailable": "Can't check {symbol} right now: the data source is not answering. Nothing was added; please try again later.",
-}
-ZH: dict[str, str] = {
-    "market.cmd.price": "最新价格、24小时涨跌和数据时效",
-    "market.cmd.corr": "BTC 与某只股票的相关性(附图)",
-    "market.cmd.earnings": "关注列表即将发布的财报",
-    "market.cmd.watch": "本聊天自己的股票:/watch add|del 代码",
-    "market.args.window": "“{text}”不是有效窗口:请用 30d、90d 或 5 到 260 之间的整数交易日。",
-    "market.args.too_many": "一次最多 {limit} 个代码。",
-    "market.args.unknown_price": "我没有跟踪 {symbol}。已跟踪:{tracked}。",
-    "market.args.unknown_ticker": "没有 {symbol} 的数据。关注列表:{watched}。",
-    "market.args.not_equity": "{symbol} 是所有相关性的另一方:请指定一只股票,例如 {watched}。",
-    "market.watch.added": "✅ 已将 {symbol} 加入本聊天的关注列表({count}/{limit})。",
-    "market.watch.removed": "已将 {symbol} 移出本聊天的关注列表。",
-    "market.watch.not_listed": "{symbol} 不在本聊天自己的列表中;/watch 可查看列表。",
-    "market.watch.default": "{symbol} 始终在关注中,无需更改。",
-    "market.watch.already": "{symbol} 已在本聊天的关注列表中。",
-    "market.watch.full": "本聊天已有 {limit} 只自己的股票:请先用 /watch del 代码 移除一只。",
-    "market.watch.unknown": "股票数据源不认识 {symbol},未添加。",
-    "market.watch.unknown_replay": "记录的数据中没有 {symbol},未添加。已记录:{symbols}。",
-    "market.watch.unavailable": "现在无法核实 {symbol}:数据源没有响应。未添加,请稍后再试。",
-}
-register_messages(EN, ZH)
 
 
 # -- /price ----------------------------------------------------------------------------------

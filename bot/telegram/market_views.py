@@ -9,75 +9,17 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from bot.engine.correlation import CorrelationReading
-from bot.formatting import fmt_corr, fmt_date, fmt_date_range, fmt_pct, fmt_price, fmt_time, fmt_window
-from bot.health import format_age
-from bot.i18n import register_messages, t
+from bot.formatting import fmt_age, fmt_list, fmt_corr, fmt_date, fmt_date_range, fmt_pct, fmt_price, fmt_time, fmt_window
+from bot.i18n import t, tn
 from bot.domain import EarningsDate, Quote
 from bot.markettime import NEW_YORK, REGULAR_CLOSE, REGULAR_OPEN
 
 MAX_EARNINGS = 20  # lines of /earnings
 
-EN: dict[str, str] = {
-    "market.price.header": "<b>Prices</b>",
-    "market.price.quote": "<b>{symbol}</b> {price}",
-    "market.price.change": "{change} 24h",
-    "market.price.age": "{age} ago",
-    "market.price.stale": "⚠️ stale",
-    "market.price.missing": "<b>{symbol}</b> no price yet",
-    "market.price.not_collecting": "No data source is running: these are the last stored prices.",
-    "market.corr.header": "<b>BTC × {symbol} correlation</b> (daily returns)",
-    "market.corr.value": "{window} ({sessions} sessions): <b>{value}</b>",
-    "market.corr.change": "{change} over 10 sessions",
-    "market.corr.no_value": "{window} ({sessions} sessions): not enough data yet",
-    "market.corr.range": "Data: {range}",
-    "market.corr.not_enough": (
-        "Not enough data for BTC × {symbol} yet: {count} daily returns in common, "
-        "a {window} correlation needs {needed}."
-    ),
-    "market.corr.caption": "BTC × {symbol}: {window} rolling correlation, prices rebased to 100",
-    "market.earnings.header": "🗓 <b>Upcoming earnings</b> · times in {tz}",
-    "market.earnings.after_close": "• <b>{symbol}</b> after the US close, from {local}",
-    "market.earnings.before_open": "• <b>{symbol}</b> before the US open, by {local}",
-    "market.earnings.unknown": "• <b>{symbol}</b> on {date} (US), time not announced",
-    "market.earnings.more": "… and {count} more",
-    "market.earnings.none": "No upcoming earnings known for {symbols}.",
-    "market.watch.header": "<b>Watchlist</b>",
-    "market.watch.defaults": "Always watched: {symbols}",
-    "market.watch.own": "This chat's own ({count}/{limit}): {symbols}",
-    "market.watch.no_own": "This chat has no tickers of its own. Add one with /watch add TICKER.",
-}
-ZH: dict[str, str] = {
-    "market.price.header": "<b>价格</b>",
-    "market.price.quote": "<b>{symbol}</b> {price}",
-    "market.price.change": "24小时 {change}",
-    "market.price.age": "{age} 前",
-    "market.price.stale": "⚠️ 数据过期",
-    "market.price.missing": "<b>{symbol}</b> 暂无价格",
-    "market.price.not_collecting": "没有运行中的数据源:以下是最后保存的价格。",
-    "market.corr.header": "<b>BTC 与 {symbol} 的相关性</b>(日收益率)",
-    "market.corr.value": "{window}({sessions} 个交易日):<b>{value}</b>",
-    "market.corr.change": "10 个交易日变化 {change}",
-    "market.corr.no_value": "{window}({sessions} 个交易日):数据尚不足",
-    "market.corr.range": "数据:{range}",
-    "market.corr.not_enough": "BTC 与 {symbol} 的数据尚不足:共同的日收益率只有 {count} 个,{window}相关性需要 {needed} 个。",
-    "market.corr.caption": "BTC 与 {symbol}:{window}滚动相关性,价格以起点 = 100",
-    "market.earnings.header": "🗓 <b>即将发布的财报</b> · 时间为 {tz}",
-    "market.earnings.after_close": "• <b>{symbol}</b> 美股收盘后,{local} 起",
-    "market.earnings.before_open": "• <b>{symbol}</b> 美股开盘前,{local} 之前",
-    "market.earnings.unknown": "• <b>{symbol}</b> 美国时间 {date},具体时间未公布",
-    "market.earnings.more": "……另有 {count} 个",
-    "market.earnings.none": "{symbols} 暂无已知的即将发布的财报。",
-    "market.watch.header": "<b>关注列表</b>",
-    "market.watch.defaults": "始终关注:{symbols}",
-    "market.watch.own": "本聊天自己的({count}/{limit}):{symbols}",
-    "market.watch.no_own": "本聊天还没有自己的股票。用 /watch add 代码 添加。",
-}
-register_messages(EN, ZH)
-
 
 def listed(lang: str, symbols: Sequence[str]) -> str:
     """``NVDA, AMD`` / ``NVDA、AMD``."""
-    return t(lang, "alert.list_sep").join(symbols)
+    return fmt_list(lang, tuple(symbols))
 
 
 def price_text(
@@ -98,7 +40,7 @@ def price_text(
         parts = [t(lang, "market.price.quote", symbol=symbol, price=fmt_price(quote.price))]
         if quote.change_24h_pct is not None:
             parts.append(t(lang, "market.price.change", change=fmt_pct(quote.change_24h_pct, lang)))
-        parts.append(t(lang, "market.price.age", age=format_age(now - quote.ts)))
+        parts.append(t(lang, "market.price.age", age=fmt_age(now - quote.ts, lang)))
         if symbol in stale:
             parts.append(t(lang, "market.price.stale"))
         lines.append(" · ".join(parts))
@@ -128,8 +70,7 @@ def corr_text(lang: str, symbol: str, readings: Mapping[int, CorrelationReading 
 
 
 def corr_not_enough(lang: str, symbol: str, returns: int, window: int) -> str:
-    return t(lang, "market.corr.not_enough", symbol=symbol, count=returns,
-             window=fmt_window(window, lang), needed=window)
+    return tn(lang, "market.corr.not_enough", returns, symbol=symbol, window=fmt_window(window, lang), needed=window)
 
 
 def corr_caption(lang: str, symbol: str, window: int) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from bot.i18n import LANGUAGES
+from bot.i18n import languages, template
 from bot.telegram import args
 from bot.telegram.args import BadArgument
 
@@ -216,8 +216,13 @@ def group_of(kind: str) -> str:
 
 # -- /tz, /lang -------------------------------------------------------------------------------
 
-LANGUAGE_NAMES = {"en": "en", "english": "en", "英文": "en", "英语": "en",
-                  "zh": "zh", "cn": "zh", "chinese": "zh", "中文": "zh", "汉语": "zh"}
+def language_names() -> dict[str, str]:
+    """Every word /lang understands → the language's code: its code, its own name, its aliases."""
+    names: dict[str, str] = {}
+    for code in languages():
+        words = [code, template(code, "language.name"), *template(code, "language.aliases").split(",")]
+        names.update({word.strip().lower(): code for word in words if word.strip()})
+    return names
 
 
 @functools.cache
@@ -247,9 +252,9 @@ def timezone(words: list[str]) -> str:
 def language(words: list[str]) -> str:
     args.need(words, 1)
     args.at_most(words, 1)
-    code = LANGUAGE_NAMES.get(words[0].strip().lower())
-    if code is None or code not in LANGUAGES:
-        raise BadArgument("args.choice", {"text": words[0][:30], "options": ", ".join(LANGUAGES)})
+    code = language_names().get(words[0].strip().lower())
+    if code is None:
+        raise BadArgument("args.choice", {"text": words[0][:30], "options": ", ".join(languages())})
     return code
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.health import HealthRegistry, SourceHealth, format_age
-from bot.i18n import t
+from bot.formatting import fmt_age
+from bot.health import HealthRegistry, SourceHealth
+from bot.i18n import t, tn
 
 
 def _ago(lang: str, now: datetime, when: datetime | None) -> str:
-    return t(lang, "status.ago", age=format_age(now - when)) if when else t(lang, "status.never")
+    return t(lang, "status.ago", age=fmt_age(now - when, lang)) if when else t(lang, "status.never")
 
 
 def _source_lines(lang: str, now: datetime, h: SourceHealth) -> list[str]:
@@ -19,16 +20,16 @@ def _source_lines(lang: str, now: datetime, h: SourceHealth) -> list[str]:
                 lang,
                 "status.source_down",
                 name=h.name,
-                since=format_age(now - h.failing_since),
+                since=fmt_age(now - h.failing_since, lang),
                 error=h.last_error or "?",
                 last_success=_ago(lang, now, h.last_success),
             )
         ]
     if h.last_success is None:
         return [t(lang, "status.source_waiting", name=h.name)]
-    lines = [t(lang, "status.source_ok", name=h.name, last_success=format_age(now - h.last_success))]
+    lines = [t(lang, "status.source_ok", name=h.name, last_success=fmt_age(now - h.last_success, lang))]
     if h.last_error and h.last_error_at:
-        lines.append(t(lang, "status.last_error", ago=format_age(now - h.last_error_at), error=h.last_error))
+        lines.append(t(lang, "status.last_error", ago=fmt_age(now - h.last_error_at, lang), error=h.last_error))
     return lines
 
 
@@ -42,7 +43,7 @@ def render_status(
 ) -> str:
     lines = [
         t(lang, "status.header"),
-        t(lang, "status.uptime", uptime=format_age(now - started_at), subscribers=subscribers),
+        tn(lang, "status.uptime", subscribers, uptime=fmt_age(now - started_at, lang)),
         t(lang, "status.this_chat_on" if chat_subscribed else "status.this_chat_off"),
         "",
         t(lang, "status.sources"),
