@@ -30,8 +30,7 @@ from bot.clock import SystemClock
 from bot.delivery.limiter import SmoothRateLimiter
 from bot.delivery.sender import Sender
 from bot.domain import LevelBreak
-from bot.store import outbox
-from bot.store import open_db
+from bot.store import open_db, outbox
 from bot.store.db import utcnow_iso
 from tests.fakes.flood import flood_report
 from tests.fakes.telegram import TOKEN, FakeTelegram
@@ -140,19 +139,19 @@ def report(result: dict) -> str:
     ok_window = smooth.max_per_second <= 30 and smooth.chat_max_per_second <= 1
     ok_once = smooth.lost == smooth.duplicated == 0 and smooth.outbox_sent == smooth.chats
     latency_ms = result["latency"] * 1000
-    return "\n".join(
-        [
-            f"delivery: one alert to {smooth.chats:,} chats through PTB's HTTP stack, fake Bot API, {latency_ms:.0f} ms a request",
-            f"  SmoothRateLimiter, {smooth.concurrency} in flight: {smooth.rate:.1f} msgs/s sustained"
-            f"  [{'ok' if ok_rate else 'FAIL'}: >= 29/s]",
-            f"    max in any 1 s window {smooth.max_per_second} (first second {smooth.first_second}),"
-            f" per chat max {smooth.chat_max_per_second}/s  [{'ok' if ok_window else 'FAIL'}: <= 30, <= 1]",
-            f"    lost {smooth.lost}, duplicated {smooth.duplicated}, outbox marked sent {smooth.outbox_sent:,}"
-            f"  [{'ok' if ok_once else 'FAIL'}: 0, 0, all]",
-            f"  same sender, 1 in flight ({sequential.chats} chats): {sequential.rate:.1f} msgs/s"
-            f" (a round trip per message caps it)",
-            f"  PTB AIORateLimiter ({aio.chats} chats): max in any 1 s window {aio.max_per_second}"
-            f" (first second {aio.first_second}), {aio.rate:.1f} msgs/s sustained,"
-            f" lost {aio.lost}, duplicated {aio.duplicated}",
-        ]
-    )
+    lines = [
+        f"delivery: one alert to {smooth.chats:,} chats through PTB's HTTP stack, fake Bot API, "
+        f"{latency_ms:.0f} ms a request",
+        f"  SmoothRateLimiter, {smooth.concurrency} in flight: {smooth.rate:.1f} msgs/s sustained"
+        f"  [{'ok' if ok_rate else 'FAIL'}: >= 29/s]",
+        f"    max in any 1 s window {smooth.max_per_second} (first second {smooth.first_second}),"
+        f" per chat max {smooth.chat_max_per_second}/s  [{'ok' if ok_window else 'FAIL'}: <= 30, <= 1]",
+        f"    lost {smooth.lost}, duplicated {smooth.duplicated}, outbox marked sent {smooth.outbox_sent:,}"
+        f"  [{'ok' if ok_once else 'FAIL'}: 0, 0, all]",
+        f"  same sender, 1 in flight ({sequential.chats} chats): {sequential.rate:.1f} msgs/s"
+        f" (a round trip per message caps it)",
+        f"  PTB AIORateLimiter ({aio.chats} chats): max in any 1 s window {aio.max_per_second}"
+        f" (first second {aio.first_second}), {aio.rate:.1f} msgs/s sustained,"
+        f" lost {aio.lost}, duplicated {aio.duplicated}",
+    ]
+    return "\n".join(lines)

@@ -16,11 +16,12 @@ import signal
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from bot import __version__
 from bot.config import DEFAULT_REPLAY_START, SHIPPED_REPLAY_DATA, ConfigError, Settings, load_settings
-from bot.sources.replay_data import ReplayDataError
 from bot.logs import register_secret, setup_logging
+from bot.sources.replay_data import ReplayDataError
 
 log = logging.getLogger("bot")
 
@@ -76,7 +77,7 @@ async def _print_replay(args: argparse.Namespace, levels: dict[str, tuple[float,
     plan = default_plan(args.data, args.start, args.end, levels)
     pipeline = replay_pipeline(plan.data, ":memory:", plan.start, plan.end, levels=plan.levels)
 
-    def progress(total: int) -> tqdm[None]:
+    def progress(total: int) -> tqdm[Any]:
         return tqdm(total=total, desc="replay", unit="step", file=sys.stderr, leave=False, disable=None)
 
     count = 0
@@ -110,10 +111,22 @@ def _parser() -> argparse.ArgumentParser:
         ),
         epilog="Example: python -m bot replay --start 2025-12-10 --end 2025-12-12 --levels BTC:90000,92000",
     )
-    replay.add_argument("--data", type=Path, metavar="DIR", help="folder of <SYMBOL>_1d.csv / _1h.csv files (default: the shipped 2025 data)")
-    replay.add_argument("--start", type=_date, metavar="DATE", help="first day that alerts (default 2025-12-01; earlier data is history)")
+    replay.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="folder of <SYMBOL>_1d.csv / _1h.csv files (default: the shipped 2025 data)",
+    )
+    replay.add_argument(
+        "--start",
+        type=_date,
+        metavar="DATE",
+        help="first day that alerts (default 2025-12-01; earlier data is history)",
+    )
     replay.add_argument("--end", type=_date, metavar="DATE", help="last day replayed (default: the end of the data)")
-    replay.add_argument("--levels", action="append", metavar="SYMBOL:L1,L2", help="key levels instead of DEFAULT_LEVELS (repeatable)")
+    replay.add_argument(
+        "--levels", action="append", metavar="SYMBOL:L1,L2", help="key levels instead of DEFAULT_LEVELS (repeatable)"
+    )
     replay.add_argument("--json", action="store_true", help="one JSON object per alert and line")
     replay.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the rendered alerts")
     replay.add_argument("--tz", default="UTC", metavar="ZONE", help="timezone for rendered times, e.g. Europe/Berlin")
@@ -127,12 +140,19 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Example: python -m bot run --replay --start 2025-12-10 --speed 3600",
     )
     run.add_argument(
-        "--replay", nargs="?", type=Path, const=SHIPPED_REPLAY_DATA, metavar="DIR",
+        "--replay",
+        nargs="?",
+        type=Path,
+        const=SHIPPED_REPLAY_DATA,
+        metavar="DIR",
         help="serve recorded data (default: the shipped 2025 data) instead of live prices",
     )
     run.add_argument("--start", type=_date, metavar="DATE", help="with --replay: simulated start (default 2025-12-01)")
     run.add_argument(
-        "--speed", type=_speed, default=3600.0, metavar="N",
+        "--speed",
+        type=_speed,
+        default=3600.0,
+        metavar="N",
         help="with --replay: simulated seconds per real second (default 3600: an hour a second)",
     )
     sub.add_parser(

@@ -22,6 +22,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
 
 from matplotlib import font_manager, rc_context
 from matplotlib.axes import Axes
@@ -32,11 +33,10 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import StrMethodFormatter
 from sqlite_utils import Database
 
-from bot.domain import Alert, CorrelationResolved, CorrelationSpike, EarningsShock
+from bot.domain import Alert, Bar, CorrelationResolved, CorrelationSpike, EarningsShock
 from bot.engine.correlation import aligned_returns, rolling_correlation
 from bot.formatting import fmt_corr, fmt_date, fmt_date_range, fmt_pct, fmt_price, fmt_window
 from bot.i18n import language, t
-from bot.domain import Bar
 from bot.store.market import load_bars
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,23 @@ SHOCK_SESSIONS = 40
 SHOCK_LOOKBACK = timedelta(days=90)
 BTC_COLOUR, EQUITY_COLOUR, CORR_COLOUR = "#f7931a", "#1f5fa8", "#6a3d9a"
 UP_COLOUR, DOWN_COLOUR = "#2ca02c", "#d62728"
-_CJK_HINTS = ("cjk", "han", "hei", "song", "kai", "ming", "wenquanyi", "wqy", "yahei", "pingfang",
-              "hiragino", "fallback", "gothic", " sc", " tc")
+_CJK_HINTS = (
+    "cjk",
+    "han",
+    "hei",
+    "song",
+    "kai",
+    "ming",
+    "wenquanyi",
+    "wqy",
+    "yahei",
+    "pingfang",
+    "hiragino",
+    "fallback",
+    "gothic",
+    " sc",
+    " tc",
+)
 _ZH_DATES = {
     "formats": ["%Y年", "%m月", "%d日", "%H:%M", "%H:%M", "%S.%f"],
     "zero_formats": ["", "%Y年", "%m月", "%m月%d日", "%H:%M", "%H:%M"],
@@ -110,18 +125,25 @@ def _midnight(day: date) -> datetime:
 
 
 def _date_axis(ax: Axes, lang: str) -> None:
-    locator = AutoDateLocator(minticks=4, maxticks=8)
+    locator = AutoDateLocator(minticks=4, maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, **(_ZH_DATES if lang == "zh" else {})))
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, **(_ZH_DATES if lang == "zh" else {})))  # type: ignore[no-untyped-call]
 
 
 def _draw(lang: str, paint: Callable[[Figure, str], None]) -> bytes:
     """Run ``paint(figure, label_language)`` on a fresh Agg figure and return it as PNG."""
     font = cjk_font() if lang == "zh" else None
     family = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
-    style = {"font.family": family, "axes.unicode_minus": True, "font.size": 9, "axes.grid": True,
-             "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False}
-    with _LOCK, rc_context(style):
+    style = {
+        "font.family": family,
+        "axes.unicode_minus": True,
+        "font.size": 9,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+    with _LOCK, rc_context(cast(Any, style)):
         fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
         FigureCanvasAgg(fig)
         try:
@@ -157,16 +179,28 @@ def correlation_chart(
         top.legend(loc="upper left", frameon=False)
         name = fmt_window(window, lang)
         values = [math.nan if v is None else v for _, v in points]
-        bottom.plot([_x(d) for d, _ in points], values, color=CORR_COLOUR, lw=1.4,
-                    label=_label(lang, "chart.corr.line", window=name))
+        bottom.plot(
+            [_x(d) for d, _ in points],
+            values,
+            color=CORR_COLOUR,
+            lw=1.4,
+            label=_label(lang, "chart.corr.line", window=name),
+        )
         bottom.axhline(0, color="grey", lw=0.8)
         bottom.set_ylim(-1.05, 1.05)
         bottom.set_ylabel(_label(lang, "chart.corr.axis"))
         known = [(d, v) for d, v in points if v is not None]
         if known:
             day, value = known[-1]
-            bottom.annotate(fmt_corr(value), (_x(day), value), xytext=(4, 0), textcoords="offset points",
-                            va="center", color=CORR_COLOUR, fontweight="bold")
+            bottom.annotate(
+                fmt_corr(value),
+                (_x(day), value),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                color=CORR_COLOUR,
+                fontweight="bold",
+            )
         bottom.legend(loc="lower left", frameon=False)
         _date_axis(bottom, lang)
         title = _label(lang, "chart.corr.title", symbol=symbol, window=name, sessions=window)
@@ -189,20 +223,50 @@ def shock_chart(alert: EarningsShock, name_daily: Sequence[Bar], btc_daily: Sequ
 
     def paint(fig: Figure, lang: str) -> None:
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
-        top.plot([_x(d) for d in days], [closes[d] for d in days], color=EQUITY_COLOUR, lw=1.4,
-                 label=_label(lang, "chart.shock.closes", symbol=alert.symbol))
+        top.plot(
+            [_x(d) for d in days],
+            [closes[d] for d in days],
+            color=EQUITY_COLOUR,
+            lw=1.4,
+            label=_label(lang, "chart.shock.closes", symbol=alert.symbol),
+        )
         top.plot([_x(days[-1]), session], [alert.prior_close, alert.open], color=colour, ls="--", lw=1.2)
         gap = fmt_pct(alert.gap_pct, lang)
-        top.plot([session], [alert.open], "o", color=colour, ms=7,
-                 label=_label(lang, "chart.shock.open", open=fmt_price(alert.open), gap=gap))
-        top.plot([session], [alert.price], "D", color="black", ms=5,
-                 label=_label(lang, "chart.shock.price", price=fmt_price(alert.price), move=fmt_pct(move, lang)))
-        top.annotate(gap, (session, alert.open), xytext=(-8, 0), textcoords="offset points", ha="right",
-                     va="center", color=colour, fontweight="bold")
+        top.plot(
+            [session],
+            [alert.open],
+            "o",
+            color=colour,
+            ms=7,
+            label=_label(lang, "chart.shock.open", open=fmt_price(alert.open), gap=gap),
+        )
+        top.plot(
+            [session],
+            [alert.price],
+            "D",
+            color="black",
+            ms=5,
+            label=_label(lang, "chart.shock.price", price=fmt_price(alert.price), move=fmt_pct(move, lang)),
+        )
+        top.annotate(
+            gap,
+            (session, alert.open),
+            xytext=(-8, 0),
+            textcoords="offset points",
+            ha="right",
+            va="center",
+            color=colour,
+            fontweight="bold",
+        )
         top.legend(loc="best", frameon=False)
         if btc_days:
-            bottom.plot([_x(d) for d in btc_days], [btc[d] for d in btc_days], color=BTC_COLOUR, lw=1.4,
-                        label=_label(lang, "chart.shock.btc"))
+            bottom.plot(
+                [_x(d) for d in btc_days],
+                [btc[d] for d in btc_days],
+                color=BTC_COLOUR,
+                lw=1.4,
+                label=_label(lang, "chart.shock.btc"),
+            )
             bottom.legend(loc="best", frameon=False)
             bottom.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         else:
@@ -212,8 +276,12 @@ def shock_chart(alert: EarningsShock, name_daily: Sequence[Bar], btc_daily: Sequ
         _date_axis(bottom, lang)
         key = "chart.shock.title_earnings" if alert.earnings else "chart.shock.title_gap"
         when = fmt_date(alert.session, lang, year=True)
-        fig.suptitle(_label(lang, key, symbol=alert.symbol, move=fmt_pct(move if alert.earnings else alert.gap_pct,
-                                                                           lang), date=when), fontsize=11)
+        fig.suptitle(
+            _label(
+                lang, key, symbol=alert.symbol, move=fmt_pct(move if alert.earnings else alert.gap_pct, lang), date=when
+            ),
+            fontsize=11,
+        )
 
     return _draw(lang, paint)
 

@@ -56,9 +56,7 @@ class SimulatedClock:
     ``monotonic`` is the real-time function (seconds); tests pass a fake one.
     """
 
-    def __init__(
-        self, start: datetime, speed: float = 1.0, *, monotonic: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, start: datetime, speed: float = 1.0, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         if start.tzinfo is None:
             raise ValueError("SimulatedClock needs a timezone-aware start time")
         if not (math.isfinite(speed) and speed > 0):

@@ -17,10 +17,10 @@ from sqlite_utils import Database
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.health import HealthRegistry
 from bot.domain import INTERVALS, Bar, Interval, Quote
-from bot.sources.base import EarningsSource, MarketSource, SourceError
+from bot.health import HealthRegistry
 from bot.markettime import CalendarRangeError, MarketHours, bar_close_time, next_bar_close
+from bot.sources.base import EarningsSource, MarketSource, SourceError
 from bot.staleness import SeriesPolicy, stale_series
 from bot.store import market
 from bot.store.watchlist import watched_equities
@@ -65,9 +65,9 @@ class Collector:
         equity = SeriesPolicy(
             timedelta(seconds=self.settings.equity_poll_seconds), multiple, session_open=self._session_open
         )
-        policies = {s: crypto for s in self.crypto_symbols()} if self.crypto else {}
+        policies = dict.fromkeys(self.crypto_symbols(), crypto) if self.crypto else {}
         if self.equities:
-            policies.update({s: equity for s in self.equity_symbols()})
+            policies.update(dict.fromkeys(self.equity_symbols(), equity))
         return policies
 
     def _session_open(self, now: datetime) -> datetime | None:

@@ -19,6 +19,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_WATCHLIST = ("NVDA", "AMD", "ORCL", "MSFT", "AVGO", "META", "TSM", "QQQ")
@@ -59,9 +60,7 @@ def parse_levels(value: str) -> dict[str, tuple[float, ...]]:
 class Settings(BaseSettings):
     """All configuration. Field names map to upper-case environment variables."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
 
     # Telegram
     telegram_bot_token: SecretStr | None = None
@@ -168,7 +167,7 @@ class Settings(BaseSettings):
         return self.telegram_bot_token.get_secret_value()
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     variable = "_".join(str(p) for p in error["loc"] if isinstance(p, str)).upper() or "settings"
     message = error["msg"].removeprefix("Value error, ")
     return f"{variable}: {message}"

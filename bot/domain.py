@@ -140,7 +140,8 @@ class _Alert:
         """The flat record ``python -m bot replay --json`` prints: time, kind, symbol, then the numbers."""
         record: dict[str, Any] = {"time": self.time, "kind": self.kind, "symbol": self.symbol}
         record.update({k: v for k, v in asdict(self).items() if k not in record})  # type: ignore[call-overload]
-        return _printable(record)
+        printable: dict[str, Any] = _printable(record)
+        return printable
 
 
 def _printable(value: Any) -> Any:

@@ -80,8 +80,6 @@ def languages() -> tuple[str, ...]:
     return tuple(_languages())
 
 
-
-
 def language(code: str) -> Language:
     """The catalogue of ``code`` (English for a language there is none of)."""
     found = _languages()

@@ -71,7 +71,8 @@ def assume_utc(when: datetime) -> datetime:
 
 
 def _as_datetime(stamp: Any) -> datetime:
-    return stamp.to_pydatetime().astimezone(UTC)
+    when: datetime = stamp.to_pydatetime()
+    return when.astimezone(UTC)
 
 
 class MarketHours:
@@ -131,9 +132,7 @@ class MarketHours:
 
     def _at(self, index: int, what: str) -> Session:
         if not 0 <= index < len(self._sessions):
-            raise CalendarRangeError(
-                f"no {what} within the {self.exchange} calendar ({self.first} .. {self.last})"
-            )
+            raise CalendarRangeError(f"no {what} within the {self.exchange} calendar ({self.first} .. {self.last})")
         return self._sessions[index]
 
     # -- days -------------------------------------------------------------------------

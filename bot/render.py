@@ -18,10 +18,19 @@ from __future__ import annotations
 import html
 import math
 import re
-from telegram.constants import MessageLimit
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import timedelta, tzinfo
 
-from bot.domain import Alert, CorrelationResolved, CorrelationSpike, EarningsShock, EarningsUpcoming, LargeMove, LevelBreak
+from telegram.constants import MessageLimit
+
+from bot.domain import (
+    Alert,
+    CorrelationResolved,
+    CorrelationSpike,
+    EarningsShock,
+    EarningsUpcoming,
+    LargeMove,
+    LevelBreak,
+)
 from bot.formatting import (
     fmt_corr,
     fmt_date,

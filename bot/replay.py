@@ -68,13 +68,17 @@ def replay_settings(source: ReplaySource, base: Settings | None = None) -> Setti
     equities = ",".join(s for s in source.symbols if s not in source.data.crypto) or "QQQ"
     if base is None:
         return load_settings(crypto_symbols=crypto, equity_watchlist=equities)
-    return base.model_copy(update={"crypto_symbols": tuple(crypto.split(",")), "equity_watchlist": tuple(equities.split(","))})
+    return base.model_copy(
+        update={"crypto_symbols": tuple(crypto.split(",")), "equity_watchlist": tuple(equities.split(","))}
+    )
 
 
 class ReplayDriver:
     """Runs the market jobs at every moment a recorded bar closes, on a clock it moves itself."""
 
-    def __init__(self, source: ReplaySource, jobs: MarketJobs, clock: ManualClock, *, end: datetime | None = None) -> None:
+    def __init__(
+        self, source: ReplaySource, jobs: MarketJobs, clock: ManualClock, *, end: datetime | None = None
+    ) -> None:
         self.source = source
         self.jobs = jobs
         self.clock = clock

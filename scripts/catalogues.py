@@ -99,9 +99,11 @@ def problems(catalog: Catalog, source: Catalog) -> list[str]:
             found.append(f"{catalog.locale}: {key} should {'' if message.pluralizable else 'not '}have plural forms")
         elif message.pluralizable and len(texts(other)) != catalog.num_plurals:
             found.append(f"{catalog.locale}: {key} has {len(texts(other))} plural forms, needs {catalog.num_plurals}")
-        for text in texts(other):
-            if placeholders(text) != expected:
-                found.append(f"{catalog.locale}: {key} has {sorted(placeholders(text))}, English has {sorted(expected)}")
+        found += [
+            f"{catalog.locale}: {key} has {sorted(placeholders(text))}, English has {sorted(expected)}"
+            for text in texts(other)
+            if placeholders(text) != expected
+        ]
     extra = {key_of(m) for m in catalog if m.id} - {key_of(m) for m in source if m.id}
     found += [f"{catalog.locale}: {key} is not an English message" for key in sorted(extra)]
     return found

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
 from bot.domain import Alert
@@ -13,6 +15,20 @@ from bot.store.outbox import RuleKey
 from bot.wiring import replay_pipeline
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
+OFFLINE = ROOT / "tests" / "offline"
+
+
+def checkout_env(**extra: str) -> dict[str, str]:
+    """The environment for ``python -m bot`` in a subprocess: this checkout's code first (whatever
+    the interpreter has installed), no developer's Telegram settings, and a machine without
+    internet (tests/offline/sitecustomize.py)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(OFFLINE), str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update(extra)
+    return env
+
+
 _STORE = open_db(":memory:")
 
 

@@ -14,6 +14,8 @@ from telegram.ext import Application
 
 from bot.clock import SystemClock
 from bot.config import Settings, load_settings
+from bot.delivery.limiter import SmoothRateLimiter
+from bot.delivery.schedule import Limits
 from bot.health import HealthRegistry
 from bot.store import open_db
 from bot.telegram.app import build_application, serve
@@ -47,15 +49,30 @@ def bot_parts(settings: Settings, db: Database | None = None, **kwargs: Any) -> 
     return Parts(settings, db, clock, health, **kwargs)
 
 
+RELAXED = Limits(overall=10_000, per_chat_interval=0.0, group=10_000)
+"""Telegram's limits lifted, for tests of what a bot says rather than how fast it may say it."""
+
+
 @asynccontextmanager
 async def running_bot(
-    settings: Settings, fake: FakeTelegram, db: Database | None = None, *, parts: Parts | None = None, **kwargs: Any
+    settings: Settings,
+    fake: FakeTelegram,
+    db: Database | None = None,
+    *,
+    parts: Parts | None = None,
+    limits: Limits = RELAXED,
+    **kwargs: Any,
 ) -> AsyncIterator[RunningBot]:
-    """The real application against ``fake``: ``parts`` as given, or built from ``settings`` and ``kwargs``."""
+    """The real application against ``fake``: ``parts`` as given, or built from ``settings`` and ``kwargs``.
+
+    Replies are paced by the bot's own rate limiter with ``limits``: relaxed unless a test
+    checks Telegram's limits themselves (pass ``Limits()``).
+    """
     parts = parts or bot_parts(settings, db, **kwargs)
     db, settings, health = parts.db, parts.settings, parts.health
-    app = build_application(parts)
+    app = build_application(parts, rate_limiter=SmoothRateLimiter(limits))
     stop = asyncio.Event()
+    fake.long_polls = True
     task = asyncio.create_task(serve(app, stop, poll_timeout=1))
     try:
         for _ in range(500):
@@ -66,6 +83,7 @@ async def running_bot(
             task.result()
         yield RunningBot(app, db, settings, health)
     finally:
+        fake.end_long_polls()  # stopping the bot waits for no long poll
         stop.set()
         await asyncio.wait_for(task, 15)
         db.close()

@@ -106,7 +106,7 @@ def test_layers_only_import_downstream(layer):
         for name, targets in GRAPH.items()
         if name == layer or name.startswith(layer + ".")
         for target in targets
-        if any(target == f or target.startswith(f if f.endswith(".") else f + ".") or target == f for f in FORBIDDEN[layer])
+        if any(target in (f, f) or target.startswith(f if f.endswith(".") else f + ".") for f in FORBIDDEN[layer])
     )
     assert wrong == []
 
@@ -135,9 +135,14 @@ def private_uses(name: str) -> Iterator[str]:
                 if alias.name in MODULES and alias.asname:
                     aliases[alias.asname] = alias.name
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
-            if node.attr.startswith("_") and not node.attr.startswith("__"):
-                yield f"{name}: {aliases[node.value.id]}.{node.attr}"
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            yield f"{name}: {aliases[node.value.id]}.{node.attr}"
 
 
 def test_no_module_uses_another_modules_private_names():

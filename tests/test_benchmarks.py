@@ -1,5 +1,7 @@
 """The benchmark's decisions must be right (its timings are never asserted here)."""
 
+import pytest
+
 from benchmarks import levels
 
 
@@ -9,6 +11,7 @@ def test_indexed_levels_decide_exactly_what_the_naive_loop_decides():
     assert result["alerts_indexed"] > 0
 
 
+@pytest.mark.slow  # a broadcast at Telegram's pace
 def test_delivery_benchmark_loses_and_repeats_nothing():
     from benchmarks import delivery
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import string
 import warnings
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -15,7 +14,6 @@ from bot import charts
 from bot.domain import CorrelationResolved, CorrelationSpike, EarningsShock, EarningsUpcoming, LevelBreak
 from bot.sources.replay_data import load_replay_data
 from bot.store import market, open_db
-from bot.telegram import market_commands, market_views
 
 REPLAY = load_replay_data()
 BTC, NVDA, ORCL = (REPLAY.series(s, "1d") for s in ("BTC", "NVDA", "ORCL"))
@@ -32,17 +30,37 @@ def orcl_shock(**changes) -> EarningsShock:
     _, prior_close = close_on(ORCL, date(2025, 12, 10))
     open_, close = close_on(ORCL, date(2025, 12, 11))
     shock = EarningsShock(
-        symbol="ORCL", time=datetime(2025, 12, 11, 21, 0, tzinfo=UTC), session=date(2025, 12, 11),
-        gap_pct=(open_ / prior_close - 1) * 100, move_pct=(close / prior_close - 1) * 100, threshold_pct=7.0,
-        prior_close=prior_close, open=open_, price=close, earnings=True, report_date=date(2025, 12, 10),
-        timing="after_close", peers={"NVDA": -1.6}, btc_move_pct=-0.7, btc_corr_30d=0.39,
+        symbol="ORCL",
+        time=datetime(2025, 12, 11, 21, 0, tzinfo=UTC),
+        session=date(2025, 12, 11),
+        gap_pct=(open_ / prior_close - 1) * 100,
+        move_pct=(close / prior_close - 1) * 100,
+        threshold_pct=7.0,
+        prior_close=prior_close,
+        open=open_,
+        price=close,
+        earnings=True,
+        report_date=date(2025, 12, 10),
+        timing="after_close",
+        peers={"NVDA": -1.6},
+        btc_move_pct=-0.7,
+        btc_corr_30d=0.39,
     )
     return replace(shock, **changes)
 
 
 def spike(cls=CorrelationSpike, **extra):
-    common = dict(symbol="NVDA", time=datetime(2025, 12, 1, 21, 0, tzinfo=UTC), window=21, value=0.72,
-                  previous=0.65, threshold=0.7, jump=0.4, start=date(2025, 10, 30), end=date(2025, 12, 1))
+    common = {
+        "symbol": "NVDA",
+        "time": datetime(2025, 12, 1, 21, 0, tzinfo=UTC),
+        "window": 21,
+        "value": 0.72,
+        "previous": 0.65,
+        "threshold": 0.7,
+        "jump": 0.4,
+        "start": date(2025, 10, 30),
+        "end": date(2025, 12, 1),
+    }
     return cls(**common, **extra)
 
 

@@ -3,32 +3,41 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.telegram import TOKEN, FakeTelegram, FakeUser
+from tests.helpers import ROOT, checkout_env
 
 ADA = FakeUser(111, "Ada", "ada", "en")
 
 
-OFFLINE = str(Path(__file__).parent / "offline")
+pytestmark = pytest.mark.slow  # every test here starts the bot in a subprocess
 
 
 def _env(**extra: str) -> dict[str, str]:
-    """The child process runs as on a machine without internet (see tests/offline)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    env["PYTHONPATH"] = OFFLINE + os.pathsep + env.get("PYTHONPATH", "")
-    env.update(extra)
-    return env
+    return checkout_env(**extra)
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=_env(**env), timeout=60
     )
+
+
+def test_the_subprocess_runs_this_checkout():
+    result = subprocess.run(
+        [sys.executable, "-c", "import bot; print(bot.__file__)"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=60,
+    )
+    assert Path(result.stdout.strip()).resolve().is_relative_to(ROOT)
 
 
 def test_help_lists_the_working_subcommands():
@@ -55,7 +64,10 @@ async def test_live_bot_serves_start_help_status_against_a_local_bot_api(tmp_pat
     fake = FakeTelegram()
     await fake.start()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run",
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
         env=_env(
             TELEGRAM_BOT_TOKEN=TOKEN,
             TELEGRAM_API_BASE_URL=fake.url,

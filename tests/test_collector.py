@@ -9,13 +9,11 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.collector import Collector
-from bot.markettime import next_bar_close
 from bot.config import load_settings
 from bot.health import HealthRegistry
+from bot.markettime import default_market_hours, next_bar_close
 from bot.sources.crypto import CryptoSource
-from bot.markettime import default_market_hours
-from bot.store import chats, open_db
-from bot.store import market
+from bot.store import chats, market, open_db
 from tests.fakes.exchange import BINANCE_KLINES, BINANCE_TICKERS, NOW, FakeExchange
 
 
@@ -38,8 +36,15 @@ def make_collector(db, exchange, clock, health=None):
     settings = load_settings(crypto_exchanges="binance,okx")
     health = health or HealthRegistry()
     crypto = CryptoSource(
-        ("binance", "okx"), ("BTC",), api_urls={"binance": exchange.url, "okx": exchange.url},
-        clock=clock, health=health, sleep=_no_sleep, rng=random.Random(3), timeout=5.0, rate_limit_ms=1,
+        ("binance", "okx"),
+        ("BTC",),
+        api_urls={"binance": exchange.url, "okx": exchange.url},
+        clock=clock,
+        health=health,
+        sleep=_no_sleep,
+        rng=random.Random(3),
+        timeout=5.0,
+        rate_limit_ms=1,
     )
     return Collector(db, settings, clock, health, default_market_hours(), crypto=crypto)
 

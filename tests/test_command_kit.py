@@ -64,10 +64,19 @@ async def test_an_anonymous_admin_posting_as_the_group_may_change_it(fake, bot):
     ("text", "answer"),
     [
         ("/set corr lots", "“lots” is not a number.\nUsage: <code>/set corr 0.8</code>"),
-        ("/alert add btc sideways 9", "“sideways”: expected one of above, below.\nUsage: <code>/alert add btc below 88000</code>"),
-        ("/alert add doge below 1", "DOGE is not tracked. Tracked symbols: BTC, NVDA, AMD, ORCL, MSFT, AVGO, META, TSM, QQQ.\n"
-                                    "Usage: <code>/alert add btc below 88000</code>"),
-        ("/alert del x", "“x” is not an alert number: use the # number that /alert list shows.\nUsage: <code>/alert del 3</code>"),
+        (
+            "/alert add btc sideways 9",
+            "“sideways”: expected one of above, below.\nUsage: <code>/alert add btc below 88000</code>",
+        ),
+        (
+            "/alert add doge below 1",
+            "DOGE is not tracked. Tracked symbols: BTC, NVDA, AMD, ORCL, MSFT, AVGO, META, TSM, QQQ.\n"
+            "Usage: <code>/alert add btc below 88000</code>",
+        ),
+        (
+            "/alert del x",
+            "“x” is not an alert number: use the # number that /alert list shows.\nUsage: <code>/alert del 3</code>",
+        ),
     ],
 )
 async def test_a_bad_argument_gets_one_line_with_the_usage_of_what_was_tried(fake, bot, text, answer):

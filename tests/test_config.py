@@ -86,7 +86,7 @@ def test_every_setting_is_documented_in_env_example_with_its_default():
     example = (ROOT / ".env.example").read_text()
     documented = dict(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=(.*)$", example, re.M))
     defaults = load_settings()
-    for name, field in Settings.model_fields.items():
+    for name in Settings.model_fields:
         assert name.upper() in documented, f"{name.upper()} missing from .env.example"
         default = getattr(defaults, name)
         if default is None or name == "telegram_bot_token":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-import json
+import itertools
 import math
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -14,8 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import through_store
-from bot.domain import CorrelationResolved, CorrelationSpike
+from bot.domain import Bar, CorrelationResolved, CorrelationSpike
 from bot.engine.correlation import (
     AlignedReturns,
     CorrelationParams,
@@ -27,8 +26,8 @@ from bot.engine.correlation import (
     evaluate_correlation,
     rolling_correlation,
 )
-from bot.domain import Bar
 from bot.sources.replay_data import load_replay_data
+from tests.helpers import through_store
 
 DAY = timedelta(days=1)
 PARAMS = CorrelationParams()
@@ -65,6 +64,7 @@ def real_data():
 
 def pandas_corr(btc: Sequence[Bar], equity: Sequence[Bar], window: int) -> pd.Series:
     """Independent reference: inner join of closes on date, log returns, pandas rolling corr."""
+
     def closes(series: Sequence[Bar]) -> pd.Series:
         return pd.Series({b.ts.date(): b.close for b in series}, dtype=float)
 
@@ -82,8 +82,10 @@ def assert_matches_pandas(
     window = ref.index.size - ref.count() + 1
     for i, ((day, value), expected) in enumerate(zip(mine, ref, strict=True)):
         if value is None:
-            flat = flat_ok is not None and i >= window - 1 and any(
-                np.ptp(side[i - window + 1: i + 1]) <= 1e-12 for side in (flat_ok.btc, flat_ok.equity)
+            flat = (
+                flat_ok is not None
+                and i >= window - 1
+                and any(np.ptp(side[i - window + 1 : i + 1]) <= 1e-12 for side in (flat_ok.btc, flat_ok.equity))
             )
             assert not math.isfinite(expected) or flat, f"{day}: None but pandas says {expected}"
         else:
@@ -164,8 +166,11 @@ def test_random_price_paths_match_pandas_and_stay_in_range(data, n_days, window)
     eq_close = 150 * np.exp(np.cumsum(np.array(data.draw(steps)) / 1000))
     holes = data.draw(st.sets(st.integers(0, n_days - 1), max_size=n_days // 5))
     missing = data.draw(st.sets(st.integers(0, n_days - 1), max_size=3))
-    btc = bars("BTC", [d for i, d in enumerate(days) if i not in missing],
-               [c for i, c in enumerate(btc_close) if i not in missing])
+    btc = bars(
+        "BTC",
+        [d for i, d in enumerate(days) if i not in missing],
+        [c for i, c in enumerate(btc_close) if i not in missing],
+    )
     eq_idx = [i for i, d in enumerate(days) if d.weekday() < 5 and i not in holes]
     eq = bars("QQQ", [days[i] for i in eq_idx], [eq_close[i] for i in eq_idx])
     returns = aligned_returns(btc, eq)
@@ -303,7 +308,7 @@ def coupling_scenario():
     btc_close = dict(zip(btc_days, btc_path, strict=True))
     eq_days = trading_days(date(2025, 4, 1), date(2025, 9, 30), [date(2025, 5, 26), date(2025, 7, 4)])
     closes = [150.0]
-    for prev, day in zip(eq_days, eq_days[1:], strict=False):
+    for prev, day in itertools.pairwise(eq_days):
         btc_move = math.log(btc_close[day] / btc_close[prev])
         own = rng.normal(0, 0.025)
         closes.append(closes[-1] * math.exp(btc_move + own / 4 if day >= date(2025, 8, 1) else own))
@@ -329,7 +334,7 @@ def test_prices_that_start_moving_together_send_one_spike_with_its_facts():
     assert spike.time == after_close(end) and spike.end == end and spike.start == ref21.index[fire - 20]
     assert spike.value == pytest.approx(ref21.iloc[fire], abs=1e-9)
     assert spike.previous == pytest.approx(ref21.iloc[fire - 1], abs=1e-9)
-    assert spike.change_10d == pytest.approx(ref21.iloc[fire] - ref21.iloc[fire - 10: fire].min(), abs=1e-9)
+    assert spike.change_10d == pytest.approx(ref21.iloc[fire] - ref21.iloc[fire - 10 : fire].min(), abs=1e-9)
     assert spike.windows == pytest.approx({"21": ref21.iloc[fire], "63": ref63.iloc[fire]}, abs=1e-9)
     assert str(spike.key) == f"correlation_spike:NVDA:0.7/2/21:-:{end.isoformat()}"
     assert state.active and state.fired_on == end
@@ -345,7 +350,7 @@ def test_a_fresh_bot_on_real_2025_data_alerts_in_pairs_and_never_twice():
             kinds += [a.kind for a in alerts]
             for a in alerts:
                 assert set(a.windows) == {"21", "63"} and a.end == bar.ts.date() and -1 <= a.value <= 1
-        assert all(a != b for a, b in zip(kinds, kinds[1:], strict=False)), (symbol, kinds)
+        assert all(a != b for a, b in itertools.pairwise(kinds)), (symbol, kinds)
         assert not kinds or kinds[0] == "correlation_spike"
 
 
@@ -354,8 +359,17 @@ def test_a_fresh_bot_on_real_2025_data_alerts_in_pairs_and_never_twice():
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"threshold": 0}, {"threshold": 1.01}, {"jump": 0}, {"jump": 2.5}, {"windows": (21, 4)},
-     {"windows": ()}, {"jump_sessions": 0}, {"band": -0.1}, {"threshold": float("nan")}],
+    [
+        {"threshold": 0},
+        {"threshold": 1.01},
+        {"jump": 0},
+        {"jump": 2.5},
+        {"windows": (21, 4)},
+        {"windows": ()},
+        {"jump_sessions": 0},
+        {"band": -0.1},
+        {"threshold": float("nan")},
+    ],
 )
 def test_bad_params_are_refused(kwargs):
     with pytest.raises(ValueError):

@@ -93,8 +93,15 @@ async def make_source(fake, clock, health, sleep):
 
     def make(exchanges=("binance", "okx"), symbols=("BTC",), **kwargs) -> CryptoSource:
         # rate_limit_ms=1: ccxt's own limiter still runs, at 1 ms per cost unit instead of 50-110 ms.
-        options = dict(api_urls={e: fake.url for e in exchanges}, clock=clock, health=health, sleep=sleep,
-                       rng=random.Random(7), timeout=5.0, rate_limit_ms=1)
+        options = {
+            "api_urls": dict.fromkeys(exchanges, fake.url),
+            "clock": clock,
+            "health": health,
+            "sleep": sleep,
+            "rng": random.Random(7),
+            "timeout": 5.0,
+            "rate_limit_ms": 1,
+        }
         source = CryptoSource(exchanges, symbols, **(options | kwargs))
         made.append(source)
         return source
@@ -184,7 +191,7 @@ async def test_symbol_missing_on_the_first_exchange_comes_from_the_next(fake, ma
 
 async def test_symbol_listed_nowhere_is_an_unknown_symbol(make_source):
     source = make_source()
-    with pytest.raises(UnknownSymbol, match="binance: no market for DOGE.*okx: no market for DOGE"):
+    with pytest.raises(UnknownSymbol, match=r"binance: no market for DOGE.*okx: no market for DOGE"):
         await source.fetch_quotes(["DOGE"])
     with pytest.raises(UnknownSymbol):
         await source.fetch_bars("DOGE", "1d", utc(2025, 11, 1))
@@ -351,7 +358,9 @@ def expected_bars(interval: str, since: datetime) -> list[tuple]:
         ("okx", "1d", utc(2025, 1, 1), 100),
     ],
 )
-async def test_paginated_bars_are_stitched_without_duplicates_or_gaps(fake, make_source, exchange, interval, since, page):
+async def test_paginated_bars_are_stitched_without_duplicates_or_gaps(
+    fake, make_source, exchange, interval, since, page
+):
     bars = await make_source((exchange,)).fetch_bars("BTC", interval, since)
     want = expected_bars(interval, since)
     assert len(want) > page or interval == "1d"
@@ -421,30 +430,71 @@ async def test_fetch_bars_rejects_bad_arguments(make_source):
 @pytest.mark.parametrize(
     ("error", "expected", "reason", "rate_limit"),
     [
-        (ccxt.DDoSProtection("binance 429 Too Many Requests {\"code\":-1003}"), SourceUnavailable,
-         "binance: rate limited (429)", True),
-        (ccxt.DDoSProtection("binance 418 I'm a teapot {\"code\":-1003}"), SourceUnavailable,
-         "binance: IP banned for rate limits (418)", True),
-        (ccxt.RateLimitExceeded("okx GET http://h/api/v5/market/tickers 429 Too Many Requests"), SourceUnavailable,
-         "okx: rate limited (429)", True),
+        (
+            ccxt.DDoSProtection('binance 429 Too Many Requests {"code":-1003}'),
+            SourceUnavailable,
+            "binance: rate limited (429)",
+            True,
+        ),
+        (
+            ccxt.DDoSProtection('binance 418 I\'m a teapot {"code":-1003}'),
+            SourceUnavailable,
+            "binance: IP banned for rate limits (418)",
+            True,
+        ),
+        (
+            ccxt.RateLimitExceeded("okx GET http://h/api/v5/market/tickers 429 Too Many Requests"),
+            SourceUnavailable,
+            "okx: rate limited (429)",
+            True,
+        ),
         (ccxt.RequestTimeout("okx GET http://h/api/v5/market/tickers"), SourceUnavailable, "okx: timeout", False),
-        (ccxt.ExchangeNotAvailable("binance GET http://h/api/v3/klines 503 Service Unavailable"),
-         SourceUnavailable, "binance: not available (503)", False),
-        (ccxt.ExchangeNotAvailable("binance GET http://h/api/v3/klines"), SourceUnavailable,
-         "binance: unreachable", False),
-        (ccxt.OnMaintenance("okx {\"code\":\"50001\"}"), SourceUnavailable, "okx: down for maintenance", False),
+        (
+            ccxt.ExchangeNotAvailable("binance GET http://h/api/v3/klines 503 Service Unavailable"),
+            SourceUnavailable,
+            "binance: not available (503)",
+            False,
+        ),
+        (
+            ccxt.ExchangeNotAvailable("binance GET http://h/api/v3/klines"),
+            SourceUnavailable,
+            "binance: unreachable",
+            False,
+        ),
+        (ccxt.OnMaintenance('okx {"code":"50001"}'), SourceUnavailable, "okx: down for maintenance", False),
         (ccxt.NetworkError("kraken"), SourceUnavailable, "kraken: network error", False),
-        (ccxt.BadSymbol("binance {\"code\":-1121,\"msg\":\"Invalid symbol.\"}"), UnknownSymbol,
-         "binance: unknown symbol", False),
-        (ccxt.AuthenticationError("coinbase 401 Unauthorized"), SourceUnavailable,
-         "coinbase: authentication refused (401)", False),
-        (ccxt.BadResponse("binance 200 OK: the body is not valid JSON"), SourceUnavailable,
-         "binance: malformed response", False),
-        (ccxt.ExchangeError("okx {\"code\":\"1\"}"), SourceUnavailable, "okx: exchange error", False),
-        (AttributeError("'str' object has no attribute 'get'"), SourceUnavailable, "binance: malformed response", False),
+        (
+            ccxt.BadSymbol('binance {"code":-1121,"msg":"Invalid symbol."}'),
+            UnknownSymbol,
+            "binance: unknown symbol",
+            False,
+        ),
+        (
+            ccxt.AuthenticationError("coinbase 401 Unauthorized"),
+            SourceUnavailable,
+            "coinbase: authentication refused (401)",
+            False,
+        ),
+        (
+            ccxt.BadResponse("binance 200 OK: the body is not valid JSON"),
+            SourceUnavailable,
+            "binance: malformed response",
+            False,
+        ),
+        (ccxt.ExchangeError('okx {"code":"1"}'), SourceUnavailable, "okx: exchange error", False),
+        (
+            AttributeError("'str' object has no attribute 'get'"),
+            SourceUnavailable,
+            "binance: malformed response",
+            False,
+        ),
         (TypeError("string indices must be integers"), SourceUnavailable, "binance: malformed response", False),
-        (ValueError("invalid literal for int() with base 10: 'NaN'"), SourceUnavailable,
-         "binance: malformed response", False),
+        (
+            ValueError("invalid literal for int() with base 10: 'NaN'"),
+            SourceUnavailable,
+            "binance: malformed response",
+            False,
+        ),
         (RuntimeError("a bug of ours"), RuntimeError, "a bug of ours", False),  # not ccxt's: passes through
         (asyncio.CancelledError(), asyncio.CancelledError, "", False),  # never swallowed
     ],
@@ -524,7 +574,9 @@ async def test_api_url_override_points_ccxt_at_the_server(fake, make_source):
     assert okx.urls["api"]["rest"] == fake.url
     assert binance.options["fetchMarkets"]["types"] == okx.options["fetchMarkets"]["types"] == ["spot"]
     assert point_api_at({"a": "https://api.x.com/v1", "b": ["no-url"]}, "http://127.0.0.1:1/") == {
-        "a": "http://127.0.0.1:1/v1", "b": ["no-url"]}
+        "a": "http://127.0.0.1:1/v1",
+        "b": ["no-url"],
+    }
 
 
 async def test_close_closes_every_exchange_session(make_source):

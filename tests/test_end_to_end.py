@@ -13,9 +13,9 @@ from bot.clock import SystemClock
 from bot.collector import Collector
 from bot.engine.engine import Engine
 from bot.health import HealthRegistry
-from bot.sources.crypto import CryptoSource
 from bot.markettime import default_market_hours
-from bot.store import open_db
+from bot.sources.crypto import CryptoSource
+from bot.store import open_db, outbox
 from bot.store.prefs import load_audience
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram, FakeUser
@@ -34,8 +34,14 @@ async def test_a_crossing_reaches_each_owner_once_in_their_language(tmp_path):
         clock, health = SystemClock(), HealthRegistry(collecting=True)
         engine = Engine(db, settings, default_market_hours())
         crypto = CryptoSource(
-            ("binance",), ("BTC",), api_urls={"binance": exchange.url}, clock=clock, health=health,
-            rng=random.Random(1), timeout=5.0, rate_limit_ms=1,
+            ("binance",),
+            ("BTC",),
+            api_urls={"binance": exchange.url},
+            clock=clock,
+            health=health,
+            rng=random.Random(1),
+            timeout=5.0,
+            rate_limit_ms=1,
         )
         collector = Collector(db, settings, clock, health, default_market_hours(), crypto=crypto)
         collector.on_stored = lambda now, quotes, bars: engine.process(now, quotes, bars)
@@ -52,7 +58,10 @@ async def test_a_crossing_reaches_each_owner_once_in_their_language(tmp_path):
             telegram.user_sends("/set corr 0.8", ADA)
             await telegram.wait_for(ADA.id, 3, timeout=20)
             await telegram.wait_for(LI.id, 2, timeout=20)
-            assert {c.chat_id: c.corr_threshold for c in load_audience(db, settings, clock.now())} == {111: 0.8, 222: 0.7}
+            assert {c.chat_id: c.corr_threshold for c in load_audience(db, settings, clock.now())} == {
+                111: 0.8,
+                222: 0.7,
+            }
 
             await tick(86_000)  # first price: nothing to cross from
             await tick(85_100)  # inside 85,000's band: not a crossing yet
@@ -61,7 +70,15 @@ async def test_a_crossing_reaches_each_owner_once_in_their_language(tmp_path):
             await telegram.wait_for(LI.id, 3, timeout=20)
             await tick(84_600)  # still below: nothing new
             await tick(84_650)
-            await asyncio.sleep(2.5)  # the sender runs every second: give a duplicate time to show
+            # Every tick is decided when it returns: one alert for the level, one delivery per owner...
+            decided = db.execute("SELECT id FROM alerts WHERE kind = 'level_break' AND param = '85000'").fetchall()
+            assert len(decided) == 1
+            # ...and once the outbox is empty nothing more can be sent.
+            for _ in range(500):
+                if outbox.pending_count(db) == 0:
+                    break
+                await asyncio.sleep(0.02)
+            assert outbox.pending_count(db) == 0
         await crypto.close()
     await telegram.stop()
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import load_settings
-from bot.engine.engine import Engine
 from bot.domain import Bar, Quote
+from bot.engine.engine import Engine
 from bot.markettime import MarketHours
 from bot.store import chats, market, open_db
 from bot.store.prefs import add_level, set_mute, set_thresholds

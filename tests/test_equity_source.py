@@ -16,8 +16,8 @@ import pytest
 import yfinance as yf
 
 from bot.clock import ManualClock
-from bot.health import HealthRegistry
 from bot.domain import Bar, EarningsDate
+from bot.health import HealthRegistry
 from bot.sources.base import EarningsSource, MarketSource, SourceUnavailable, UnknownSymbol
 from bot.sources.equities import EquitySource
 from tests.fakes.yahoo import FakeYahoo, reset_yfinance_state

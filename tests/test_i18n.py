@@ -16,12 +16,16 @@ from bot import formatting, i18n
 from bot.i18n import Html, language_for, languages, t, tn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-import catalogues  # noqa: E402
+import catalogues
 
 
 def test_every_catalogue_has_every_message_with_the_same_placeholders_and_plurals():
     source = catalogues.read(catalogues.SOURCE)
-    found = [p for path in sorted(i18n.LOCALE_DIR.glob("*/LC_MESSAGES/bot.po")) for p in catalogues.problems(catalogues.read(path), source)]
+    found = [
+        p
+        for path in sorted(i18n.LOCALE_DIR.glob("*/LC_MESSAGES/bot.po"))
+        for p in catalogues.problems(catalogues.read(path), source)
+    ]
     assert found == []
 
 
@@ -42,7 +46,9 @@ def test_the_check_finds_what_a_translator_left_out(tmp_path):
     ]
 
 
-@pytest.mark.parametrize(("code", "lang"), [("zh-hans", "zh"), ("zh-TW", "zh"), ("en-US", "en"), ("de", "en"), (None, "en")])
+@pytest.mark.parametrize(
+    ("code", "lang"), [("zh-hans", "zh"), ("zh-TW", "zh"), ("en-US", "en"), ("de", "en"), (None, "en")]
+)
 def test_language_follows_telegram_language_code(code, lang):
     assert language_for(code) == lang
 
@@ -54,8 +60,12 @@ def test_values_are_escaped_unless_marked_html():
 
 @pytest.mark.parametrize(
     ("lang", "count", "text"),
-    [("en", 1, "Up 2d 3h · 1 subscribed chat"), ("en", 2, "Up 2d 3h · 2 subscribed chats"),
-     ("zh", 1, "已运行 2天3小时 · 1 个订阅聊天"), ("zh", 5, "已运行 2天3小时 · 5 个订阅聊天")],
+    [
+        ("en", 1, "Up 2d 3h · 1 subscribed chat"),
+        ("en", 2, "Up 2d 3h · 2 subscribed chats"),
+        ("zh", 1, "已运行 2天3小时 · 1 个订阅聊天"),
+        ("zh", 5, "已运行 2天3小时 · 5 个订阅聊天"),
+    ],
 )
 def test_plurals_and_durations_follow_the_language(lang, count, text):
     assert tn(lang, "status.uptime", count, uptime=formatting.fmt_age(timedelta(days=2, hours=3), lang)) == text
@@ -63,8 +73,12 @@ def test_plurals_and_durations_follow_the_language(lang, count, text):
 
 @pytest.mark.parametrize(
     ("delta", "en", "zh"),
-    [(timedelta(days=2, hours=3), "2d 3h", "2天3小时"), (timedelta(hours=4, minutes=5), "4h 5m", "4小时5分钟"),
-     (timedelta(minutes=29, seconds=3), "29m", "29分钟"), (timedelta(seconds=40), "40s", "40秒")],
+    [
+        (timedelta(days=2, hours=3), "2d 3h", "2天3小时"),
+        (timedelta(hours=4, minutes=5), "4h 5m", "4小时5分钟"),
+        (timedelta(minutes=29, seconds=3), "29m", "29分钟"),
+        (timedelta(seconds=40), "40s", "40秒"),
+    ],
 )
 def test_ages_are_written_in_the_readers_language(delta, en, zh):
     assert (formatting.fmt_age(delta, "en"), formatting.fmt_age(delta, "zh")) == (en, zh)
@@ -107,4 +121,6 @@ def test_a_new_language_is_one_new_catalogue(with_german):
     assert formatting.fmt_pct(-1234.56, "de") == "−1.234,6 %"
     when = datetime(2025, 12, 11, 15, 0, tzinfo=UTC)
     assert formatting.fmt_time(when, "Europe/Berlin", "de") == "Do., 11. Dez. 2025, 16:00 CET"
-    assert formatting.fmt_date_range(date(2025, 11, 12), date(2025, 12, 11), "de") == "12. Nov.\u2009–\u200911. Dez. 2025"
+    assert (
+        formatting.fmt_date_range(date(2025, 11, 12), date(2025, 12, 11), "de") == "12. Nov.\u2009–\u200911. Dez. 2025"
+    )

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import through_store
 from bot.engine.levels import LevelBook, Segment
+from tests.helpers import through_store
 
 T0 = datetime(2025, 12, 11, tzinfo=UTC)
 
@@ -29,7 +29,11 @@ def walk(b: LevelBook, *prices: float, step: float = 30) -> list[tuple[float, st
     b.observe(Segment.between("BTC", t, previous, t, previous))
     for price in prices[1:]:
         t2 = t + timedelta(seconds=step)
-        out += [(c.level, c.direction, c.price) for c in b.observe(Segment.between("BTC", t, previous, t2, price)) if c.cooled_down]
+        out += [
+            (c.level, c.direction, c.price)
+            for c in b.observe(Segment.between("BTC", t, previous, t2, price))
+            if c.cooled_down
+        ]
         t, previous = t2, price
     return out
 

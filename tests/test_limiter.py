@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 
 import pytest
@@ -53,7 +54,7 @@ def test_broadcast_is_evenly_spaced_without_a_first_second_burst():
     assert len(times) == 120
     assert busiest(times) <= 30
     assert sum(t < 1.0 for t in times) <= 30  # AIORateLimiter lets ~59 through here
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) == pytest.approx(SLOT)
     assert 29 <= (len(times) - 1) / (times[-1] - times[0]) <= 30
 
@@ -66,7 +67,7 @@ def test_one_message_a_second_per_chat_and_a_busy_chat_holds_up_nobody():
         schedule.push(make(chat))
     granted = run(schedule)
     seven = [t for t, ticket in granted if ticket.chat == 7]
-    assert [b - a for a, b in zip(seven, seven[1:])] == pytest.approx([CHAT_GAP] * 4)
+    assert [b - a for a, b in itertools.pairwise(seven)] == pytest.approx([CHAT_GAP] * 4)
     others = [t for t, ticket in granted if ticket.chat != 7]
     assert max(others) < 11 * SLOT  # the ten others go in the very next slots
 
@@ -254,7 +255,7 @@ def test_any_arrivals_stay_within_every_limit_and_each_chats_order(arrivals):
     for chat, tickets in pushed.items():
         times = [t for t, ticket in granted if ticket.chat == chat]
         assert [ticket for _, ticket in granted if ticket.chat == chat] == tickets
-        assert all(b - a >= 1.0 for a, b in zip(times, times[1:]))
+        assert all(b - a >= 1.0 for a, b in itertools.pairwise(times))
         if chat < 0:
             assert busiest(times, 60.0) <= 20
 
@@ -358,7 +359,9 @@ async def test_broadcast_flag_tells_when_a_request_is_on_the_wire(limiter, fake_
 
 async def test_replies_go_before_queued_broadcasts(limiter, fake_time):
     telegram = Telegram(fake_time)
-    broadcasts = [asyncio.create_task(request(limiter, telegram, rate_limit_args=Broadcast(), chat_id=c)) for c in range(1, 61)]
+    broadcasts = [
+        asyncio.create_task(request(limiter, telegram, rate_limit_args=Broadcast(), chat_id=c)) for c in range(1, 61)
+    ]
     await asyncio.sleep(0)
     reply = asyncio.create_task(request(limiter, telegram, chat_id=999))
     await asyncio.gather(reply, *broadcasts)

@@ -17,16 +17,15 @@ import pytest_asyncio
 
 from bot.clock import ManualClock
 from bot.config import SHIPPED_REPLAY_DATA
+from bot.domain import EarningsDate, Quote
 from bot.engine.correlation import current_correlation
 from bot.formatting import fmt_corr, fmt_date_range
 from bot.health import HealthRegistry
-from bot.domain import EarningsDate, Quote
 from bot.sources.base import SourceUnavailable, UnknownSymbol
 from bot.sources.replay import ReplaySource
 from bot.sources.replay_data import load_replay_data
 from bot.store import chats, market, open_db, watchlist
 from bot.telegram import market_commands
-
 from tests.fakes.telegram import FakeChat, FakeTelegram, FakeUser
 from tests.telegram_harness import RunningBot, bot_settings, running_bot
 
@@ -87,7 +86,9 @@ async def market_bot(
     settings = bot_settings(fake, tmp_path, equity_watchlist=WATCHLIST, **overrides)
     db = open_db(settings.database_path)
     seed(db, now)
-    async with running_bot(settings, fake, db, clock=ManualClock(now), health=HealthRegistry(collecting=collecting)) as bot:
+    async with running_bot(
+        settings, fake, db, clock=ManualClock(now), health=HealthRegistry(collecting=collecting)
+    ) as bot:
         yield bot
 
 
@@ -221,10 +222,14 @@ async def test_corr_gives_30d_and_90d_values_their_change_the_date_range_and_a_c
     text, photo = await same.ask("/corr nvda", 2)
 
     assert text.method == "sendMessage"
+
+    def change(reading) -> str:
+        return fmt_corr(reading.value - reading.earlier, signed=True)
+
     assert text.text.splitlines() == [
         "<b>BTC × NVDA correlation</b> (daily returns)",
-        f"30d (21 sessions): <b>{fmt_corr(r30.value)}</b> · {fmt_corr(r30.value - r30.earlier, signed=True)} over 10 sessions",
-        f"90d (63 sessions): <b>{fmt_corr(r90.value)}</b> · {fmt_corr(r90.value - r90.earlier, signed=True)} over 10 sessions",
+        f"30d (21 sessions): <b>{fmt_corr(r30.value)}</b> · {change(r30)} over 10 sessions",
+        f"90d (63 sessions): <b>{fmt_corr(r90.value)}</b> · {change(r90)} over 10 sessions",
         f"Data: {fmt_date_range(r90.start, r30.end)}",
     ]
     assert r30.end == date(2025, 12, 31)
@@ -361,8 +366,11 @@ async def test_watch_add_list_del(fake, bot, equities):
     ("command", "answer", "asked"),
     [
         ("/watch add zzzz", "The equity data source does not know ZZZZ; nothing was added.", ["ZZZZ"]),
-        ("/watch add DOWN", "Can't check DOWN right now: the data source is not answering. "
-                            "Nothing was added; please try again later.", ["DOWN"]),
+        (
+            "/watch add DOWN",
+            "Can't check DOWN right now: the data source is not answering. Nothing was added; please try again later.",
+            ["DOWN"],
+        ),
         ("/watch add nvda", "NVDA is always watched; nothing to change.", []),
         ("/watch add btc", "BTC is always watched; nothing to change.", []),
     ],

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from bot.domain import Bar, EarningsDate, Quote
-from bot.store import open_db
 from bot.store import market as store
+from bot.store import open_db
 
 T0 = datetime(2025, 12, 11, tzinfo=UTC)
 
@@ -32,13 +32,19 @@ def test_history_survives_a_restart_and_tells_where_the_gap_starts(tmp_path):
     db = open_db(tmp_path / "bot.db")
     assert store.last_bar_time(db, "BTC", "1d") == datetime(2025, 12, 11, tzinfo=UTC)
     assert store.last_bar_time(db, "BTC", "1h") is None
-    window = store.load_bars(db, "BTC", "1d", since=datetime(2025, 12, 5, tzinfo=UTC), until=datetime(2025, 12, 8, tzinfo=UTC))
+    window = store.load_bars(
+        db, "BTC", "1d", since=datetime(2025, 12, 5, tzinfo=UTC), until=datetime(2025, 12, 8, tzinfo=UTC)
+    )
     assert [b.ts.day for b in window] == [5, 6, 7]
 
 
 def test_latest_quote_per_symbol(tmp_path):
     db = open_db(tmp_path / "bot.db")
-    q = lambda sym, price, minutes: Quote(sym, price, T0 + timedelta(minutes=minutes), "binance", T0 + timedelta(minutes=minutes))  # noqa: E731
+
+    def q(sym: str, price: float, minutes: int) -> Quote:
+        at = T0 + timedelta(minutes=minutes)
+        return Quote(sym, price, at, "binance", at)
+
     store.insert_quotes(db, [q("BTC", 90100, 0), q("BTC", 89900, 1), q("NVDA", 180.9, 0)])
     latest = store.latest_quotes(db)
     assert latest["BTC"].price == 89900 and latest["NVDA"].price == 180.9

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,14 +11,15 @@ from hypothesis import strategies as st
 from bot.engine.moves import MoveState, evaluate_large_move
 from bot.store import open_db, outbox
 from bot.store.outbox import RuleKey
-from bot.domain import Bar
 
 T0 = datetime(2025, 11, 20, 0, 0, tzinfo=UTC)
 DAY = timedelta(hours=24)
 STEP = timedelta(minutes=10)
 
+ARMED = MoveState()
 
-def run(prices: list[float], threshold: float = 5.0, state: MoveState = MoveState()):
+
+def run(prices: list[float], threshold: float = 5.0, state: MoveState = ARMED):
     """Reference 100 at T0, then one observation (and one evaluation) every 10 minutes from T0 + 24 h.
 
     Every evaluation's reference is the price at T0 (the later ones are all less than 24 h old).
@@ -42,11 +42,9 @@ def run(prices: list[float], threshold: float = 5.0, state: MoveState = MoveStat
         ([104.99, 105.0], [None, ("up", 5.0)]),  # the threshold itself counts
         ([95.01, 95.0], [None, ("down", -5.0)]),
         # fires once, stays quiet while the move holds, re-arms below half the threshold (2.5 %)
-        ([106, 107, 104, 102.6, 107, 102, 106],
-         [("up", 6.0), None, None, None, None, None, ("up", 6.0)]),
+        ([106, 107, 104, 102.6, 107, 102, 106], [("up", 6.0), None, None, None, None, None, ("up", 6.0)]),
         # the same for a fall: -4 % is not back under -2.5 %, -2 % is
-        ([94, 93, 96, 94.9, 98, 94.9],
-         [("down", -6.0), None, None, None, None, ("down", -5.1)]),
+        ([94, 93, 96, 94.9, 98, 94.9], [("down", -6.0), None, None, None, None, ("down", -5.1)]),
         # each direction has its own trigger; a swing through zero also re-arms the side that fired
         ([106, 94, 93, 106], [("up", 6.0), ("down", -6.0), None, ("up", 6.0)]),
     ],
@@ -67,8 +65,15 @@ def test_the_alert_carries_price_reference_and_threshold():
     state, (alert,) = evaluate_large_move("BTC", observations, 5.0, MoveState(), T0 + DAY + 2 * STEP)
     assert alert.to_record() == {
         "time": "2025-11-21T00:10:00Z",  # when the price was seen, not when the rule ran
-        "kind": "large_move", "symbol": "BTC", "direction": "up", "move_pct": 6.5, "price": 106.5,
-        "reference_price": 100.0, "reference_time": "2025-11-20T00:00:00Z", "threshold_pct": 5.0, "hours": 24,
+        "kind": "large_move",
+        "symbol": "BTC",
+        "direction": "up",
+        "move_pct": 6.5,
+        "price": 106.5,
+        "reference_price": 100.0,
+        "reference_time": "2025-11-20T00:00:00Z",
+        "threshold_pct": 5.0,
+        "hours": 24,
     }
     assert str(alert.key) == "large_move:BTC:5:up:2025-11-21T00:10"
     assert state == MoveState(up_armed=False)
@@ -84,7 +89,12 @@ def test_reference_is_the_last_observation_at_or_before_24_hours_ago():
         (now + STEP, 50.0),  # after now: not seen yet
     ]
     _, (alert,) = evaluate_large_move("ETH", observations, 5.0, MoveState(), now)
-    assert (alert.direction, alert.reference_price, alert.reference_time, alert.price) == ("down", 100.0, now - DAY, 94.0)
+    assert (alert.direction, alert.reference_price, alert.reference_time, alert.price) == (
+        "down",
+        100.0,
+        now - DAY,
+        94.0,
+    )
     assert alert.move_pct == pytest.approx(-6.0)
 
 
@@ -104,10 +114,16 @@ def test_no_reference_no_alert(observations):
 def test_equity_overnight_reference_is_the_previous_close():
     # NVDA quotes: Mon 12-08 close 100 (21:00 UTC), Tue 12-09 from the open to the close.
     mon_close = datetime(2025, 12, 8, 21, 0, tzinfo=UTC)
-    tue = [(datetime(2025, 12, 9, 14, 30, tzinfo=UTC) + k * timedelta(hours=1), p)
-           for k, p in enumerate([101.0, 103.0, 104.0, 105.5, 106.0, 106.0])]
-    observations = [(mon_close - timedelta(hours=6), 99.0), (mon_close, 100.0), *tue,
-                    (datetime(2025, 12, 9, 21, 0, tzinfo=UTC), 106.2)]
+    tue = [
+        (datetime(2025, 12, 9, 14, 30, tzinfo=UTC) + k * timedelta(hours=1), p)
+        for k, p in enumerate([101.0, 103.0, 104.0, 105.5, 106.0, 106.0])
+    ]
+    observations = [
+        (mon_close - timedelta(hours=6), 99.0),
+        (mon_close, 100.0),
+        *tue,
+        (datetime(2025, 12, 9, 21, 0, tzinfo=UTC), 106.2),
+    ]
     # After Tuesday's close, 24 h back is Monday evening: the reference is Monday's close.
     _, (alert,) = evaluate_large_move("NVDA", observations, 5.0, MoveState(), datetime(2025, 12, 9, 23, 0, tzinfo=UTC))
     assert (alert.reference_price, alert.reference_time, alert.price) == (100.0, mon_close, 106.2)

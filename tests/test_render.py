@@ -28,87 +28,96 @@ THU_15H = datetime(2025, 12, 11, 15, 0, tzinfo=UTC)
 
 
 def level_break(**changes) -> LevelBreak:
-    fields = dict(
-        symbol="BTC", time=THU_15H, level=90_000.0, direction="down", price=89_281.0, extreme=88_950.0, through_pct=0.799
-    )
+    fields = {
+        "symbol": "BTC",
+        "time": THU_15H,
+        "level": 90_000.0,
+        "direction": "down",
+        "price": 89_281.0,
+        "extreme": 88_950.0,
+        "through_pct": 0.799,
+    }
     return LevelBreak(**{**fields, **changes})
 
 
 def correlation_spike(**changes) -> CorrelationSpike:
-    fields = dict(
-        symbol="NVDA",
-        time=datetime(2025, 12, 11, 21, 30, tzinfo=UTC),
-        window=21,
-        value=0.7412,
-        previous=0.61,
-        trigger="jump",
-        threshold=0.7,
-        jump=0.3,
-        change_10d=0.31,
-        windows={"21": 0.7412, "63": 0.52},
-        start=date(2025, 11, 12),
-        end=date(2025, 12, 11),
-    )
+    fields = {
+        "symbol": "NVDA",
+        "time": datetime(2025, 12, 11, 21, 30, tzinfo=UTC),
+        "window": 21,
+        "value": 0.7412,
+        "previous": 0.61,
+        "trigger": "jump",
+        "threshold": 0.7,
+        "jump": 0.3,
+        "change_10d": 0.31,
+        "windows": {"21": 0.7412, "63": 0.52},
+        "start": date(2025, 11, 12),
+        "end": date(2025, 12, 11),
+    }
     return CorrelationSpike(**{**fields, **changes})
 
 
 def correlation_resolved(**changes) -> CorrelationResolved:
-    fields = dict(
-        symbol="NVDA",
-        time=datetime(2025, 12, 19, 21, 30, tzinfo=UTC),
-        window=21,
-        value=0.55,
-        previous=0.66,
-        threshold=0.7,
-        jump=0.3,
-        windows={"21": 0.55, "63": 0.5},
-        start=date(2025, 11, 19),
-        end=date(2025, 12, 19),
-    )
+    fields = {
+        "symbol": "NVDA",
+        "time": datetime(2025, 12, 19, 21, 30, tzinfo=UTC),
+        "window": 21,
+        "value": 0.55,
+        "previous": 0.66,
+        "threshold": 0.7,
+        "jump": 0.3,
+        "windows": {"21": 0.55, "63": 0.5},
+        "start": date(2025, 11, 19),
+        "end": date(2025, 12, 19),
+    }
     return CorrelationResolved(**{**fields, **changes})
 
 
 def orcl_shock(**changes) -> EarningsShock:
     """ORCL on 2025-12-11, the session after its Q2 FY2026 report (prices from bot/data/market_2025)."""
-    fields = dict(
-        symbol="ORCL",
-        time=datetime(2025, 12, 11, 21, 0, tzinfo=UTC),
-        session=date(2025, 12, 11),
-        gap_pct=-14.524,
-        move_pct=-10.834,
-        threshold_pct=7.0,
-        prior_close=220.8795,
-        open=188.7989,
-        price=196.9503,
-        earnings=True,
-        report_date=date(2025, 12, 10),
-        timing="after_close",
-        peers={"NVDA": -1.551, "AMD": 0.0045, "QQQ": -0.323},
-        btc_move_pct=0.61,
-        btc_corr_30d=0.41,
-        sigma_pct=2.1,
-    )
+    fields = {
+        "symbol": "ORCL",
+        "time": datetime(2025, 12, 11, 21, 0, tzinfo=UTC),
+        "session": date(2025, 12, 11),
+        "gap_pct": -14.524,
+        "move_pct": -10.834,
+        "threshold_pct": 7.0,
+        "prior_close": 220.8795,
+        "open": 188.7989,
+        "price": 196.9503,
+        "earnings": True,
+        "report_date": date(2025, 12, 10),
+        "timing": "after_close",
+        "peers": {"NVDA": -1.551, "AMD": 0.0045, "QQQ": -0.323},
+        "btc_move_pct": 0.61,
+        "btc_corr_30d": 0.41,
+        "sigma_pct": 2.1,
+    }
     return EarningsShock(**{**fields, **changes})
 
 
 def upcoming(**changes) -> EarningsUpcoming:
-    fields = dict(
-        symbol="ORCL", time=datetime(2025, 12, 9, 21, 5, tzinfo=UTC), report_date=date(2025, 12, 10), timing="after_close"
-    )
+    fields = {
+        "symbol": "ORCL",
+        "time": datetime(2025, 12, 9, 21, 5, tzinfo=UTC),
+        "report_date": date(2025, 12, 10),
+        "timing": "after_close",
+    }
     return EarningsUpcoming(**{**fields, **changes})
 
 
 def large_move(**changes) -> LargeMove:
-    fields = dict(
-        symbol="BTC",
-        time=THU_15H,
-        direction="up",
-        move_pct=6.2,
-        price=97_800.0,
-        reference_price=92_090.0,
-        reference_time=THU_15H - timedelta(hours=24),
-        threshold_pct=5.0,
-    )
+    fields = {
+        "symbol": "BTC",
+        "time": THU_15H,
+        "direction": "up",
+        "move_pct": 6.2,
+        "price": 97_800.0,
+        "reference_price": 92_090.0,
+        "reference_time": THU_15H - timedelta(hours=24),
+        "threshold_pct": 5.0,
+    }
     return LargeMove(**{**fields, **changes})
 
 
@@ -304,7 +313,9 @@ def test_shock_with_many_peers_lists_the_largest_and_counts_the_rest():
             "🗓 ORCL 今天(12月10日 周三)发布财报",
         ),
         (
-            upcoming(time=datetime(2025, 12, 12, 21, 5, tzinfo=UTC), report_date=date(2025, 12, 15), timing="before_open"),
+            upcoming(
+                time=datetime(2025, 12, 12, 21, 5, tzinfo=UTC), report_date=date(2025, 12, 15), timing="before_open"
+            ),
             "UTC",
             "🗓 ORCL reports on Monday before the open (15 Dec)",
             "🗓 ORCL 将于周一(12月15日)盘前发布财报",
@@ -492,8 +503,18 @@ def test_fmt_window(days, en, zh):
 @pytest.mark.parametrize(
     ("start", "end", "en", "zh"),
     [
-        (date(2025, 11, 12), date(2025, 12, 11), "12 Nov\u2009–\u200911 Dec 2025", "2025年11月12日\u2009–\u200912月11日"),
-        (date(2024, 12, 12), date(2025, 1, 13), "12 Dec 2024\u2009–\u200913 Jan 2025", "2024年12月12日\u2009–\u20092025年1月13日"),
+        (
+            date(2025, 11, 12),
+            date(2025, 12, 11),
+            "12 Nov\u2009–\u200911 Dec 2025",
+            "2025年11月12日\u2009–\u200912月11日",
+        ),
+        (
+            date(2024, 12, 12),
+            date(2025, 1, 13),
+            "12 Dec 2024\u2009–\u200913 Jan 2025",
+            "2024年12月12日\u2009–\u20092025年1月13日",
+        ),
         (None, date(2025, 12, 11), "11 Dec 2025", "2025年12月11日"),
     ],
 )
@@ -574,21 +595,54 @@ _alerts = st.one_of(
     st.builds(LevelBreak, _text, _times, _floats, _directions, _floats, _floats, _floats),
     st.builds(
         CorrelationSpike,
-        symbol=_text, time=_times, window=st.integers(1, 300), value=_floats, previous=_opt,
-        trigger=st.sampled_from(["threshold", "jump"]), threshold=_floats, jump=_floats, change_10d=_opt,
-        windows=_windows, start=st.none() | _dates, end=st.none() | _dates,
+        symbol=_text,
+        time=_times,
+        window=st.integers(1, 300),
+        value=_floats,
+        previous=_opt,
+        trigger=st.sampled_from(["threshold", "jump"]),
+        threshold=_floats,
+        jump=_floats,
+        change_10d=_opt,
+        windows=_windows,
+        start=st.none() | _dates,
+        end=st.none() | _dates,
     ),
     st.builds(
         CorrelationResolved,
-        symbol=_text, time=_times, window=st.integers(1, 300), value=_floats, previous=_opt,
-        threshold=_floats, jump=_floats, windows=_windows, start=st.none() | _dates, end=st.none() | _dates,
+        symbol=_text,
+        time=_times,
+        window=st.integers(1, 300),
+        value=_floats,
+        previous=_opt,
+        threshold=_floats,
+        jump=_floats,
+        windows=_windows,
+        start=st.none() | _dates,
+        end=st.none() | _dates,
     ),
     st.builds(
-        EarningsShock, _text, _times, _dates, _floats, _opt, _floats, _floats, _floats, _floats, st.booleans(),
-        st.none() | _dates, st.none() | st.sampled_from(["after_close", "before_open", "unknown"]) | _text,
-        st.dictionaries(_text, _floats, max_size=60), _opt, _opt, _opt,
+        EarningsShock,
+        _text,
+        _times,
+        _dates,
+        _floats,
+        _opt,
+        _floats,
+        _floats,
+        _floats,
+        _floats,
+        st.booleans(),
+        st.none() | _dates,
+        st.none() | st.sampled_from(["after_close", "before_open", "unknown"]) | _text,
+        st.dictionaries(_text, _floats, max_size=60),
+        _opt,
+        _opt,
+        _opt,
     ),
-    st.builds(EarningsUpcoming, _text, _times, _dates, st.sampled_from(["after_close", "before_open", "unknown"]) | _text),
+    st.builds(
+        EarningsUpcoming, _text, _times, _dates, st.sampled_from(["after_close", "before_open", "unknown"]) | _text
+    ),
     st.builds(LargeMove, _text, _times, _directions, _floats, _floats, _floats, _times, _floats, st.integers(1, 168)),
 )
 _zones = st.sampled_from(["UTC", "Europe/Berlin", "Asia/Shanghai", "America/New_York", "Pacific/Kiritimati"]) | _text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import date
@@ -11,7 +10,7 @@ from datetime import date
 import pytest
 
 from bot.replay import default_plan
-from tests.helpers import replayed
+from tests.helpers import checkout_env, replayed
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +51,9 @@ def test_alerts_come_in_time_order_and_once(december):
 
 
 def test_no_large_move_echo_of_the_orcl_shock(december):
-    assert not [a for a in december if a.kind == "large_move" and a.symbol == "ORCL" and a.time.date() == date(2025, 12, 11)]
+    assert not [
+        a for a in december if a.kind == "large_move" and a.symbol == "ORCL" and a.time.date() == date(2025, 12, 11)
+    ]
 
 
 def test_levels_option_replaces_the_default_levels():
@@ -62,10 +63,12 @@ def test_levels_option_replaces_the_default_levels():
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    return subprocess.run([sys.executable, "-m", "bot", "replay", *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "replay", *args], capture_output=True, text=True, env=checkout_env(), timeout=120
+    )
 
 
+@pytest.mark.slow
 def test_cli_json_lines_carry_the_documented_fields():
     result = _cli("--start", "2025-12-11", "--end", "2025-12-11", "--json")
     assert result.returncode == 0, result.stderr
@@ -80,6 +83,7 @@ def test_cli_json_lines_carry_the_documented_fields():
     assert {"level", "direction", "price"} <= set(level) and level["direction"] in ("up", "down")
 
 
+@pytest.mark.slow
 def test_cli_prints_alerts_as_a_chat_reads_them():
     result = _cli("--start", "2025-12-11", "--end", "2025-12-11")
     assert result.returncode == 0, result.stderr
@@ -97,6 +101,7 @@ def test_cli_prints_alerts_as_a_chat_reads_them():
         (("--data", "/nonexistent"), "does not exist"),
     ],
 )
+@pytest.mark.slow
 def test_cli_bad_arguments_exit_2_with_one_clear_line(args, message):
     result = _cli(*args)
     assert result.returncode == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 
 from bot.config import SHIPPED_REPLAY_DATA
 from bot.wiring import replay_parts
@@ -14,6 +15,7 @@ ADA = FakeUser(111, "Ada", "ada", "en")
 LI = FakeUser(222, "Li", "li", "zh-hans")
 
 
+@pytest.mark.slow  # a simulated day every two real seconds
 async def test_subscribers_get_the_december_11_alerts_in_their_language(fake, tmp_path):
     settings = bot_settings(fake, tmp_path)
     # a simulated day every 2 real seconds, from the evening before ORCL's shock

@@ -14,10 +14,10 @@ from bot.clock import ManualClock
 from bot.collector import Collector
 from bot.config import load_settings
 from bot.health import HealthRegistry
+from bot.markettime import default_market_hours
 from bot.scheduler import market_jobs
 from bot.sources.crypto import CryptoSource
 from bot.sources.equities import EquitySource
-from bot.markettime import default_market_hours
 from bot.store import market, open_db
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram, FakeUser
@@ -69,7 +69,7 @@ async def _tick_through(poller, clock, yahoo, until, step=timedelta(minutes=1)) 
 
 async def test_equity_polls_follow_the_half_day_and_skip_the_holiday(tmp_path, yahoo, downloads):
     clock = ManualClock(datetime(2025, 12, 24, 17, 50, tzinfo=UTC))  # 12:50 New York, closes 13:00
-    poller, collector, health = equity_jobs(tmp_path, yahoo, clock)
+    poller, collector, _health = equity_jobs(tmp_path, yahoo, clock)
     ran = await _tick_through(poller, clock, yahoo, datetime(2025, 12, 25, 23, 0, tzinfo=UTC))
     before_close = [t for t in ran if t < datetime(2025, 12, 24, 18, 0, tzinfo=UTC)]
     after_close = [t for t in ran if t >= datetime(2025, 12, 24, 18, 0, tzinfo=UTC)]
@@ -95,6 +95,7 @@ async def test_equity_series_go_stale_only_while_the_market_is_open(tmp_path, ya
     assert not health.is_fresh("NVDA")
 
 
+@pytest.mark.slow  # the real jobs on the JobQueue, in real time
 async def test_bot_collects_from_fake_sources_and_status_tells_the_truth(tmp_path):
     reset_yfinance_state()
     now = datetime(2025, 11, 21, 15, 0, tzinfo=UTC)  # a Friday, market open
@@ -102,20 +103,30 @@ async def test_bot_collects_from_fake_sources_and_status_tells_the_truth(tmp_pat
     telegram = FakeTelegram()
     await telegram.start()
     async with FakeExchange(now=now) as exchange:
-        settings = bot_settings(
-            telegram, tmp_path, equity_watchlist=WATCHLIST, crypto_exchanges="binance,okx"
-        )
+        settings = bot_settings(telegram, tmp_path, equity_watchlist=WATCHLIST, crypto_exchanges="binance,okx")
         clock = ManualClock(now)
         health = HealthRegistry()
         crypto = CryptoSource(
-            ("binance", "okx"), ("BTC",), api_urls={"binance": exchange.url, "okx": exchange.url},
-            clock=clock, health=health, rng=random.Random(1), timeout=5.0, rate_limit_ms=1,
+            ("binance", "okx"),
+            ("BTC",),
+            api_urls={"binance": exchange.url, "okx": exchange.url},
+            clock=clock,
+            health=health,
+            rng=random.Random(1),
+            timeout=5.0,
+            rate_limit_ms=1,
         )
         equities = EquitySource(session=yahoo.session(), health=health, clock=clock, cache_dir=tmp_path / "yf")
         db = open_db(settings.database_path)
         collector = Collector(
-            db, settings, clock, health, default_market_hours(),
-            crypto=crypto, equities=equities, earnings=equities,
+            db,
+            settings,
+            clock,
+            health,
+            default_market_hours(),
+            crypto=crypto,
+            equities=equities,
+            earnings=equities,
         )
         user = FakeUser(7)
         try:
@@ -147,7 +158,7 @@ async def test_one_download_per_equity_poll_whatever_the_number_of_chats(tmp_pat
 
     clock = ManualClock(datetime(2025, 12, 23, 15, 0, tzinfo=UTC))
     yahoo.now = clock.now()
-    poller, collector, health = equity_jobs(tmp_path, yahoo, clock)
+    poller, collector, _health = equity_jobs(tmp_path, yahoo, clock)
     with collector.db.atomic():
         for chat_id in range(1, subscribers + 1):
             chats.remember_chat(collector.db, chat_id, "private")

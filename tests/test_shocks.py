@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.domain import EarningsUpcoming
+from bot.domain import Bar, EarningsDate, EarningsUpcoming
 from bot.engine.shocks import (
     SessionPrices,
     ShockParams,
@@ -18,7 +18,6 @@ from bot.engine.shocks import (
     session_prices,
     shock_threshold,
 )
-from bot.domain import Bar, EarningsDate
 from bot.markettime import default_market_hours
 from bot.sources.replay_data import load_replay_data
 
@@ -73,7 +72,11 @@ def replay():
         (alternating(2.0), 6 * SAMPLE, 2 * SAMPLE),  # 3σ = 6.05 %
         (alternating(1.0, 19), 7.0, None),  # 19 returns: too few for σ
         (alternating(1.0, 20), 3 * math.sqrt(20 / 19), math.sqrt(20 / 19)),  # 20 are enough
-        (closes_from_returns([5.0, -5.0] * 20 + [1.0, -1.0] * 30), 3 * SAMPLE, SAMPLE),  # only the last 60 returns count
+        (
+            closes_from_returns([5.0, -5.0] * 20 + [1.0, -1.0] * 30),
+            3 * SAMPLE,
+            SAMPLE,
+        ),  # only the last 60 returns count
         ([], 7.0, None),
         ([100.0] * 61, 7.0, 0.0),  # a flat series says nothing: 7 % alone
     ],
@@ -86,8 +89,14 @@ def test_threshold_is_the_smaller_of_shock_pct_and_three_sigma(closes, threshold
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"shock_pct": 0}, {"shock_pct": -7}, {"shock_pct": math.nan}, {"sigmas": 0},
-     {"sigma_window": 10}, {"min_returns": 1}],
+    [
+        {"shock_pct": 0},
+        {"shock_pct": -7},
+        {"shock_pct": math.nan},
+        {"sigmas": 0},
+        {"sigma_window": 10},
+        {"min_returns": 1},
+    ],
 )
 def test_bad_params_are_refused(kwargs):
     with pytest.raises(ValueError):
@@ -129,17 +138,35 @@ AFTER_THU_CLOSE = utc(2025, 12, 11, 21, 5)
 
 def test_a_six_percent_gap_on_a_calm_name_fires_with_the_context(hours):
     shock = evaluate_shock(
-        prices(THU, 100.0, 94.0, 95.0), CALM, [report("NVDA", date(2025, 12, 10))], hours, PARAMS,
-        AFTER_THU_CLOSE, peers={"NVDA": -5.0, "AMD": -3.5, "QQQ": -1.25}, btc_move_pct=-2.0, btc_corr_30d=0.64,
+        prices(THU, 100.0, 94.0, 95.0),
+        CALM,
+        [report("NVDA", date(2025, 12, 10))],
+        hours,
+        PARAMS,
+        AFTER_THU_CLOSE,
+        peers={"NVDA": -5.0, "AMD": -3.5, "QQQ": -1.25},
+        btc_move_pct=-2.0,
+        btc_corr_30d=0.64,
     )
     assert shock is not None
     assert shock.to_record() == {
-        "time": "2025-12-11T21:05:00Z", "kind": "earnings_shock", "symbol": "NVDA", "session": "2025-12-11",
-        "gap_pct": -6.0, "move_pct": -5.0, "threshold_pct": round(3 * SAMPLE, 6),  # 3.025...
-        "prior_close": 100.0, "open": 94.0, "price": 95.0, "earnings": True,
-        "report_date": "2025-12-10", "timing": "after_close",
+        "time": "2025-12-11T21:05:00Z",
+        "kind": "earnings_shock",
+        "symbol": "NVDA",
+        "session": "2025-12-11",
+        "gap_pct": -6.0,
+        "move_pct": -5.0,
+        "threshold_pct": round(3 * SAMPLE, 6),  # 3.025...
+        "prior_close": 100.0,
+        "open": 94.0,
+        "price": 95.0,
+        "earnings": True,
+        "report_date": "2025-12-10",
+        "timing": "after_close",
         "peers": {"AMD": -3.5, "QQQ": -1.25},  # the name itself is not its own peer
-        "btc_move_pct": -2.0, "btc_corr_30d": 0.64, "sigma_pct": round(SAMPLE, 6),
+        "btc_move_pct": -2.0,
+        "btc_corr_30d": 0.64,
+        "sigma_pct": round(SAMPLE, 6),
     }
     assert str(shock.key) == f"earnings_shock:NVDA:{3 * SAMPLE:.10g}:-:2025-12-11"
 
@@ -256,8 +283,15 @@ def golden(replay, hours, symbol: str, session: date, params: ShockParams = PARA
         peers[peer] = peer_prices.move_pct
     now = hours.session(session).close
     return evaluate_shock(
-        session_prices(symbol, bars, session, hours=hours), closes_before_session(bars, session),
-        replay.earnings, hours, params, now, peers=peers, btc_move_pct=None, btc_corr_30d=0.5,
+        session_prices(symbol, bars, session, hours=hours),
+        closes_before_session(bars, session),
+        replay.earnings,
+        hours,
+        params,
+        now,
+        peers=peers,
+        btc_move_pct=None,
+        btc_corr_30d=0.5,
     )
 
 
@@ -271,7 +305,10 @@ def test_orcl_after_its_december_report_is_a_shock(replay, hours):
     assert shock.move_pct == pytest.approx(-10.834, abs=1e-3)
     assert shock.sigma_pct == pytest.approx(2.9793, abs=1e-4)
     assert (shock.threshold_pct, shock.earnings, shock.report_date, shock.timing) == (
-        7.0, True, date(2025, 12, 10), "after_close",
+        7.0,
+        True,
+        date(2025, 12, 10),
+        "after_close",
     )
     assert shock.peers == {
         "QQQ": pytest.approx(-0.3234, abs=1e-4),
@@ -346,9 +383,14 @@ def test_heads_up_over_weekends_and_holidays(hours, reported, timing, now, due):
 
 
 def test_heads_ups_come_in_report_date_order(hours):
-    earnings = [report("NVDA", date(2025, 12, 15)), report("AMD", date(2025, 12, 15)),
-                report("TSM", date(2025, 12, 14), "before_open")]
+    earnings = [
+        report("NVDA", date(2025, 12, 15)),
+        report("AMD", date(2025, 12, 15)),
+        report("TSM", date(2025, 12, 14), "before_open"),
+    ]
     alerts = evaluate_heads_up(earnings, WATCHLIST, hours, utc(2025, 12, 12, 15, 0))
     assert [(a.symbol, a.report_date) for a in alerts] == [
-        ("TSM", date(2025, 12, 14)), ("AMD", date(2025, 12, 15)), ("NVDA", date(2025, 12, 15)),
+        ("TSM", date(2025, 12, 14)),
+        ("AMD", date(2025, 12, 15)),
+        ("NVDA", date(2025, 12, 15)),
     ]

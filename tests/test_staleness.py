@@ -18,9 +18,7 @@ def nyse_open(now):
 EQUITY = SeriesPolicy(timedelta(seconds=60), 3, session_open=nyse_open)
 
 
-@pytest.mark.parametrize(
-    ("age", "stale"), [(0, False), (60, False), (90, False), (91, True), (3600, True)]
-)
+@pytest.mark.parametrize(("age", "stale"), [(0, False), (60, False), (90, False), (91, True), (3600, True)])
 def test_crypto_flips_after_three_intervals(age, stale):
     assert is_stale(T0 - timedelta(seconds=age), CRYPTO, T0) is stale
 

@@ -83,8 +83,6 @@ def test_subscribe_unblocks_and_counts(tmp_path):
 def test_deleting_a_chat_removes_its_settings(tmp_path):
     db = open_db(tmp_path / "bot.db")
     chats.remember_chat(db, 1, "private", now=T0)
-    db["chat_levels"].insert(
-        {"chat_id": 1, "symbol": "BTC", "price": 90000, "direction": "below", "created_at": "x"}
-    )
+    db["chat_levels"].insert({"chat_id": 1, "symbol": "BTC", "price": 90000, "direction": "below", "created_at": "x"})
     db.execute("DELETE FROM chats WHERE id = 1")
     assert db["chat_levels"].count == 0

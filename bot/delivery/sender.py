@@ -123,7 +123,7 @@ class Sender:
         while True:
             try:
                 await self.drain()
-            except Exception:  # noqa: BLE001 - a broken database must not end deliveries for good
+            except Exception:
                 log.exception("the outbox sender failed; trying again in %.0f s", self.poll)
             await asyncio.sleep(self.poll)
 
@@ -146,7 +146,9 @@ class Sender:
                     due = outbox.due_deliveries(self.db, self.clock.now(), int(min(free, budget)), skip_chats=busy)
                     for item in due:
                         unit = _Unit(item)
-                        self._units[asyncio.create_task(self._deliver(unit), name=f"delivery {item.delivery_id}")] = unit
+                        self._units[asyncio.create_task(self._deliver(unit), name=f"delivery {item.delivery_id}")] = (
+                            unit
+                        )
                         budget -= 1
                 if not self._units:
                     return accepted
@@ -225,7 +227,9 @@ class Sender:
                 return await self.bot.send_photo(
                     chat_id=chat_id, photo=part.photo, caption=part.text, parse_mode=ParseMode.HTML, **extra
                 )
-            return await self.bot.send_message(chat_id=chat_id, text=part.text or "", parse_mode=ParseMode.HTML, **extra)
+            return await self.bot.send_message(
+                chat_id=chat_id, text=part.text or "", parse_mode=ParseMode.HTML, **extra
+            )
         finally:
             wire.on_wire = False
 
@@ -259,8 +263,12 @@ class Sender:
         if not transient or item.attempts + 1 >= self.max_attempts:
             outbox.drop(self.db, item.delivery_id, error)
             log.error(
-                "alert %s to chat %s dropped after %d attempt(s): %s", item.alert_id, item.chat_id,
-                item.attempts + 1, error, exc_info=None if isinstance(exc, TelegramError) else exc,  # a bug: show where
+                "alert %s to chat %s dropped after %d attempt(s): %s",
+                item.alert_id,
+                item.chat_id,
+                item.attempts + 1,
+                error,
+                exc_info=None if isinstance(exc, TelegramError) else exc,  # a bug: show where
             )
             return "dropped"
         delay = capped_exponential(item.attempts, self.retry_base, self.retry_cap)

@@ -28,18 +28,16 @@ only the latest date may alert: the bot never alerts on stale facts.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from bot.domain import CorrelationResolved, CorrelationSpike
-from bot.domain import Bar
+from bot.domain import Bar, CorrelationResolved, CorrelationSpike
 
 CorrelationAlert = CorrelationSpike | CorrelationResolved
 Trigger = Literal["threshold", "jump"]
@@ -257,11 +255,18 @@ def _step(
     lookback = range(max(0, i - params.jump_sessions), i)
     earlier = [(series.dates[j], v) for j in lookback if (v := values[j]) is not None]
     change = value - min(v for _, v in earlier) if earlier else None
-    common: dict[str, Any] = dict(
-        symbol=symbol, time=now, window=window, value=value, previous=previous,
-        threshold=params.threshold, jump=params.jump, start=series.start(i, window), end=day,
-        windows={str(w): series.values[w][i] for w in params.windows},
-    )
+    common: dict[str, Any] = {
+        "symbol": symbol,
+        "time": now,
+        "window": window,
+        "value": value,
+        "previous": previous,
+        "threshold": params.threshold,
+        "jump": params.jump,
+        "start": series.start(i, window),
+        "end": day,
+        "windows": {str(w): series.values[w][i] for w in params.windows},
+    }
     if state.active:
         level = params.threshold - params.band
         if state.trigger == "jump" and state.fired_value is not None:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
 from bot.config import Settings
-from bot.domain import Alert, num
+from bot.domain import Alert, Bar, Quote, num
 from bot.engine.correlation import (
     CorrelationParams,
     CorrelationState,
@@ -30,7 +30,6 @@ from bot.engine.shocks import (
     evaluate_shock,
     session_prices,
 )
-from bot.domain import Bar, Quote
 from bot.markettime import CalendarRangeError, MarketHours
 from bot.store import market, outbox
 from bot.store.outbox import RuleKey
@@ -98,7 +97,8 @@ def correlations(ctx: DailyContext, audience: Sequence[ChatPrefs], states: dict[
             states[key] = state
             for alert in alerts:
                 chats = [
-                    c.chat_id for c in wanted
+                    c.chat_id
+                    for c in wanted
                     if (c.corr_threshold, c.corr_jump) == (threshold, jump) and c.wants(alert.kind)
                 ]
                 if alert.kind == "correlation_resolved":  # only to those who were told of the spike
@@ -146,7 +146,12 @@ def _shock_candidates(
     out: list[Candidate] = []
     for shock_pct in sorted({c.shock_pct for c in wanted}):
         alert = evaluate_shock(
-            prices, closes, earnings, ctx.hours, ShockParams(shock_pct), ctx.now,
+            prices,
+            closes,
+            earnings,
+            ctx.hours,
+            ShockParams(shock_pct),
+            ctx.now,
             peers=peers,
             btc_move_pct=_btc_move(ctx, session.close, prior.close),
             btc_corr_30d=reading.value if reading else None,
@@ -157,7 +162,7 @@ def _shock_candidates(
 
 
 def shocks_for_session(
-    ctx: DailyContext, symbol: str, day, audience: Sequence[ChatPrefs], *, complete: bool
+    ctx: DailyContext, symbol: str, day: date, audience: Sequence[ChatPrefs], *, complete: bool
 ) -> list[Candidate]:
     daily = ctx.daily(symbol, SHOCK_HISTORY)
     prices = session_prices(symbol, daily, day, complete=complete, hours=ctx.hours)

@@ -19,8 +19,9 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from bot.config import Settings
-from bot.domain import Alert, Bar, LevelBreak, Quote, num
+from bot.domain import Alert, AlertKey, Bar, EarningsShock, LevelBreak, Quote, num
 from bot.engine import daily
+from bot.engine.daily import Candidate
 from bot.engine.levels import LevelBook, LevelBookState, Segment
 from bot.engine.moves import MoveState, evaluate_large_move
 from bot.engine.registry import LevelRegistry
@@ -54,7 +55,7 @@ class Decided:
 
 def _without_echoes(db: Database, candidates: list[tuple[Alert, list[int]]]) -> list[tuple[Alert, list[int]]]:
     """A large move of a name that had an earnings shock that session is the same news: keep the shock."""
-    shocked = {(a.symbol, a.session) for a, _ in candidates if a.kind == "earnings_shock"}
+    shocked = {(a.symbol, a.session) for a, _ in candidates if isinstance(a, EarningsShock)}
     kept = []
     for alert, chats in candidates:
         if alert.kind == "large_move":
@@ -151,7 +152,15 @@ class Engine:
             self._cover[quote.symbol] = quote.ts
         return moves
 
-    def _levels(self, now, quotes, bars, audience, candidates, states) -> set[str]:
+    def _levels(
+        self,
+        now: datetime,
+        quotes: Sequence[Quote],
+        bars: Sequence[Bar],
+        audience: Sequence[ChatPrefs],
+        candidates: list[Candidate],
+        states: dict[RuleKey, object],
+    ) -> set[str]:
         everyone = [c.chat_id for c in audience if c.wants("level_break")]
         allowed = set(everyone)
         touched: set[str] = set()
@@ -165,13 +174,22 @@ class Engine:
                 continue
             for decision in decisions:
                 c = decision.crossing
-                alert = LevelBreak(c.symbol, c.time, c.level, c.direction, c.price, c.extreme, c.through_pct, c.bar_start)
+                alert = LevelBreak(
+                    c.symbol, c.time, c.level, c.direction, c.price, c.extreme, c.through_pct, c.bar_start
+                )
                 chats = everyone if decision.global_level else [i for i in sorted(decision.chats) if i in allowed]
                 candidates.append((alert, chats))
         return touched
 
     # -- large moves -------------------------------------------------------------------
-    def _moves(self, now, touched: Iterable[str], audience: Sequence[ChatPrefs], candidates, states) -> None:
+    def _moves(
+        self,
+        now: datetime,
+        touched: Iterable[str],
+        audience: Sequence[ChatPrefs],
+        candidates: list[Candidate],
+        states: dict[RuleKey, object],
+    ) -> None:
         thresholds = sorted({c.move_pct for c in audience if c.wants("large_move")})
         for symbol in sorted(touched):
             if not self.fresh(symbol) or not thresholds:
@@ -192,7 +210,7 @@ class Engine:
         self, now: datetime, candidates: list[tuple[Alert, list[int]]], states: dict[RuleKey, object]
     ) -> list[Decided]:
         decided: list[Decided] = []
-        merged: dict[str, tuple[Alert, set[int]]] = {}
+        merged: dict[AlertKey, tuple[Alert, set[int]]] = {}
         for alert, chats in candidates:  # two settings can lead to the same alert: one message each
             merged.setdefault(alert.key, (alert, set()))[1].update(chats)
         ordered = sorted(merged.values(), key=lambda c: (c[0].time, c[0].kind, c[0].symbol, c[0].key))
@@ -207,4 +225,3 @@ class Engine:
         for d in decided:
             log.info("alert %s → %d chat(s)", d.alert.key, len(d.chat_ids))
         return decided
-

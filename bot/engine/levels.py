@@ -21,7 +21,7 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 Side = Literal["above", "below"]
 
@@ -143,8 +143,14 @@ class LevelBook:
                 self.last_alert[key] = segment.end
             found.append(
                 Crossing(
-                    self.symbol, level, direction, segment.end, segment.close if past else b, b,
-                    segment.bar_start, cooled,
+                    self.symbol,
+                    level,
+                    direction,
+                    segment.end,
+                    segment.close if past else b,
+                    b,
+                    segment.bar_start,
+                    cooled,
                 )
             )
         return found

@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
-from typing import Any
 
 from bot.domain import Direction, LargeMove
-from bot.domain import Bar, Interval
 from bot.markettime import as_utc
 
 Observation = tuple[datetime, float]

@@ -16,14 +16,14 @@ same alert again for the same facts is harmless.
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.domain import EarningsShock, EarningsUpcoming
-from bot.domain import Bar, EarningsDate
+from bot.domain import Bar, EarningsDate, EarningsShock, EarningsUpcoming
 from bot.markettime import NEW_YORK, MarketHours, as_utc
 
 _REPORT_LOOKBACK = timedelta(days=14)  # longer than any run of market holidays
@@ -44,9 +44,7 @@ class ShockParams:
         if not (math.isfinite(self.sigmas) and self.sigmas > 0):
             raise ValueError(f"sigmas must be a positive number (got {self.sigmas})")
         if not 2 <= self.min_returns <= self.sigma_window:
-            raise ValueError(
-                f"need 2 <= min_returns <= sigma_window (got {self.min_returns}, {self.sigma_window})"
-            )
+            raise ValueError(f"need 2 <= min_returns <= sigma_window (got {self.min_returns}, {self.sigma_window})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +85,10 @@ def shock_threshold(closes_before: Sequence[float], params: ShockParams) -> tupl
     ``closes_before`` are daily closes, oldest first, ending with the prior close; only
     the last ``sigma_window + 1`` are used.
     """
-    closes = list(closes_before)[-(params.sigma_window + 1):]
+    closes = list(closes_before)[-(params.sigma_window + 1) :]
     if any(not (math.isfinite(c) and c > 0) for c in closes):
         raise ValueError("closes must be positive prices")
-    returns = [_pct(b, a) for a, b in zip(closes, closes[1:])]
+    returns = [_pct(b, a) for a, b in itertools.pairwise(closes)]
     if len(returns) < params.min_returns:
         return params.shock_pct, None
     sigma = statistics.stdev(returns)
@@ -145,10 +143,13 @@ def session_prices(
     return SessionPrices(symbol, session, previous.close, bar.open, bar.close, complete)
 
 
-def _report_for(session: date, symbol: str, earnings: Sequence[EarningsDate], hours: MarketHours) -> EarningsDate | None:
+def _report_for(
+    session: date, symbol: str, earnings: Sequence[EarningsDate], hours: MarketHours
+) -> EarningsDate | None:
     """The latest report of ``symbol`` whose first session after it is ``session``."""
     matches = [
-        e for e in earnings
+        e
+        for e in earnings
         if e.symbol == symbol
         and session - _REPORT_LOOKBACK <= e.report_date <= session  # keeps old dates off the calendar
         and first_session_after(e, hours) == session

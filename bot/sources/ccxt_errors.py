@@ -54,7 +54,12 @@ _REASONS: tuple[tuple[type[BaseException], str], ...] = (
     (ArithmeticError, "malformed response"),
 )
 MAPPED: tuple[type[Exception], ...] = (
-    ccxt.BaseError, AttributeError, TypeError, LookupError, ValueError, ArithmeticError
+    ccxt.BaseError,
+    AttributeError,
+    TypeError,
+    LookupError,
+    ValueError,
+    ArithmeticError,
 )
 """What :func:`ccxt_errors` catches; anything else (and ``CancelledError``) passes through."""
 

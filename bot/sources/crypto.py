@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import random
@@ -38,8 +39,8 @@ from ccxt.async_support.base.exchange import Exchange
 from bot.backoff import Backoff
 from bot.clock import Clock, SystemClock
 from bot.config import DEFAULT_EXCHANGES
-from bot.health import HealthRegistry
 from bot.domain import INTERVALS, Bar, Interval, Quote
+from bot.health import HealthRegistry
 from bot.sources.base import SourceUnavailable, UnknownSymbol
 from bot.sources.ccxt_errors import ccxt_errors, is_rate_limit, reject_broken_json
 from bot.sources.validate import JumpGuard, valid_ohlc
@@ -222,9 +223,13 @@ class CryptoSource:
             if not remaining:
                 break
             try:
-                found.update(await self._on_venue(
-                    venue, f"quotes {','.join(remaining)}", lambda v=venue: self._quotes_from(v, remaining)
-                ))
+                found.update(
+                    await self._on_venue(
+                        venue,
+                        f"quotes {','.join(remaining)}",
+                        functools.partial(self._quotes_from, venue, remaining),
+                    )
+                )
             except (SourceUnavailable, UnknownSymbol) as exc:
                 errors.append(exc)
         if not found:
@@ -249,8 +254,9 @@ class CryptoSource:
         for venue in self._venues:
             try:
                 return await self._on_venue(
-                    venue, f"{interval} bars {symbol}",
-                    lambda v=venue: self._bars_from(v, symbol, interval, start, end),
+                    venue,
+                    f"{interval} bars {symbol}",
+                    functools.partial(self._bars_from, venue, symbol, interval, start, end),
                 )
             except (SourceUnavailable, UnknownSymbol) as exc:
                 errors.append(exc)
@@ -295,7 +301,7 @@ class CryptoSource:
             if cursor >= end:
                 break
             page = await self._call(
-                venue, lambda c=cursor: _fetch_bars(venue.exchange, pair, symbol, interval, c, limit)
+                venue, functools.partial(_fetch_bars, venue.exchange, pair, symbol, interval, cursor, limit)
             )
             if not page:
                 break
@@ -392,8 +398,14 @@ async def _fetch_bars(
     if rows and not bars:
         raise ccxt.BadResponse(f"{exchange.id} answered with no valid {interval} candle")
     if len(bars) < len(rows or ()):
-        log.warning("%s: dropped %d of %d %s %s candles (not a valid bar)",
-                    exchange.id, len(rows) - len(bars), len(rows), pair, interval)
+        log.warning(
+            "%s: dropped %d of %d %s %s candles (not a valid bar)",
+            exchange.id,
+            len(rows) - len(bars),
+            len(rows),
+            pair,
+            interval,
+        )
     return bars
 
 

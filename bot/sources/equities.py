@@ -44,10 +44,10 @@ from yfinance import data as yf_data
 from yfinance.exceptions import YFPricesMissingError, YFRateLimitError
 
 from bot.clock import Clock, SystemClock
-from bot.health import HealthRegistry
 from bot.domain import INTERVALS, Bar, EarningsDate, EarningsTiming, Interval, Quote
-from bot.sources.base import SourceUnavailable, UnknownSymbol
+from bot.health import HealthRegistry
 from bot.markettime import NEW_YORK, CalendarRangeError, MarketHours, as_utc, default_market_hours
+from bot.sources.base import SourceUnavailable, UnknownSymbol
 from bot.sources.validate import JumpGuard, as_price, valid_ohlc
 
 log = logging.getLogger(__name__)
@@ -157,8 +157,13 @@ def _bars(frame: pd.DataFrame | None, symbol: str, interval: str) -> list[Bar]:
     volumes = prices["Volume"] if "Volume" in prices.columns else [None] * len(prices)
     bars = []
     for ts, o, h, lo, c, v in zip(
-        _timestamps(prices.index, interval), prices["Open"], prices["High"], prices["Low"],
-        prices["Close"], volumes, strict=True,
+        _timestamps(prices.index, interval),
+        prices["Open"],
+        prices["High"],
+        prices["Low"],
+        prices["Close"],
+        volumes,
+        strict=True,
     ):
         ohlc = valid_ohlc(o, h, lo, c)
         if ohlc is None:
@@ -185,7 +190,7 @@ def _attempt(call: Callable[[], T]) -> tuple[T | None, Exception | None]:
         return call(), None
     except YFRateLimitError:
         raise
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - yfinance raises anything; the caller decides with both answers
         return None, e
 
 
@@ -343,9 +348,7 @@ class EquitySource:
         if price is None and len(recent) == HELD_BARS and max(recent) <= min(recent) * 1.02:
             # JumpGuard never moves its reference on its own: without this a real gap
             # (AMD +37 % on 2025-10-06) would be rejected until a restart.
-            log.warning(
-                "%s: %s held %.2f for %d minutes; accepting the move", SOURCE, symbol, last.close, HELD_BARS
-            )
+            log.warning("%s: %s held %.2f for %d minutes; accepting the move", SOURCE, symbol, last.close, HELD_BARS)
             self._guard.seed(symbol, last.close)
             price = last.close
         if price is None:
@@ -362,9 +365,20 @@ class EquitySource:
         with _YAHOO_LOG.capture() as said:
             try:
                 frame = yf.download(
-                    symbols, start=start, end=end, interval=interval, auto_adjust=False, actions=False,
-                    ignore_tz=interval == "1d", group_by="column", multi_level_index=True, keepna=False,
-                    progress=False, threads=True, timeout=self._timeout, session=self._session,
+                    symbols,
+                    start=start,
+                    end=end,
+                    interval=interval,
+                    auto_adjust=False,
+                    actions=False,
+                    ignore_tz=interval == "1d",
+                    group_by="column",
+                    multi_level_index=True,
+                    keepna=False,
+                    progress=False,
+                    threads=True,
+                    timeout=self._timeout,
+                    session=self._session,
                 )
             except Exception as e:
                 raise SourceUnavailable(f"{SOURCE}: download failed ({type(e).__name__}: {e})") from e
@@ -386,8 +400,12 @@ class EquitySource:
         with _YAHOO_LOG.capture():
             try:
                 frame = yf.Ticker(symbol, session=self._session).history(
-                    period="5d", interval="1d", auto_adjust=False, actions=False,
-                    timeout=self._timeout, raise_errors=True,
+                    period="5d",
+                    interval="1d",
+                    auto_adjust=False,
+                    actions=False,
+                    timeout=self._timeout,
+                    raise_errors=True,
                 )
             except YFPricesMissingError as e:
                 if e.yahoo_reason:  # Yahoo itself said it has nothing for this symbol
@@ -415,7 +433,7 @@ class EquitySource:
                     found.extend(self._earnings_of(symbol))
                 except YFRateLimitError:
                     failures[symbol] = "rate limited"
-                except Exception as e:
+                except Exception as e:  # noqa: BLE001 - one symbol's failure must not lose the others
                     failures[symbol] = type(e).__name__
         return found, failures
 

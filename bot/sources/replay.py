@@ -55,7 +55,9 @@ def _close_time(bar: Bar, crypto: bool) -> datetime:
         try:
             session = hours.session(bar.ts.date())
         except CalendarRangeError:
-            raise ReplayDataError(f"{bar.ts.date()} is outside the NYSE calendar ({hours.first} .. {hours.last})") from None
+            raise ReplayDataError(
+                f"{bar.ts.date()} is outside the NYSE calendar ({hours.first} .. {hours.last})"
+            ) from None
         if session is None:
             raise ReplayDataError(f"{bar.ts.date()} is not an NYSE trading day")
     return bar_close_time(bar, hours, around_the_clock=crypto)

@@ -20,7 +20,7 @@ the recorded data or nothing. Nothing here knows about clocks or calendars;
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,9 +40,14 @@ _TIME_COLUMN: dict[Interval, str] = {"1d": "date", "1h": "timestamp_utc"}
 _VOLUME_COLUMN: dict[Interval, str] = {"1d": "volume", "1h": "volume_btc"}
 _PRICE_COLUMNS = ("open", "high", "low", "close")
 _TIMINGS: dict[str, EarningsTiming] = {
-    "after_close": "after_close", "amc": "after_close", "after": "after_close",
-    "before_open": "before_open", "bmo": "before_open", "before": "before_open",
-    "unknown": "unknown", "": "unknown",
+    "after_close": "after_close",
+    "amc": "after_close",
+    "after": "after_close",
+    "before_open": "before_open",
+    "bmo": "before_open",
+    "before": "before_open",
+    "unknown": "unknown",
+    "": "unknown",
 }
 
 
@@ -86,7 +91,7 @@ def parse_bar_file_name(file_name: str) -> tuple[str, Interval] | None:
     name, sep, interval = stem.rpartition("_")
     if not dot or ext.lower() != "csv" or not sep or not name or interval not in INTERVALS:
         return None
-    return name, interval  # type: ignore[return-value]
+    return name, interval
 
 
 def load_replay_data(folder: Path | str = SHIPPED_REPLAY_DATA) -> ReplayData:
@@ -106,9 +111,7 @@ def load_replay_data(folder: Path | str = SHIPPED_REPLAY_DATA) -> ReplayData:
         name, interval = parsed
         key = (canonical_symbol(name), interval)
         if key in file_of:
-            raise ReplayDataError(
-                f"{path} and {folder / file_of[key]} both hold {key[0]} {interval} bars; keep one"
-            )
+            raise ReplayDataError(f"{path} and {folder / file_of[key]} both hold {key[0]} {interval} bars; keep one")
         file_of[key] = path.name
         bars[key] = bars_from_frame(_read_csv(path), key[0], interval, where=str(path))
         if is_crypto_name(name):
@@ -120,9 +123,7 @@ def load_replay_data(folder: Path | str = SHIPPED_REPLAY_DATA) -> ReplayData:
         )
     earnings_path = folder / EARNINGS_FILE
     earnings = (
-        earnings_from_frame(_read_csv(earnings_path), where=str(earnings_path))
-        if earnings_path.is_file()
-        else ()
+        earnings_from_frame(_read_csv(earnings_path), where=str(earnings_path)) if earnings_path.is_file() else ()
     )
     log.debug("loaded replay data from %s: %d series, %d earnings dates", folder, len(bars), len(earnings))
     return ReplayData(folder=folder, bars=bars, earnings=earnings, crypto=frozenset(crypto))
@@ -131,9 +132,7 @@ def load_replay_data(folder: Path | str = SHIPPED_REPLAY_DATA) -> ReplayData:
 def _read_csv(path: Path) -> pd.DataFrame:
     """The file as strings, one frame row per file line after the header (blank lines kept)."""
     try:
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, skip_blank_lines=False, skipinitialspace=True
-        )
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, skipinitialspace=True)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ReplayDataError(f"{path}: cannot read it as CSV: {exc}") from exc
     frame.columns = [str(c).strip().lower() for c in frame.columns]
@@ -149,11 +148,11 @@ def _require_columns(frame: pd.DataFrame, required: tuple[str, ...], where: str)
         )
 
 
-def _drop_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """Rows that hold anything, and their line numbers in the file (the header is line 1)."""
-    lines = pd.Series(frame.index + 2, index=frame.index)
+def _drop_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[Hashable, int]]:
+    """Rows that hold anything, and each one's line number in the file (the header is line 1)."""
     filled = frame.apply(lambda col: col.str.strip() != "").any(axis=1)
-    return frame[filled], lines[filled]
+    kept = frame[filled]
+    return kept, {index: position + 2 for position, index in enumerate(frame.index) if filled[index]}
 
 
 def _raise_problems(problems: list[tuple[int, str]], where: str) -> None:
@@ -186,10 +185,14 @@ def bars_from_frame(frame: pd.DataFrame, symbol: str, interval: Interval, where:
 
     checks: list[tuple[pd.Series, str]] = [
         (ts.isna(), f"{time_col} is not a {'YYYY-MM-DD date' if interval == '1d' else 'ISO-8601 time'}"),
-        (~(prices.gt(0).all(axis=1) & prices.lt(float("inf")).all(axis=1)),
-         "open, high, low and close must be positive numbers"),
-        ((h < pd.concat([o, lo, c], axis=1).max(axis=1)) | (lo > pd.concat([o, h, c], axis=1).min(axis=1)),
-         "high/low do not bracket open and close"),
+        (
+            ~(prices.gt(0).all(axis=1) & prices.lt(float("inf")).all(axis=1)),
+            "open, high, low and close must be positive numbers",
+        ),
+        (
+            (h < pd.concat([o, lo, c], axis=1).max(axis=1)) | (lo > pd.concat([o, h, c], axis=1).min(axis=1)),
+            "high/low do not bracket open and close",
+        ),
     ]
     if interval == "1h":
         checks.append((ts.notna() & (ts != ts.dt.floor("h")), "timestamp_utc is not on the hour"))
@@ -198,13 +201,14 @@ def bars_from_frame(frame: pd.DataFrame, symbol: str, interval: Interval, where:
     problems: list[tuple[int, str]] = []
     for bad, what in checks:
         for index in bad[bad].index:
-            value = frame.at[index, time_col].strip() or "(empty)"
-            problems.append((int(lines[index]), f"{what} ({time_col} {value})"))
+            value = str(frame.at[index, time_col]).strip() or "(empty)"
+            problems.append((lines[index], f"{what} ({time_col} {value})"))
     first_line: dict[pd.Timestamp, int] = {}
+    raw_times = raw_time.to_dict()
     for index, when in ts.dropna().items():
-        line = int(lines[index])
+        line = lines[index]
         if when in first_line:
-            what = f"duplicate {time_col} {raw_time[index]} (first on line {first_line[when]})"
+            what = f"duplicate {time_col} {raw_times[index]} (first on line {first_line[when]})"
             problems.append((line, what))
         else:
             first_line[when] = line
@@ -214,8 +218,17 @@ def bars_from_frame(frame: pd.DataFrame, symbol: str, interval: Interval, where:
     volumes = [None] * len(frame) if volume is None else [None if pd.isna(v) else float(v) for v in volume]
     rows = zip(ts, o, h, lo, c, volumes, strict=True)
     bars = [
-        Bar(symbol=symbol, interval=interval, ts=t.to_pydatetime(), open=float(op), high=float(hi),
-            low=float(low), close=float(cl), volume=vol, source=SOURCE_NAME)
+        Bar(
+            symbol=symbol,
+            interval=interval,
+            ts=t.to_pydatetime(),
+            open=float(op),
+            high=float(hi),
+            low=float(low),
+            close=float(cl),
+            volume=vol,
+            source=SOURCE_NAME,
+        )
         for t, op, hi, low, cl, vol in rows
     ]
     return tuple(bars[i] for i in order)
@@ -228,11 +241,11 @@ def earnings_from_frame(frame: pd.DataFrame, where: str) -> tuple[EarningsDate, 
     problems: list[tuple[int, str]] = []
     found: dict[tuple[str, object], EarningsDate] = {}
     for index, row in frame.iterrows():
-        line = int(lines[index])
-        symbol = canonical_symbol(row["symbol"])
-        raw_date = row["report_date"].strip()
+        line = lines[index]
+        symbol = canonical_symbol(str(row["symbol"]))
+        raw_date = str(row["report_date"]).strip()
         report = pd.to_datetime(raw_date, format="%Y-%m-%d", errors="coerce")
-        raw_timing = row["timing"].strip().lower() if "timing" in frame.columns else ""
+        raw_timing = str(row["timing"]).strip().lower() if "timing" in frame.columns else ""
         timing = _TIMINGS.get(raw_timing)
         if not symbol:
             problems.append((line, "symbol is empty"))

@@ -32,10 +32,9 @@ def as_price(value: Any) -> float | None:
 
 def valid_ohlc(open_: Any, high: Any, low: Any, close: Any) -> tuple[float, float, float, float] | None:
     """The four prices as floats if they form a possible bar, else None."""
-    values = tuple(as_price(v) for v in (open_, high, low, close))
-    if any(v is None for v in values):
+    o, h, lo, c = (as_price(v) for v in (open_, high, low, close))
+    if o is None or h is None or lo is None or c is None:
         return None
-    o, h, lo, c = values  # type: ignore[misc]
     if h < max(o, c, lo) or lo > min(o, c, h):
         return None
     return o, h, lo, c
@@ -69,7 +68,11 @@ class JumpGuard:
             else:
                 log.warning(
                     "%s: rejected %s price %s: %.1f%% away from the last good %s",
-                    source or "source", key, price, (price / last - 1) * 100, last,
+                    source or "source",
+                    key,
+                    price,
+                    (price / last - 1) * 100,
+                    last,
                 )
                 return None
         self._rejected.pop(key, None)

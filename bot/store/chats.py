@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -24,7 +25,7 @@ class Chat:
     updated_at: str
 
 
-def _row_to_chat(row: dict) -> Chat:
+def _row_to_chat(row: dict[str, Any]) -> Chat:
     return Chat(
         id=row["id"],
         type=row["type"],
@@ -106,7 +107,8 @@ def set_timezone(db: Database, chat_id: int, timezone: str, now: datetime | None
 
 
 def subscriber_count(db: Database) -> int:
-    return db.execute("SELECT count(*) FROM chats WHERE subscribed = 1 AND blocked = 0").fetchone()[0]
+    count: int = db.execute("SELECT count(*) FROM chats WHERE subscribed = 1 AND blocked = 0").fetchone()[0]
+    return count
 
 
 def subscribed_chat_ids(db: Database) -> list[int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -24,10 +25,7 @@ def _dt(text: str) -> datetime:
 
 def upsert_bars(db: Database, bars: Iterable[Bar]) -> int:
     """Insert or replace bars on (symbol, interval, ts); returns how many were written."""
-    rows = [
-        (b.symbol, b.interval, _iso(b.ts), b.open, b.high, b.low, b.close, b.volume, b.source)
-        for b in bars
-    ]
+    rows = [(b.symbol, b.interval, _iso(b.ts), b.open, b.high, b.low, b.close, b.volume, b.source) for b in bars]
     if rows:
         with db.atomic():
             db.conn.executemany(
@@ -43,7 +41,10 @@ def upsert_bars(db: Database, bars: Iterable[Bar]) -> int:
     return len(rows)
 
 
-def _row_to_bar(row: Sequence) -> Bar:
+_BAR_COLUMNS = "symbol, interval, ts, open, high, low, close, volume, source"
+
+
+def _row_to_bar(row: Sequence[Any]) -> Bar:
     symbol, interval, ts, o, h, lo, c, v, source = row
     return Bar(symbol, interval, _dt(ts), o, h, lo, c, v, source)
 
@@ -56,8 +57,8 @@ def load_bars(
     until: datetime | None = None,
 ) -> list[Bar]:
     """Stored bars of one series with ``since <= ts < until``, oldest first."""
-    sql = "SELECT symbol, interval, ts, open, high, low, close, volume, source FROM bars WHERE symbol = ? AND interval = ?"
-    params: list = [symbol, interval]
+    sql = f"SELECT {_BAR_COLUMNS} FROM bars WHERE symbol = ? AND interval = ?"
+    params: list[Any] = [symbol, interval]
     if since is not None:
         sql += " AND ts >= ?"
         params.append(_iso(since))
@@ -68,17 +69,12 @@ def load_bars(
 
 
 def last_bar_time(db: Database, symbol: str, interval: Interval) -> datetime | None:
-    row = db.execute(
-        "SELECT max(ts) FROM bars WHERE symbol = ? AND interval = ?", [symbol, interval]
-    ).fetchone()
+    row = db.execute("SELECT max(ts) FROM bars WHERE symbol = ? AND interval = ?", [symbol, interval]).fetchone()
     return _dt(row[0]) if row and row[0] else None
 
 
 def insert_quotes(db: Database, quotes: Iterable[Quote]) -> int:
-    rows = [
-        (q.symbol, q.price, _iso(q.ts), q.source, _iso(q.fetched_at), q.change_24h_pct)
-        for q in quotes
-    ]
+    rows = [(q.symbol, q.price, _iso(q.ts), q.source, _iso(q.fetched_at), q.change_24h_pct) for q in quotes]
     if rows:
         with db.atomic():
             db.conn.executemany(
@@ -94,14 +90,11 @@ def latest_quotes(db: Database, symbols: Sequence[str] | None = None) -> dict[st
         SELECT symbol, price, ts, source, fetched_at, change_24h_pct FROM quotes q
         WHERE id = (SELECT id FROM quotes WHERE symbol = q.symbol ORDER BY fetched_at DESC, id DESC LIMIT 1)
     """
-    params: list = []
+    params: list[Any] = []
     if symbols is not None:
         sql += f" AND symbol IN ({','.join('?' * len(symbols))})"
         params = list(symbols)
-    return {
-        r[0]: Quote(r[0], r[1], _dt(r[2]), r[3], _dt(r[4]), r[5])
-        for r in db.execute(sql, params)
-    }
+    return {r[0]: Quote(r[0], r[1], _dt(r[2]), r[3], _dt(r[4]), r[5]) for r in db.execute(sql, params)}
 
 
 def prune_quotes(db: Database, keep: timedelta, now: datetime) -> int:
@@ -126,11 +119,9 @@ def upsert_earnings(db: Database, dates: Iterable[EarningsDate], fetched_at: dat
     return len(rows)
 
 
-def load_earnings(
-    db: Database, symbols: Sequence[str] | None = None, since: date | None = None
-) -> list[EarningsDate]:
+def load_earnings(db: Database, symbols: Sequence[str] | None = None, since: date | None = None) -> list[EarningsDate]:
     sql = "SELECT symbol, report_date, timing, source FROM earnings WHERE 1 = 1"
-    params: list = []
+    params: list[Any] = []
     if symbols is not None:
         sql += f" AND symbol IN ({','.join('?' * len(symbols))})"
         params += list(symbols)
@@ -168,7 +159,8 @@ def price_history(
 
 def first_quote_since(db: Database, symbol: str, since: datetime) -> Quote | None:
     row = db.execute(
-        "SELECT symbol, price, ts, source, fetched_at, change_24h_pct FROM quotes WHERE symbol = ? AND ts >= ? ORDER BY ts LIMIT 1",
+        "SELECT symbol, price, ts, source, fetched_at, change_24h_pct FROM quotes"
+        " WHERE symbol = ? AND ts >= ? ORDER BY ts LIMIT 1",
         [symbol, _iso(since)],
     ).fetchone()
     return Quote(row[0], row[1], _dt(row[2]), row[3], _dt(row[4]), row[5]) if row else None

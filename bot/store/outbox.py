@@ -15,7 +15,6 @@ Rule states are typed: each is a dataclass stored as JSON through pydantic under
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -97,9 +96,13 @@ class RuleKey:
         return ":".join(part for part in (self.rule, self.symbol, self.param) if part)
 
 
-@functools.cache
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
 def _adapter(kind: type[Any]) -> TypeAdapter[Any]:
-    return TypeAdapter(kind)
+    if kind not in _ADAPTERS:
+        _ADAPTERS[kind] = TypeAdapter(kind)
+    return _ADAPTERS[kind]
 
 
 def save_state(db: Database, key: RuleKey, state: Any, now: datetime) -> None:
@@ -150,9 +153,7 @@ class Pending:
     charts: bool = True
 
 
-def due_deliveries(
-    db: Database, now: datetime, limit: int = 100, *, skip_chats: Collection[int] = ()
-) -> list[Pending]:
+def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats: Collection[int] = ()) -> list[Pending]:
     """Due deliveries, oldest first, at most one per chat and none for ``skip_chats``."""
     rows = db.execute(
         """

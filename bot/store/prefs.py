@@ -74,6 +74,7 @@ def add_level(db: Database, chat_id: int, symbol: str, price: float, direction: 
         "INSERT INTO chat_levels (chat_id, symbol, price, direction, created_at) VALUES (?, ?, ?, ?, ?)",
         [chat_id, symbol, price, direction, utcnow_iso(now)],
     )
+    assert cursor.lastrowid is not None
     return cursor.lastrowid
 
 
@@ -151,7 +152,8 @@ def levels_of(db: Database, chat_id: int) -> list[Level]:
 
 def find_level(db: Database, chat_id: int, symbol: str, price: float, direction: str) -> Level | None:
     row = db.execute(
-        "SELECT id, symbol, price, direction FROM chat_levels WHERE chat_id = ? AND symbol = ? AND price = ? AND direction = ?",
+        "SELECT id, symbol, price, direction FROM chat_levels"
+        " WHERE chat_id = ? AND symbol = ? AND price = ? AND direction = ?",
         [chat_id, symbol, price, direction],
     ).fetchone()
     return Level(*row) if row else None
@@ -183,4 +185,3 @@ def clear_mutes(db: Database, chat_id: int, kinds: Iterable[str] | None = None) 
     kinds = list(kinds)
     marks = ",".join("?" * len(kinds))
     return db.execute(f"DELETE FROM chat_mutes WHERE chat_id = ? AND kind IN ({marks})", [chat_id, *kinds]).rowcount
-

@@ -7,7 +7,6 @@ commands read what is tracked through it too.
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
@@ -20,9 +19,7 @@ if TYPE_CHECKING:
 
 def chat_symbols(db: Database, chat_id: int) -> list[str]:
     """The chat's own tickers, in the order they were added."""
-    rows = db.execute(
-        "SELECT symbol FROM chat_watchlist WHERE chat_id = ? ORDER BY created_at, symbol", [chat_id]
-    )
+    rows = db.execute("SELECT symbol FROM chat_watchlist WHERE chat_id = ? ORDER BY created_at, symbol", [chat_id])
     return [r[0] for r in rows]
 
 

@@ -18,7 +18,7 @@ from bot.store.prefs import Level
 from bot.telegram import parsers as parse
 from bot.telegram.args import BadArgument
 from bot.telegram.context import BotContext, Deps
-from bot.telegram.kit import Command, chat_language, parsed, refuse_non_admin, remember, reply
+from bot.telegram.kit import Command, chat_id, chat_language, parsed, refuse_non_admin, remember, reply
 from bot.telegram.parsers import ADD_USAGE, AlertRequest, NewLevel
 
 ALERT_USAGE = "/alert add btc below 88000 · /alert list · /alert del 3"
@@ -30,7 +30,9 @@ ALERT_USAGE = "/alert add btc below 88000 · /alert list · /alert del 3"
 def level_line(lang: str, level: Level) -> Html:
     """``#3 BTC below 88,000``."""
     direction = t(lang, f"alert.{level.direction}")
-    return Html(t(lang, "alert.item", id=level.id, symbol=level.symbol, direction=direction, price=fmt_price(level.price)))
+    return Html(
+        t(lang, "alert.item", id=level.id, symbol=level.symbol, direction=direction, price=fmt_price(level.price))
+    )
 
 
 def render_own(lang: str, levels: Sequence[Level]) -> list[str]:
@@ -84,7 +86,7 @@ async def levels_command(update: Update, context: BotContext) -> None:
     """Show the global key levels, this chat's own levels and the last prices."""
     d = context.deps
     lang = chat_language(d, update)
-    own = prefs.levels_of(d.db, update.effective_chat.id)
+    own = prefs.levels_of(d.db, chat_id(update))
     symbols = sorted(set(d.settings.levels) | {level.symbol for level in own})
     quotes = market.latest_quotes(d.db, symbols) if symbols else {}
     await reply(update, render_levels(lang, d.settings.levels, own, quotes))
@@ -96,7 +98,7 @@ async def alert_command(update: Update, context: BotContext, request: AlertReque
     d = context.deps
     lang = chat_language(d, update)
     if request.action == "list":
-        await reply(update, "\n".join(render_own(lang, prefs.levels_of(d.db, update.effective_chat.id))))
+        await reply(update, "\n".join(render_own(lang, prefs.levels_of(d.db, chat_id(update)))))
     elif await refuse_non_admin(update, context):
         return
     elif request.level is not None:
@@ -107,16 +109,16 @@ async def alert_command(update: Update, context: BotContext, request: AlertReque
 
 async def add_level(update: Update, d: Deps, lang: str, new: NewLevel) -> None:
     """/alert add <symbol> above|below <price>, on a symbol this chat tracks."""
-    chat_id = update.effective_chat.id
-    tracked = watchlist.chat_tracked(d.db, d.settings, chat_id)
+    this_chat = chat_id(update)
+    tracked = watchlist.chat_tracked(d.db, d.settings, this_chat)
     if new.symbol not in tracked:
         values = {"symbol": new.symbol, "tracked": ", ".join(tracked)}
         raise BadArgument("alert.unknown_symbol", values, usage=ADD_USAGE)
-    existing = prefs.find_level(d.db, chat_id, new.symbol, new.price, new.direction)
+    existing = prefs.find_level(d.db, this_chat, new.symbol, new.price, new.direction)
     if existing is not None:
         await reply(update, t(lang, "alert.duplicate", line=level_line(lang, existing)))
         return
-    if len(prefs.levels_of(d.db, chat_id)) >= prefs.MAX_CHAT_LEVELS:
+    if len(prefs.levels_of(d.db, this_chat)) >= prefs.MAX_CHAT_LEVELS:
         await reply(update, t(lang, "alert.full", limit=prefs.MAX_CHAT_LEVELS))
         return
     chat = remember(d, update)
@@ -129,7 +131,7 @@ async def add_level(update: Update, d: Deps, lang: str, new: NewLevel) -> None:
 
 async def delete_level(update: Update, d: Deps, lang: str, level_id: int) -> None:
     """/alert del <id>: only one of this chat's own."""
-    deleted = prefs.delete_level(d.db, update.effective_chat.id, level_id)
+    deleted = prefs.delete_level(d.db, chat_id(update), level_id)
     if deleted is None:
         await reply(update, t(lang, "alert.no_such", id=level_id))
         return

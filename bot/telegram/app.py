@@ -1,7 +1,7 @@
 """Building the PTB application and serving it on one event loop.
 
-    app = build_application(parts)     # every handler from the registry, the sender, the jobs
-    await serve(app, stop)             # connect, register the menu, poll until ``stop`` is set
+app = build_application(parts)     # every handler from the registry, the sender, the jobs
+await serve(app, stop)             # connect, register the menu, poll until ``stop`` is set
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ def build_application(parts: Parts, *, rate_limiter: BaseRateLimiter[Any] | None
         .context_types(CONTEXT_TYPES)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(rate_limiter or SmoothRateLimiter())
+        # Stopping cancels the pending long poll; its connection is not free at once, and the
+        # final getUpdates that confirms the last updates needs one of its own.
+        .get_updates_connection_pool_size(2)
     )
     if settings.api_base:
         builder = builder.base_url(f"{settings.api_base}/bot").base_file_url(f"{settings.api_base}/file/bot")

@@ -7,7 +7,7 @@ from telegram import Update
 from bot.i18n import t
 from bot.store import chats
 from bot.telegram.context import BotContext
-from bot.telegram.kit import Command, admin_only, chat_language, remember, reply
+from bot.telegram.kit import Command, admin_only, chat_id, chat_language, remember, reply
 from bot.telegram.status import render_status
 
 
@@ -55,7 +55,7 @@ async def help_command(update: Update, context: BotContext) -> None:
 async def status(update: Update, context: BotContext) -> None:
     """Uptime, subscribers, and the health of each data source."""
     d = context.deps
-    chat = chats.get_chat(d.db, update.effective_chat.id) if update.effective_chat else None
+    chat = chats.get_chat(d.db, chat_id(update)) if update.effective_chat else None
     lang = chat.language if chat else chat_language(d, update)
     subscribed = bool(chat and chat.subscribed and not chat.blocked)
     text = render_status(lang, d.clock.now(), d.started_at, chats.subscriber_count(d.db), subscribed, d.health)

@@ -20,7 +20,6 @@ from bot.telegram.context import BotContext
 log = logging.getLogger(__name__)
 
 
-
 def admin_report(error: BaseException, where: str) -> str:
     """Escaped HTML under Telegram's 4,096-character limit, secrets masked."""
     trace = redact("".join(traceback.format_exception(error)))

@@ -47,12 +47,25 @@ Buttons = tuple[CallbackQueryHandler[BotContext, Any], ...]
 """A module's inline-button handlers (``CallbackQueryHandler`` s), for the registry."""
 
 
-async def reply(update: Update, text: str, **kwargs: Any) -> Message:
-    """Answer in the chat the update came from (HTML)."""
+def message_of(update: Update) -> Message:
+    """The message of a command update (every command has one)."""
     message = update.effective_message
     if message is None:
-        raise ValueError("this update has no message to answer")
-    return await message.reply_html(text, **kwargs)
+        raise ValueError("this update has no message")
+    return message
+
+
+def chat_id(update: Update) -> int:
+    """The id of the chat the update came from."""
+    chat = update.effective_chat
+    if chat is None:
+        raise ValueError("this update has no chat")
+    return chat.id
+
+
+async def reply(update: Update, text: str, **kwargs: Any) -> Message:
+    """Answer in the chat the update came from (HTML)."""
+    return await message_of(update).reply_html(text, **kwargs)
 
 
 def chat_language(d: Deps, update: Update) -> str:

@@ -13,7 +13,7 @@ from bot.i18n import t
 from bot.store import chats
 from bot.telegram import parsers as parse
 from bot.telegram.context import BotContext
-from bot.telegram.kit import Command, chat_language, parsed, refuse_non_admin, remember, reply
+from bot.telegram.kit import Command, chat_id, chat_language, parsed, refuse_non_admin, remember, reply
 
 TZ_USAGE = "/tz Europe/Berlin"
 LANG_USAGE = "/lang zh"
@@ -26,7 +26,7 @@ async def tz_command(update: Update, context: BotContext, zone: str | None) -> N
     lang = chat_language(d, update)
     now = d.clock.now()
     if zone is None:
-        chat = chats.get_chat(d.db, update.effective_chat.id)
+        chat = chats.get_chat(d.db, chat_id(update))
         current = chat.timezone if chat else "UTC"
         await reply(update, t(lang, "tz.current", zone=current, now=fmt_time(now, current, lang)))
         return

@@ -28,7 +28,7 @@ from bot.telegram import market_views as views
 from bot.telegram import parsers as parse
 from bot.telegram.args import BadArgument
 from bot.telegram.context import BotContext, Deps
-from bot.telegram.kit import Command, chat_language, parsed, refuse_non_admin, remember, reply
+from bot.telegram.kit import Command, chat_id, chat_language, message_of, parsed, refuse_non_admin, remember, reply
 from bot.telegram.parsers import CorrRequest, WatchRequest
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ async def price(update: Update, context: BotContext, wanted: list[str]) -> None:
     """Latest price, 24h change and data age of BTC and the watchlist, or of the named symbols."""
     d = context.deps
     lang = chat_language(d, update)
-    tracked = watchlist.chat_tracked(d.db, d.settings, update.effective_chat.id)
+    tracked = watchlist.chat_tracked(d.db, d.settings, chat_id(update))
     quoted = set(market.latest_quotes(d.db, wanted)) if wanted else set()
     for symbol in wanted:
         if symbol not in tracked and symbol not in quoted:
@@ -79,7 +79,7 @@ async def corr(update: Update, context: BotContext, request: CorrRequest) -> Non
     """BTC's 30d and 90d correlation with a stock, its change over 10 sessions, and a chart."""
     d = context.deps
     lang = chat_language(d, update)
-    windows = _corr_windows(d, update.effective_chat.id, request)
+    windows = _corr_windows(d, chat_id(update), request)
     symbol = request.symbol
     btc, equity = charts.correlation_bars(d.db, symbol, d.clock.now())
     readings = {w: current_correlation(btc, equity, w, sessions_back=SESSIONS_BACK) for w in windows}
@@ -90,7 +90,7 @@ async def corr(update: Update, context: BotContext, request: CorrRequest) -> Non
         return
     await reply(update, views.corr_text(lang, symbol, readings))
     png = await asyncio.to_thread(charts.correlation_chart, symbol, btc, equity, chart_window, lang)
-    await update.effective_message.reply_photo(png, caption=views.corr_caption(lang, symbol, chart_window))
+    await message_of(update).reply_photo(png, caption=views.corr_caption(lang, symbol, chart_window))
 
 
 # -- /earnings -------------------------------------------------------------------------------
@@ -101,9 +101,9 @@ async def earnings(update: Update, context: BotContext, _: None) -> None:
     """Upcoming earnings of the watchlist, with times in the chat's timezone."""
     d = context.deps
     lang = chat_language(d, update)
-    chat_id = update.effective_chat.id
-    chat = chats.get_chat(d.db, chat_id)
-    watched = watchlist.chat_watched(d.db, d.settings, chat_id)
+    this_chat = chat_id(update)
+    chat = chats.get_chat(d.db, this_chat)
+    watched = watchlist.chat_watched(d.db, d.settings, this_chat)
     today = d.clock.now().astimezone(NEW_YORK).date()  # a report dated today is still to come
     reports = market.load_earnings(d.db, watched, since=today)
     await reply(update, views.earnings_text(lang, reports, watched, chat.timezone if chat else "UTC"))
@@ -128,10 +128,10 @@ def _always(d: Deps, symbol: str) -> bool:
 
 async def _watch_add(update: Update, context: BotContext, lang: str, symbol: str) -> str:
     d = context.deps
-    chat_id = update.effective_chat.id
+    this_chat = chat_id(update)
     if _always(d, symbol):
         return t(lang, "market.watch.default", symbol=symbol)
-    own = watchlist.chat_symbols(d.db, chat_id)
+    own = watchlist.chat_symbols(d.db, this_chat)
     if symbol in own:
         return t(lang, "market.watch.already", symbol=symbol)
     if len(own) >= MAX_OWN_TICKERS:
@@ -164,9 +164,9 @@ async def watch(update: Update, context: BotContext, request: WatchRequest) -> N
     """List this chat's tickers, or add or remove one of its own (admins only in groups)."""
     d = context.deps
     lang = chat_language(d, update)
-    chat_id = update.effective_chat.id
+    this_chat = chat_id(update)
     if request.action == "list":
-        own = watchlist.chat_symbols(d.db, chat_id)
+        own = watchlist.chat_symbols(d.db, this_chat)
         await reply(update, views.watch_text(lang, d.settings.equity_watchlist, own, MAX_OWN_TICKERS))
         return
     if await refuse_non_admin(update, context):
@@ -175,7 +175,7 @@ async def watch(update: Update, context: BotContext, request: WatchRequest) -> N
     if request.action == "add":
         await reply(update, await _watch_add(update, context, lang, request.symbol))
     else:
-        await reply(update, _watch_del(d, lang, chat_id, request.symbol))
+        await reply(update, _watch_del(d, lang, this_chat, request.symbol))
 
 
 COMMANDS = (

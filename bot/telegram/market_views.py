@@ -8,10 +8,20 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from bot.engine.correlation import CorrelationReading
-from bot.formatting import fmt_age, fmt_list, fmt_corr, fmt_date, fmt_date_range, fmt_pct, fmt_price, fmt_time, fmt_window
-from bot.i18n import t, tn
 from bot.domain import EarningsDate, Quote
+from bot.engine.correlation import CorrelationReading
+from bot.formatting import (
+    fmt_age,
+    fmt_corr,
+    fmt_date,
+    fmt_date_range,
+    fmt_list,
+    fmt_pct,
+    fmt_price,
+    fmt_time,
+    fmt_window,
+)
+from bot.i18n import t, tn
 from bot.markettime import NEW_YORK, REGULAR_CLOSE, REGULAR_OPEN
 
 MAX_EARNINGS = 20  # lines of /earnings

@@ -24,10 +24,28 @@ T = TypeVar("T")
 
 # -- /alert ---------------------------------------------------------------------------------
 
-ALERT_ACTIONS = {"add": "add", "new": "add", "list": "list", "ls": "list",
-                 "del": "del", "delete": "del", "remove": "del", "rm": "del"}
-DIRECTIONS = {"above": "above", "over": "above", ">": "above", "up": "above", "高于": "above",
-              "below": "below", "under": "below", "<": "below", "down": "below", "低于": "below"}
+ALERT_ACTIONS = {
+    "add": "add",
+    "new": "add",
+    "list": "list",
+    "ls": "list",
+    "del": "del",
+    "delete": "del",
+    "remove": "del",
+    "rm": "del",
+}
+DIRECTIONS = {
+    "above": "above",
+    "over": "above",
+    ">": "above",
+    "up": "above",
+    "高于": "above",
+    "below": "below",
+    "under": "below",
+    "<": "below",
+    "down": "below",
+    "低于": "below",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +149,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("heads-up", "heads_up"),
 )
 SETTING_ALIASES = {
-    "correlation": "corr", "threshold": "corr", "corr_threshold": "corr", "corr_jump": "jump",
-    "earnings": "shock", "shock_pct": "shock", "move_pct": "move", "chart": "charts",
-    "headsup": "heads-up", "heads_up": "heads-up",
+    "correlation": "corr",
+    "threshold": "corr",
+    "corr_threshold": "corr",
+    "corr_jump": "jump",
+    "earnings": "shock",
+    "shock_pct": "shock",
+    "move_pct": "move",
+    "chart": "charts",
+    "headsup": "heads-up",
+    "heads_up": "heads-up",
 }
 SETTING_NAMES = {s.name: s for s in SETTINGS}
 SETTING_NAMES |= {alias: SETTING_NAMES[name] for alias, name in SETTING_ALIASES.items()}
@@ -177,13 +202,29 @@ MUTE_GROUPS: dict[str, tuple[str, ...]] = {
     "all": ("all",),
 }
 MUTE_ALIASES = {
-    "level": "level_break", "levels": "level_break", "break": "level_break", "breaks": "level_break",
-    "level_breaks": "level_break", "level-break": "level_break", "价位": "level_break",
-    "corr": "correlation", "correlations": "correlation", "correlation_spike": "correlation", "相关性": "correlation",
-    "shock": "earnings", "shocks": "earnings", "earnings_shock": "earnings", "heads-up": "earnings",
-    "earnings_upcoming": "earnings", "财报": "earnings",
-    "moves": "move", "large_move": "move", "large-move": "move", "异动": "move",
-    "everything": "all", "全部": "all",
+    "level": "level_break",
+    "levels": "level_break",
+    "break": "level_break",
+    "breaks": "level_break",
+    "level_breaks": "level_break",
+    "level-break": "level_break",
+    "价位": "level_break",
+    "corr": "correlation",
+    "correlations": "correlation",
+    "correlation_spike": "correlation",
+    "相关性": "correlation",
+    "shock": "earnings",
+    "shocks": "earnings",
+    "earnings_shock": "earnings",
+    "heads-up": "earnings",
+    "earnings_upcoming": "earnings",
+    "财报": "earnings",
+    "moves": "move",
+    "large_move": "move",
+    "large-move": "move",
+    "异动": "move",
+    "everything": "all",
+    "全部": "all",
 }
 
 
@@ -215,6 +256,7 @@ def group_of(kind: str) -> str:
 
 
 # -- /tz, /lang -------------------------------------------------------------------------------
+
 
 def language_names() -> dict[str, str]:
     """Every word /lang understands → the language's code: its code, its own name, its aliases."""

@@ -15,7 +15,7 @@ from bot.i18n import Html, t
 from bot.store import chats, prefs
 from bot.telegram import parsers as parse
 from bot.telegram.context import BotContext, Deps
-from bot.telegram.kit import Command, chat_language, parsed, refuse_non_admin, remember, reply
+from bot.telegram.kit import Command, chat_id, chat_language, parsed, refuse_non_admin, remember, reply
 from bot.telegram.parsers import SETTING_BY_COLUMN, MuteRequest, SetRequest
 from bot.telegram.settings_views import (
     TOGGLE,
@@ -47,7 +47,7 @@ async def show_settings(update: Update, context: BotContext) -> None:
     """Show every setting of this chat, with buttons for the on/off ones."""
     d = context.deps
     lang = chat_language(d, update)
-    view = load_view(d, update.effective_chat.id)
+    view = load_view(d, chat_id(update))
     markup = keyboard(lang, view.chosen, d.settings)
     await reply(update, render_settings(lang, view, d.settings), reply_markup=markup)
 
@@ -63,7 +63,7 @@ async def toggle(update: Update, context: BotContext) -> None:
         return
     if await refuse_non_admin(update, context):
         return
-    chat = chats.get_chat(d.db, update.effective_chat.id) or remember(d, update)
+    chat = chats.get_chat(d.db, chat_id(update)) or remember(d, update)
     value, _ = effective(prefs.chosen_settings(d.db, chat.id), d.settings, setting)
     prefs.set_thresholds(d.db, chat.id, d.clock.now(), **{setting.column: not value})
     lang = chat.language

@@ -76,14 +76,26 @@ def load_candles() -> dict[str, list[Candle]]:
     """The real BTC series: ``{"1h": [...], "1d": [...]}``, oldest first."""
     with open(DATA / "BTC-USD_1h.csv", newline="") as f:
         hourly = [
-            Candle(_ms(datetime.fromisoformat(r["timestamp_utc"].replace("Z", "+00:00"))),
-                   r["open"], r["high"], r["low"], r["close"], r["volume_btc"])
+            Candle(
+                _ms(datetime.fromisoformat(r["timestamp_utc"].replace("Z", "+00:00"))),
+                r["open"],
+                r["high"],
+                r["low"],
+                r["close"],
+                r["volume_btc"],
+            )
             for r in csv.DictReader(f)
         ]
     with open(DATA / "BTC-USD_1d.csv", newline="") as f:
         daily = [
-            Candle(_ms(datetime.fromisoformat(r["date"]).replace(tzinfo=UTC)),
-                   r["open"], r["high"], r["low"], r["close"], r["volume"])
+            Candle(
+                _ms(datetime.fromisoformat(r["date"]).replace(tzinfo=UTC)),
+                r["open"],
+                r["high"],
+                r["low"],
+                r["close"],
+                r["volume"],
+            )
             for r in csv.DictReader(f)
         ]
     return {"1h": hourly, "1d": daily}
@@ -172,16 +184,25 @@ class FakeExchange:
         fault = self._faults[path].popleft() if self._faults[path] else None
         okx = path.startswith("/api/v5/")
         if fault == "429":
-            body = {"code": "50011", "msg": "Too Many Requests", "data": []} if okx else {
-                "code": -1003, "msg": "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute."}
+            body = (
+                {"code": "50011", "msg": "Too Many Requests", "data": []}
+                if okx
+                else {
+                    "code": -1003,
+                    "msg": "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute.",
+                }
+            )
             return web.json_response(body, status=429)
         if fault == "418":
             return web.json_response({"code": -1003, "msg": "Way too much request weight used; IP banned."}, status=418)
         if fault == "503":
             return web.Response(status=503, text="Service Unavailable")
         if fault == "500-html":
-            return web.Response(status=500, content_type="text/html",
-                                text="<html><body><h1>500 Internal Server Error</h1></body></html>")
+            return web.Response(
+                status=500,
+                content_type="text/html",
+                text="<html><body><h1>500 Internal Server Error</h1></body></html>",
+            )
         if fault == "bad-symbol":
             if okx:
                 return web.json_response({"code": "51001", "msg": "Instrument ID does not exist", "data": []})
@@ -202,10 +223,18 @@ class FakeExchange:
     async def _binance_markets(self, request: web.Request) -> web.Response:
         symbols = [
             {
-                "symbol": base + quote, "status": "TRADING", "baseAsset": base, "baseAssetPrecision": 8,
-                "quoteAsset": quote, "quotePrecision": 8, "quoteAssetPrecision": 8,
-                "orderTypes": ["LIMIT", "MARKET"], "icebergAllowed": True, "ocoAllowed": True,
-                "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
+                "symbol": base + quote,
+                "status": "TRADING",
+                "baseAsset": base,
+                "baseAssetPrecision": 8,
+                "quoteAsset": quote,
+                "quotePrecision": 8,
+                "quoteAssetPrecision": 8,
+                "orderTypes": ["LIMIT", "MARKET"],
+                "icebergAllowed": True,
+                "ocoAllowed": True,
+                "isSpotTradingAllowed": True,
+                "isMarginTradingAllowed": False,
                 "filters": [
                     {"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "1000000.00", "tickSize": "0.01"},
                     {"filterType": "LOT_SIZE", "minQty": "0.00001", "maxQty": "9000.0", "stepSize": "0.00001"},
@@ -214,8 +243,15 @@ class FakeExchange:
             }
             for base, quote in BINANCE_PAIRS
         ]
-        return web.json_response({"timezone": "UTC", "serverTime": _ms(self.now), "rateLimits": [],
-                                  "exchangeFilters": [], "symbols": symbols})
+        return web.json_response(
+            {
+                "timezone": "UTC",
+                "serverTime": _ms(self.now),
+                "rateLimits": [],
+                "exchangeFilters": [],
+                "symbols": symbols,
+            }
+        )
 
     async def _binance_tickers(self, request: web.Request) -> web.Response:
         ids = {base + quote: (base, quote) for base, quote in BINANCE_PAIRS}
@@ -228,15 +264,31 @@ class FakeExchange:
             base, quote = ids[market_id]
             last = self._pair_price("binance", base, quote)
             open_ = self._pair_open(base, quote)
-            tickers.append({
-                "symbol": market_id, "priceChange": _num(_minus(last, open_)),
-                "priceChangePercent": _num(_pct(last, open_)), "weightedAvgPrice": _num(open_),
-                "prevClosePrice": _num(open_), "lastPrice": _num(last), "lastQty": "0.01",
-                "bidPrice": _num(last), "bidQty": "1.5", "askPrice": _num(last), "askQty": "0.8",
-                "openPrice": _num(open_), "highPrice": _num(last), "lowPrice": _num(open_),
-                "volume": "12345.6", "quoteVolume": "1000000000.0",
-                "openTime": now - 86_400_000, "closeTime": now, "firstId": 1, "lastId": 2, "count": 2,
-            })
+            tickers.append(
+                {
+                    "symbol": market_id,
+                    "priceChange": _num(_minus(last, open_)),
+                    "priceChangePercent": _num(_pct(last, open_)),
+                    "weightedAvgPrice": _num(open_),
+                    "prevClosePrice": _num(open_),
+                    "lastPrice": _num(last),
+                    "lastQty": "0.01",
+                    "bidPrice": _num(last),
+                    "bidQty": "1.5",
+                    "askPrice": _num(last),
+                    "askQty": "0.8",
+                    "openPrice": _num(open_),
+                    "highPrice": _num(last),
+                    "lowPrice": _num(open_),
+                    "volume": "12345.6",
+                    "quoteVolume": "1000000000.0",
+                    "openTime": now - 86_400_000,
+                    "closeTime": now,
+                    "firstId": 1,
+                    "lastId": 2,
+                    "count": 2,
+                }
+            )
         return web.json_response(tickers)
 
     async def _binance_klines(self, request: web.Request) -> web.Response:
@@ -250,24 +302,49 @@ class FakeExchange:
         start, end = int(q.get("startTime", 0)), int(q.get("endTime", 2**62))
         rows = [c for c in self._series(q["symbol"], interval) if start <= c.ts <= end][:limit]
         step = STEP_MS[interval]
-        return web.json_response([
-            self._row(c, [c.ts, c.open, c.high, c.low, c.close, c.volume, c.ts + step - 1, "0", 100, "0", "0", "0"])
-            for c in rows
-        ])
+        return web.json_response(
+            [
+                self._row(c, [c.ts, c.open, c.high, c.low, c.close, c.volume, c.ts + step - 1, "0", 100, "0", "0", "0"])
+                for c in rows
+            ]
+        )
 
     # -- OKX -----------------------------------------------------------------------
 
     async def _okx_markets(self, request: web.Request) -> web.Response:
         if request.query.get("instType") != "SPOT":
             return _okx([])
-        return _okx([
-            {"instType": "SPOT", "instId": f"{base}-{quote}", "baseCcy": base, "quoteCcy": quote,
-             "settleCcy": "", "ctVal": "", "ctMult": "", "ctValCcy": "", "ctType": "", "lever": "10",
-             "listTime": "1548133413000", "lotSz": "0.00000001", "minSz": "0.00001", "tickSz": "0.1",
-             "maxLmtSz": "9999999999", "maxMktSz": "1000000", "state": "live", "uly": "", "instFamily": "",
-             "alias": "", "category": "1", "expTime": "", "optType": "", "stk": ""}
-            for base, quote in OKX_PAIRS
-        ])
+        return _okx(
+            [
+                {
+                    "instType": "SPOT",
+                    "instId": f"{base}-{quote}",
+                    "baseCcy": base,
+                    "quoteCcy": quote,
+                    "settleCcy": "",
+                    "ctVal": "",
+                    "ctMult": "",
+                    "ctValCcy": "",
+                    "ctType": "",
+                    "lever": "10",
+                    "listTime": "1548133413000",
+                    "lotSz": "0.00000001",
+                    "minSz": "0.00001",
+                    "tickSz": "0.1",
+                    "maxLmtSz": "9999999999",
+                    "maxMktSz": "1000000",
+                    "state": "live",
+                    "uly": "",
+                    "instFamily": "",
+                    "alias": "",
+                    "category": "1",
+                    "expTime": "",
+                    "optType": "",
+                    "stk": "",
+                }
+                for base, quote in OKX_PAIRS
+            ]
+        )
 
     async def _okx_tickers(self, request: web.Request) -> web.Response:
         if request.query.get("instType") != "SPOT":
@@ -276,12 +353,26 @@ class FakeExchange:
         data = []
         for base, quote in OKX_PAIRS:
             last, open_ = self._pair_price("okx", base, quote), self._pair_open(base, quote)
-            data.append({
-                "instType": "SPOT", "instId": f"{base}-{quote}", "last": _num(last), "lastSz": "0.01",
-                "askPx": _num(last), "askSz": "1", "bidPx": _num(last), "bidSz": "1", "open24h": _num(open_),
-                "high24h": _num(last), "low24h": _num(open_), "volCcy24h": "1000000000", "vol24h": "12000",
-                "ts": now, "sodUtc0": _num(open_), "sodUtc8": _num(open_),
-            })
+            data.append(
+                {
+                    "instType": "SPOT",
+                    "instId": f"{base}-{quote}",
+                    "last": _num(last),
+                    "lastSz": "0.01",
+                    "askPx": _num(last),
+                    "askSz": "1",
+                    "bidPx": _num(last),
+                    "bidSz": "1",
+                    "open24h": _num(open_),
+                    "high24h": _num(last),
+                    "low24h": _num(open_),
+                    "volCcy24h": "1000000000",
+                    "vol24h": "12000",
+                    "ts": now,
+                    "sodUtc0": _num(open_),
+                    "sodUtc8": _num(open_),
+                }
+            )
         return _okx(data)
 
     async def _okx_candles(self, request: web.Request) -> web.Response:
@@ -298,11 +389,15 @@ class FakeExchange:
         rows = [c for c in self._series(inst.replace("-", ""), interval) if before < c.ts < after]
         rows = sorted(rows, key=lambda c: c.ts, reverse=True)[:limit]
         now, step = _ms(self.now), STEP_MS[interval]
-        return _okx([
-            self._row(c, [str(c.ts), c.open, c.high, c.low, c.close, c.volume, "0", "0",
-                          "1" if c.ts + step <= now else "0"])
-            for c in rows
-        ])
+        return _okx(
+            [
+                self._row(
+                    c,
+                    [str(c.ts), c.open, c.high, c.low, c.close, c.volume, "0", "0", "1" if c.ts + step <= now else "0"],
+                )
+                for c in rows
+            ]
+        )
 
     # -- data ----------------------------------------------------------------------
 

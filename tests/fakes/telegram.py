@@ -95,6 +95,7 @@ class FakeTelegram:
     injections: list[Injection] = field(default_factory=list)
     callback_answers: list[dict[str, Any]] = field(default_factory=list)
     admin_lookups: list[int] = field(default_factory=list)  # getChatAdministrators asked, by chat
+    long_polls: bool = True  # False: getUpdates answers at once (a bot being stopped need not wait)
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -176,6 +177,11 @@ class FakeTelegram:
                 }
             }
         )
+
+    def end_long_polls(self) -> None:
+        """Answer the pending getUpdates now, and the next ones at once (a bot is being stopped)."""
+        self.long_polls = False
+        self._new_update.set()
 
     def set_member(self, chat: FakeChat, user: FakeUser, status: str) -> None:
         """``user`` becomes ``status`` in ``chat``; Telegram tells the bot (``chat_member``)."""
@@ -321,7 +327,7 @@ class FakeTelegram:
             # Telegram forgets every update below the offset: they are confirmed.
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
             self._confirmed = max(self._confirmed, offset)
-        if not self.updates and timeout > 0:
+        if not self.updates and timeout > 0 and self.long_polls:
             self._new_update.clear()
             try:
                 await asyncio.wait_for(self._new_update.wait(), timeout)
@@ -346,7 +352,9 @@ class FakeTelegram:
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Alert", "username": BOT_USERNAME},
         }
         if method == "sendPhoto":
-            message["photo"] = [{"file_id": f"p{message_id}", "file_unique_id": f"u{message_id}", "width": 800, "height": 500}]
+            message["photo"] = [
+                {"file_id": f"p{message_id}", "file_unique_id": f"u{message_id}", "width": 800, "height": 500}
+            ]
             if text:
                 message["caption"] = text
         else:
@@ -389,21 +397,18 @@ class FakeTelegram:
         ]
 
 
+ADMIN_RIGHTS = (
+    "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+    "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories",
+    "can_edit_stories", "can_delete_stories",
+)  # fmt: skip
+
+
 def _member(status: str, user: dict[str, Any]) -> dict[str, Any]:
     """A ChatMember of the Bot API with ``status``."""
     member: dict[str, Any] = {"status": status, "user": user}
     if status == "administrator":
-        member.update(
-            {
-                key: True
-                for key in (
-                    "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
-                    "can_manage_video_chats", "can_restrict_members", "can_promote_members",
-                    "can_change_info", "can_invite_users", "can_post_stories",
-                    "can_edit_stories", "can_delete_stories",
-                )
-            }
-        )
+        member.update(dict.fromkeys(ADMIN_RIGHTS, True))
     elif status == "creator":
         member["is_anonymous"] = False
     elif status == "kicked":

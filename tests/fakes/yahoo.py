@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import csv
 import html
+import itertools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ class DailyRow:
     def path(self, t: float) -> float:
         """Price at fraction ``t`` of the session: open → high → low → close."""
         points = ((0.0, self.open), (1 / 3, self.high), (2 / 3, self.low), (1.0, self.close))
-        for (t0, p0), (t1, p1) in zip(points, points[1:], strict=False):
+        for (t0, p0), (t1, p1) in itertools.pairwise(points):
             if t <= t1:
                 return p0 + (p1 - p0) * (t - t0) / (t1 - t0)
         return self.close
@@ -182,8 +183,7 @@ class FakeYahoo:
     def price_requests(self, interval: str) -> list[SeenRequest]:
         """Chart requests for prices at ``interval`` (not yfinance's time-zone lookups)."""
         return [
-            r for r in self.chart_requests()
-            if r.params.get("interval") == interval and r.params.get("range") != "1d"
+            r for r in self.chart_requests() if r.params.get("interval") == interval and r.params.get("range") != "1d"
         ]
 
     def clear_log(self) -> None:
@@ -246,9 +246,7 @@ class FakeYahoo:
                 start += STEP[interval]
         return bars
 
-    def _meta(
-        self, symbol: str, interval: str, rows: list[DailyRow], params: dict[str, str]
-    ) -> dict[str, Any]:
+    def _meta(self, symbol: str, interval: str, rows: list[DailyRow], params: dict[str, str]) -> dict[str, Any]:
         offset = int(self.now.astimezone(NEW_YORK).utcoffset().total_seconds())
         zone = self.now.astimezone(NEW_YORK).tzname()
         current = rows[-1] if rows else self.daily[symbol][-1]
@@ -260,18 +258,28 @@ class FakeYahoo:
 
         exchange, full_name = EXCHANGES.get(symbol, ("NMS", "NasdaqGS"))
         meta: dict[str, Any] = {
-            "currency": "USD", "symbol": symbol, "exchangeName": exchange, "fullExchangeName": full_name,
-            "instrumentType": "ETF" if symbol in ETFS else "EQUITY", "firstTradeDate": 511108200,
-            "regularMarketTime": int(min(self.now, closed).timestamp()), "hasPrePostMarketData": True,
-            "gmtoffset": offset, "timezone": zone, "exchangeTimezoneName": "America/New_York",
+            "currency": "USD",
+            "symbol": symbol,
+            "exchangeName": exchange,
+            "fullExchangeName": full_name,
+            "instrumentType": "ETF" if symbol in ETFS else "EQUITY",
+            "firstTradeDate": 511108200,
+            "regularMarketTime": int(min(self.now, closed).timestamp()),
+            "hasPrePostMarketData": True,
+            "gmtoffset": offset,
+            "timezone": zone,
+            "exchangeTimezoneName": "America/New_York",
             "regularMarketPrice": current.segment(opened, min(self.now, closed))[3],
-            "chartPreviousClose": self.daily[symbol][0].close, "priceHint": 2,
+            "chartPreviousClose": self.daily[symbol][0].close,
+            "priceHint": 2,
             "currentTradingPeriod": {
                 "pre": period(opened - timedelta(hours=5, minutes=30), opened),
                 "regular": period(opened, closed),
                 "post": period(closed, closed + timedelta(hours=4)),
             },
-            "dataGranularity": interval, "range": params.get("range", ""), "validRanges": VALID_RANGES,
+            "dataGranularity": interval,
+            "range": params.get("range", ""),
+            "validRanges": VALID_RANGES,
         }
         if interval != "1d":
             meta["tradingPeriods"] = [[period(*r.session)] for r in rows]
@@ -352,7 +360,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out in separate writes: avoid a 40 ms stall each
     yahoo: FakeYahoo
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         host, _, rest = parts.path.lstrip("/").partition("/")
         params = dict(parse_qsl(parts.query))
@@ -368,7 +376,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_GET
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet: the fake's request log is :attr:`FakeYahoo.requests`."""
 
 
@@ -397,6 +405,6 @@ def reset_yfinance_state() -> None:
 
     YfData.cache_get.cache_clear()
     data = YfData()
-    data._crumb = None  # noqa: SLF001 (a fresh fake hands out a fresh crumb)
-    data._cookie = None  # noqa: SLF001
-    data._cookie_strategy = "basic"  # noqa: SLF001 (a 429 in an earlier test may have switched it)
+    data._crumb = None
+    data._cookie = None
+    data._cookie_strategy = "basic"

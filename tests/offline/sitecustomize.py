@@ -10,6 +10,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
-from tests import netguard  # noqa: E402
+from tests import netguard
 
 netguard.install_offline(os.environ)
