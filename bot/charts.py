@@ -37,6 +37,7 @@ from bot.domain import Alert, Bar, CorrelationResolved, CorrelationSpike, Earnin
 from bot.engine.correlation import aligned_returns, rolling_correlation
 from bot.formatting import fmt_corr, fmt_date, fmt_date_range, fmt_pct, fmt_price, fmt_window
 from bot.i18n import language, t
+from bot.markettime import utc_midnight
 from bot.store.market import load_bars
 
 log = logging.getLogger(__name__)
@@ -118,10 +119,6 @@ def _daily_closes(bars: Sequence[Bar]) -> dict[date, float]:
 
 def _x(day: date) -> datetime:
     return datetime.combine(day, time(0))
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), UTC)
 
 
 def _date_axis(ax: Axes, lang: str) -> None:
@@ -289,7 +286,7 @@ def shock_chart(alert: EarningsShock, name_daily: Sequence[Bar], btc_daily: Sequ
 def correlation_bars(db: Database, symbol: str, now: datetime) -> tuple[list[Bar], list[Bar]]:
     """BTC's and ``symbol``'s daily bars as of ``now``: BTC days that have closed, sessions started."""
     since = now - CORR_LOOKBACK
-    btc = load_bars(db, BTC, "1d", since, _midnight(now.astimezone(UTC).date()))
+    btc = load_bars(db, BTC, "1d", since, utc_midnight(now.astimezone(UTC).date()))
     return btc, load_bars(db, symbol, "1d", since, now)
 
 
@@ -300,7 +297,7 @@ def chart_for_alert(db: Database, alert: Alert, lang: str) -> bytes | None:
             btc, equity = correlation_bars(db, alert.symbol, alert.time)
             return correlation_chart(alert.symbol, btc, equity, alert.window, lang)
         if isinstance(alert, EarningsShock):
-            start = _midnight(alert.session)
+            start = utc_midnight(alert.session)
             name = load_bars(db, alert.symbol, "1d", start - SHOCK_LOOKBACK, start)
             btc = load_bars(db, BTC, "1d", start - SHOCK_LOOKBACK, start + timedelta(days=1))
             return shock_chart(alert, name, btc, lang)

@@ -87,6 +87,11 @@ UtcTime = Annotated[datetime, AfterValidator(_utc)]
 _PAYLOAD_CONFIG = ConfigDict(ser_json_inf_nan="constants")
 
 
+def _minute(when: datetime) -> str:
+    """The UTC minute of ``when``, as a key's period: the same instant has one period in any zone."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
 def num(value: float) -> str:
     """A parameter as it appears in a key: 90000.0 → "90000", 0.7 → "0.7"."""
     return f"{value:.10g}"
@@ -178,7 +183,7 @@ class LevelBreak(_Alert):
 
     @property
     def period(self) -> str:
-        return self.time.strftime("%Y-%m-%dT%H:%M")
+        return _minute(self.time)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -202,7 +207,7 @@ class _Correlation(_Alert):
 
     @property
     def period(self) -> str:
-        return (self.end or self.time.date()).isoformat()
+        return (self.end or self.time.astimezone(UTC).date()).isoformat()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -289,7 +294,7 @@ class LargeMove(_Alert):
 
     @property
     def period(self) -> str:
-        return self.time.strftime("%Y-%m-%dT%H:%M")  # when the move first passed the threshold
+        return _minute(self.time)  # when the move first passed the threshold
 
 
 Alert = LevelBreak | CorrelationSpike | CorrelationResolved | EarningsShock | EarningsUpcoming | LargeMove

@@ -63,6 +63,11 @@ def as_utc(now: datetime, what: str = "now") -> datetime:
     return now.astimezone(UTC)
 
 
+def utc_midnight(day: date) -> datetime:
+    """00:00 UTC of ``day``: when a daily bar of that date starts."""
+    return datetime.combine(day, time(0), UTC)
+
+
 def assume_utc(when: datetime) -> datetime:
     """``when`` in UTC, a naive datetime taken as UTC (for display, where refusing helps nobody)."""
     if when.tzinfo is None or when.utcoffset() is None:

@@ -21,7 +21,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from bot.config import DEFAULT_REPLAY_START, SHIPPED_REPLAY_DATA, Settings, load
 from bot.domain import Alert
 from bot.engine.engine import Engine
 from bot.health import HealthRegistry
+from bot.markettime import utc_midnight
 from bot.scheduler import MarketJobs
 from bot.sources.replay import ReplaySource
 from bot.store import chats, outbox
@@ -42,10 +43,6 @@ log = logging.getLogger(__name__)
 REPLAY_CHAT = 1
 PACE_TICK = 1.0  # real seconds between the steps of ``run --replay``
 Levels = dict[str, tuple[float, ...]]
-
-
-def as_start(day: date) -> datetime:
-    return datetime.combine(day, time(0), UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +56,7 @@ class ReplayPlan:
 def default_plan(
     data: Path | None = None, start: date | None = None, end: date | None = None, levels: Levels | None = None
 ) -> ReplayPlan:
-    return ReplayPlan(data or SHIPPED_REPLAY_DATA, as_start(start or DEFAULT_REPLAY_START), end, levels)
+    return ReplayPlan(data or SHIPPED_REPLAY_DATA, utc_midnight(start or DEFAULT_REPLAY_START), end, levels)
 
 
 def replay_settings(source: ReplaySource, base: Settings | None = None) -> Settings:
@@ -128,7 +125,7 @@ def data_end(source: ReplaySource, end: date | None) -> datetime | None:
     if end is None:
         return None
     closes = [e.at for e in source.events() if e.bar.ts.date() <= end]
-    return max(closes, default=as_start(end))
+    return max(closes, default=utc_midnight(end))
 
 
 @dataclass

@@ -26,12 +26,11 @@ from bot.delivery.sender import Attach
 from bot.domain import Alert
 from bot.engine.engine import Engine
 from bot.health import HealthRegistry
-from bot.markettime import MarketHours, default_market_hours
+from bot.markettime import MarketHours, default_market_hours, utc_midnight
 from bot.replay import (
     Levels,
     ReplayDriver,
     ReplayPipeline,
-    as_start,
     data_end,
     pace_from,
     replay_database_path,
@@ -158,7 +157,7 @@ def replay_pipeline(
 
 async def replay_parts(settings: Settings, data: Path, start: date | None, speed: float) -> Parts:
     """``run --replay``: the bot on recorded data; the history before ``start`` is walked at once."""
-    begin = as_start(start or DEFAULT_REPLAY_START)
+    begin = utc_midnight(start or DEFAULT_REPLAY_START)
     path = replay_database_path(settings.database_path)
     reset_market_state(path)
     pipeline = replay_pipeline(data, path, begin, settings=settings)

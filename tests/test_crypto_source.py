@@ -23,7 +23,8 @@ from bot.config import load_settings
 from bot.health import HealthRegistry
 from bot.sources.base import MarketSource, SourceUnavailable, UnknownSymbol
 from bot.sources.ccxt_errors import ccxt_errors, is_rate_limit
-from bot.sources.crypto import QUOTE_PREFERENCE, CryptoSource, pick_pair, point_api_at
+from bot.sources.ccxt_exchange import QUOTE_PREFERENCE, pick_pair, point_api_at
+from bot.sources.crypto import CryptoSource
 from tests.fakes.exchange import (
     BINANCE_KLINES,
     BINANCE_MARKETS,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -25,6 +26,15 @@ async def test_subscribers_get_the_december_11_alerts_in_their_language(fake, tm
         fake.user_sends("/start", LI)
         english = await fake.wait_for(ADA.id, 4, timeout=30)
         chinese = await fake.wait_for(LI.id, 4, timeout=30)
+        fake.user_sends("/price btc nvda orcl", ADA)  # replay stores quotes as live does
+        for _ in range(100):
+            replies = [m.text for m in fake.messages_to(ADA.id) if (m.text or "").startswith("<b>Prices</b>")]
+            if replies:
+                break
+            await fake.wait_for(ADA.id, len(fake.messages_to(ADA.id)) + 1, timeout=30)
+        [prices] = replies
+    for symbol in ("BTC", "NVDA", "ORCL"):
+        assert re.search(rf"<b>{symbol}</b> [0-9,.]+ · ", prices), prices
     photos = [m for m in english if m.method == "sendPhoto"]
     assert photos and photos[0].photo.startswith(b"\x89PNG")  # the ORCL shock comes with its chart
     texts = [m.text for m in english[1:]]

@@ -24,16 +24,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import math
 import random
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-import ccxt
-import ccxt.async_support as ccxt_async
 from ccxt.async_support.base.exchange import Exchange
 
 from bot.backoff import Backoff
@@ -42,8 +38,21 @@ from bot.config import DEFAULT_EXCHANGES
 from bot.domain import INTERVALS, Bar, Interval, Quote
 from bot.health import HealthRegistry
 from bot.sources.base import SourceUnavailable, UnknownSymbol
-from bot.sources.ccxt_errors import ccxt_errors, is_rate_limit, reject_broken_json
-from bot.sources.validate import JumpGuard, valid_ohlc
+from bot.sources.ccxt_errors import ccxt_errors, is_rate_limit
+from bot.sources.ccxt_exchange import (
+    DEFAULT_PAGE_LIMIT,
+    DEFAULT_QUOTES,
+    INTERVAL_MS,
+    PAGE_LIMIT,
+    QUOTE_PREFERENCE,
+    fetch_bars,
+    fetch_tickers,
+    finite,
+    make_exchange,
+    pick_pair,
+    utc_from_ms,
+)
+from bot.sources.validate import JumpGuard
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -52,76 +61,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[None]]
 
-DEFAULT_QUOTES = ("USDT", "USD", "USDC")
-QUOTE_PREFERENCE: dict[str, tuple[str, ...]] = {
-    "binance": ("USDT", "USDC", "FDUSD"),
-    "okx": ("USDT", "USDC", "USD"),
-    "kraken": ("USD", "USDT", "USDC"),
-    "coinbase": ("USD", "USDC", "USDT"),
-}
-# Candles per request: each exchange's documented maximum (OKX history-candles: 100).
-PAGE_LIMIT = {"binance": 1000, "okx": 100, "kraken": 720, "coinbase": 300}
-DEFAULT_PAGE_LIMIT = 100
 MAX_PAGES = 1000
-INTERVAL_MS: dict[str, int] = {"1h": 3_600_000, "1d": 86_400_000}
-# Exchanges whose markets load per type: ask for spot only (else futures and options too).
-SPOT_ONLY_MARKETS = {"binance", "okx"}
-_HOST = re.compile(r"^https?://[^/]+")
-
-
-def pick_pair(symbol: str, markets: Mapping[str, Mapping[str, Any]], quotes: Sequence[str]) -> str | None:
-    """The active spot pair of ``symbol`` with the most preferred quote currency, or None."""
-    by_quote = {
-        market.get("quote"): pair
-        for pair, market in markets.items()
-        if market.get("base") == symbol and market.get("spot") and market.get("active") is not False
-    }
-    return next((by_quote[quote] for quote in quotes if quote in by_quote), None)
-
-
-def point_api_at(urls: Any, base: str) -> Any:
-    """ccxt's ``urls['api']`` with the scheme and host of every URL replaced by ``base``.
-
-    Binance's ``public`` becomes ``base + '/api/v3'``, OKX's ``rest`` becomes ``base``.
-    """
-    if isinstance(urls, str):
-        return _HOST.sub(lambda _: base.rstrip("/"), urls)
-    if isinstance(urls, Mapping):
-        return {key: point_api_at(value, base) for key, value in urls.items()}
-    return urls
-
-
-def utc_from_ms(value: Any) -> datetime | None:
-    """A millisecond epoch timestamp as an aware UTC datetime, or None if it is not one."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e14:
-        return None
-    return datetime.fromtimestamp(value / 1000, UTC)
-
-
-def finite(value: Any) -> float | None:
-    """``value`` as a finite float (any sign), or None."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and not isinstance(value, bool) else None
-
-
-def parse_bar(row: Any, symbol: str, interval: Interval, source: str) -> Bar | None:
-    """One ccxt OHLCV row as a :class:`Bar`, or None if it is not a possible bar on the interval's grid."""
-    if not isinstance(row, (list, tuple)) or len(row) < 5:
-        return None
-    ts = row[0]
-    if isinstance(ts, bool) or not isinstance(ts, int) or ts <= 0 or ts % INTERVAL_MS[interval]:
-        return None  # daily bars must start at 00:00 UTC, hourly ones on the hour
-    prices = valid_ohlc(*row[1:5])
-    if prices is None:
-        return None
-    volume = finite(row[5]) if len(row) > 5 else None
-    start = utc_from_ms(ts)
-    if start is None:
-        return None
-    return Bar(symbol, interval, start, *prices, volume if volume is None or volume >= 0 else None, source)
 
 
 def _ms(when: datetime) -> int:
@@ -190,7 +130,7 @@ class CryptoSource:
         self._venues = [
             _Venue(
                 id=ex_id,
-                exchange=_make_exchange(ex_id, api_urls.get(ex_id), timeout, rate_limit_ms),
+                exchange=make_exchange(ex_id, api_urls.get(ex_id), timeout, rate_limit_ms),
                 quotes=QUOTE_PREFERENCE.get(ex_id, DEFAULT_QUOTES),
                 overrides={s.upper(): p for s, p in pairs.get(ex_id, {}).items()},
                 penalty=Backoff(cooldown, max(cooldown, cooldown_cap), self._rng),
@@ -275,7 +215,7 @@ class CryptoSource:
 
     async def _quotes_from(self, venue: _Venue, symbols: Sequence[str]) -> dict[str, Quote]:
         pairs = await self._pairs(venue, symbols)
-        tickers = await self._call(venue, lambda: _fetch_tickers(venue.exchange, list(pairs)))
+        tickers = await self._call(venue, lambda: fetch_tickers(venue.exchange, list(pairs)))
         fetched_at = self._clock.now()
         quotes: dict[str, Quote] = {}
         for pair, symbol in pairs.items():
@@ -301,7 +241,7 @@ class CryptoSource:
             if cursor >= end:
                 break
             page = await self._call(
-                venue, functools.partial(_fetch_bars, venue.exchange, pair, symbol, interval, cursor, limit)
+                venue, functools.partial(fetch_bars, venue.exchange, pair, symbol, interval, cursor, limit)
             )
             if not page:
                 break
@@ -379,55 +319,3 @@ def _raise_all_failed(what: str, errors: Sequence[Exception]) -> NoReturn:
     if all(isinstance(error, UnknownSymbol) for error in errors):
         raise UnknownSymbol(message)
     raise SourceUnavailable(message)
-
-
-async def _fetch_tickers(exchange: Exchange, pairs: list[str]) -> Mapping[str, Any]:
-    """One batched ``fetch_tickers``; an answer without any of ``pairs`` is malformed."""
-    tickers = await exchange.fetch_tickers(pairs)
-    if not isinstance(tickers, Mapping) or not any(pair in tickers for pair in pairs):
-        raise ccxt.BadResponse(f"{exchange.id} answered without the tickers asked for")
-    return tickers
-
-
-async def _fetch_bars(
-    exchange: Exchange, pair: str, symbol: str, interval: Interval, since: int, limit: int
-) -> list[Bar]:
-    """One ``fetch_ohlcv`` page as valid bars; invalid rows are dropped, a page of nothing else is malformed."""
-    rows = await exchange.fetch_ohlcv(pair, interval, since=since, limit=limit)
-    bars = [bar for row in rows or () if (bar := parse_bar(row, symbol, interval, exchange.id))]
-    if rows and not bars:
-        raise ccxt.BadResponse(f"{exchange.id} answered with no valid {interval} candle")
-    if len(bars) < len(rows or ()):
-        log.warning(
-            "%s: dropped %d of %d %s %s candles (not a valid bar)",
-            exchange.id,
-            len(rows) - len(bars),
-            len(rows),
-            pair,
-            interval,
-        )
-    return bars
-
-
-def _make_exchange(exchange_id: str, api_url: str | None, timeout: float, rate_limit_ms: float | None) -> Exchange:
-    """A ccxt exchange object configured for public market data."""
-    if exchange_id not in ccxt_async.exchanges:
-        raise ValueError(f"unknown ccxt exchange {exchange_id!r}")
-    config: dict[str, Any] = {
-        "timeout": max(1, int(timeout * 1000)),
-        # ccxt's leaky bucket stays on: a poll is one request per exchange and passes at
-        # once, while a long backfill is paced at the exchange's documented weights (OKX
-        # allows 20 candle pages per 2 s). 429/418 are still handled by the cooldown.
-        "enableRateLimit": rate_limit_ms != 0,
-    }
-    if rate_limit_ms:
-        config["rateLimit"] = rate_limit_ms
-    if exchange_id in SPOT_ONLY_MARKETS:
-        config["options"] = {"fetchMarkets": {"types": ["spot"]}}
-    if api_url and api_url.startswith("http://"):
-        config["timeout_on_exit"] = 0  # ccxt waits 250 ms on close to drain TLS; plain HTTP has none
-    exchange: Exchange = getattr(ccxt_async, exchange_id)(config)
-    if api_url:
-        exchange.urls["api"] = point_api_at(exchange.urls["api"], api_url)
-    reject_broken_json(exchange)
-    return exchange

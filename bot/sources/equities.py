@@ -25,34 +25,38 @@ says it does not know, :class:`UnknownSymbol`. yfinance's log lines are captured
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import math
 import re
 import tempfile
-import threading
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import pandas as pd
 import yfinance as yf
 from curl_cffi import requests as curl_requests
-from yfinance import data as yf_data
 from yfinance.exceptions import YFPricesMissingError, YFRateLimitError
 
 from bot.clock import Clock, SystemClock
 from bot.domain import INTERVALS, Bar, EarningsDate, EarningsTiming, Interval, Quote
 from bot.health import HealthRegistry
-from bot.markettime import NEW_YORK, CalendarRangeError, MarketHours, as_utc, default_market_hours
+from bot.markettime import NEW_YORK, CalendarRangeError, MarketHours, as_utc, default_market_hours, utc_midnight
 from bot.sources.base import SourceUnavailable, UnknownSymbol
-from bot.sources.validate import JumpGuard, as_price, valid_ohlc
+from bot.sources.validate import JumpGuard, as_price
+from bot.sources.yahoo import (
+    SOURCE,
+    YAHOO_LOG,
+    attempt,
+    bars_in,
+    configure_yfinance,
+    forget_cached_responses,
+    rate_limited,
+)
 
 log = logging.getLogger(__name__)
 
-SOURCE = "yfinance"
 QUOTE_INTERVAL = "1m"  # not one of the protocol's Intervals: these bars never leave this module
 HELD_BARS = 5  # a move past the jump limit is real once this many minute bars agree within 2 %
 MAX_HOURLY_HISTORY = timedelta(days=729)  # Yahoo serves 1h bars for the last 730 days only
@@ -66,132 +70,12 @@ warnings.filterwarnings("ignore", message="The inplace keyword", module="yfinanc
 warnings.filterwarnings("ignore", message="'raise_errors' deprecated", category=DeprecationWarning)
 
 
-class _YahooLog(logging.Filter):
-    """Stops yfinance's log lines: kept for the thread that asked (to explain a failure), and at DEBUG."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._local = threading.local()
-
-    @contextlib.contextmanager
-    def capture(self) -> Iterator[list[str]]:
-        previous = getattr(self._local, "lines", None)
-        lines: list[str] = []
-        self._local.lines = lines
-        try:
-            yield lines
-        finally:
-            self._local.lines = previous
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage().strip()
-        lines = getattr(self._local, "lines", None)
-        if lines is not None and record.levelno >= logging.WARNING:
-            lines.append(message)
-        log.debug("yfinance said: %s", message)
-        return False
-
-
-_YAHOO_LOG = _YahooLog()
-_configure_lock = threading.Lock()
-_cache_dir: Path | None = None
-
-
-def _configure_yfinance(cache_dir: Path) -> None:
-    """Once per process: yfinance's caches go to ``cache_dir``, its log lines through us."""
-    global _cache_dir
-    with _configure_lock:
-        if _cache_dir is not None:
-            if cache_dir != _cache_dir:
-                log.debug("yfinance caches stay in %s (they cannot move once opened)", _cache_dir)
-            return
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        yf.set_tz_cache_location(str(cache_dir))
-        logging.getLogger("yfinance").addFilter(_YAHOO_LOG)
-        _cache_dir = cache_dir
-
-
-def _forget_cached_responses() -> None:
-    """Empty yfinance's in-process response cache.
-
-    yfinance keeps responses for past date ranges and the earnings page in an LRU
-    cache with no expiry (``YfData.cache_get``): without this a long-running bot
-    would never see new earnings dates, and a bad answer would be served again.
-    """
-    clear = getattr(getattr(getattr(yf_data, "YfData", None), "cache_get", None), "cache_clear", None)
-    if callable(clear):
-        clear()
-
-
 def _normalise(symbols: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(s.strip().upper() for s in symbols if s and s.strip()))
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), UTC)
-
-
-def _rate_limited(lines: Sequence[str]) -> bool:
-    return any("RateLimit" in line or "Too Many Requests" in line for line in lines)
-
-
-def _timestamps(index: pd.Index, interval: str) -> list[datetime]:
-    """The frame's index as UTC datetimes: daily → 00:00 UTC of the date, intraday → the instant."""
-    stamps = pd.DatetimeIndex(index)
-    if interval == "1d":
-        return [_midnight(ts.date()) for ts in stamps]
-    if stamps.tz is None:
-        raise SourceUnavailable(f"{SOURCE}: intraday times came back without a time zone")
-    return [ts.to_pydatetime() for ts in stamps.tz_convert(UTC)]
-
-
-def _bars(frame: pd.DataFrame | None, symbol: str, interval: str) -> list[Bar]:
-    """Valid bars of ``symbol`` in a batched download (``(Price, Ticker)`` columns), oldest first."""
-    if frame is None or frame.empty or not isinstance(frame.columns, pd.MultiIndex):
-        return []
-    if symbol not in frame.columns.get_level_values("Ticker"):
-        return []
-    prices = frame.xs(symbol, axis=1, level="Ticker")
-    if not {"Open", "High", "Low", "Close"} <= set(prices.columns):
-        return []
-    volumes = prices["Volume"] if "Volume" in prices.columns else [None] * len(prices)
-    bars = []
-    for ts, o, h, lo, c, v in zip(
-        _timestamps(prices.index, interval),
-        prices["Open"],
-        prices["High"],
-        prices["Low"],
-        prices["Close"],
-        volumes,
-        strict=True,
-    ):
-        ohlc = valid_ohlc(o, h, lo, c)
-        if ohlc is None:
-            continue
-        bars.append(Bar(symbol, cast(Interval, interval), ts, *ohlc, _volume(v), SOURCE))
-    return bars
-
-
 def _within(bars: list[Bar], since: datetime, until: datetime | None) -> list[Bar]:
     return [b for b in bars if since <= b.ts and (until is None or b.ts < until)]
-
-
-def _volume(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and number >= 0 else None
-
-
-def _attempt(call: Callable[[], T]) -> tuple[T | None, Exception | None]:
-    """One yfinance call: a rate limit propagates (stop asking), any other failure is returned."""
-    try:
-        return call(), None
-    except YFRateLimitError:
-        raise
-    except Exception as e:  # noqa: BLE001 - yfinance raises anything; the caller decides with both answers
-        return None, e
 
 
 class EquitySource:
@@ -215,7 +99,7 @@ class EquitySource:
         Without one the source makes (and closes) its own: left to itself,
         ``yf.download`` would build a new session, and lose its cookie, on every call.
         """
-        _configure_yfinance(cache_dir or DEFAULT_CACHE_DIR)
+        configure_yfinance(cache_dir or DEFAULT_CACHE_DIR)
         self._own_session = session is None
         self._session = curl_requests.Session(impersonate="chrome") if session is None else session
         self._health = health
@@ -339,7 +223,7 @@ class EquitySource:
             opened = self._hours.sessions_between(since, now)
         except CalendarRangeError:
             return True
-        return any(since <= _midnight(s.day) < end for s in opened)
+        return any(since <= utc_midnight(s.day) < end for s in opened)
 
     def _quote(self, symbol: str, rows: list[Bar], now: datetime) -> Quote | None:
         last = rows[-1]
@@ -362,7 +246,7 @@ class EquitySource:
         self, symbols: list[str], interval: str, start: date | datetime, end: date | datetime | None
     ) -> dict[str, list[Bar]]:
         """One ``yf.download`` for all ``symbols``: valid rows per symbol, or an exception if none."""
-        with _YAHOO_LOG.capture() as said:
+        with YAHOO_LOG.capture() as said:
             try:
                 frame = yf.download(
                     symbols,
@@ -382,11 +266,11 @@ class EquitySource:
                 )
             except Exception as e:
                 raise SourceUnavailable(f"{SOURCE}: download failed ({type(e).__name__}: {e})") from e
-        rows = {s: found for s in symbols if (found := _bars(frame, s, interval))}
+        rows = {s: found for s in symbols if (found := bars_in(frame, s, interval))}
         missing = [s for s in symbols if s not in rows]
         if not rows:
-            _forget_cached_responses()
-            if _rate_limited(said):
+            forget_cached_responses()
+            if rate_limited(said):
                 raise SourceUnavailable(f"{SOURCE}: rate limited")
             if len(symbols) == 1:
                 self._probe(symbols[0])  # tells "unknown" from "unavailable" when it can
@@ -397,7 +281,7 @@ class EquitySource:
 
     def _probe(self, symbol: str) -> None:
         """Ask for 5 days of daily prices with errors raised: the only way yfinance tells why."""
-        with _YAHOO_LOG.capture():
+        with YAHOO_LOG.capture():
             try:
                 frame = yf.Ticker(symbol, session=self._session).history(
                     period="5d",
@@ -421,10 +305,10 @@ class EquitySource:
     # -- earnings ----------------------------------------------------------------------------
 
     def _earnings(self, symbols: list[str]) -> tuple[list[EarningsDate], dict[str, str]]:
-        _forget_cached_responses()
+        forget_cached_responses()
         found: list[EarningsDate] = []
         failures: dict[str, str] = {}
-        with _YAHOO_LOG.capture():
+        with YAHOO_LOG.capture():
             for symbol in symbols:
                 if "rate limited" in failures.values():
                     failures[symbol] = "rate limited"  # do not keep knocking
@@ -440,8 +324,8 @@ class EquitySource:
     def _earnings_of(self, symbol: str) -> list[EarningsDate]:
         """Dates with timing from the earnings page; a lone date from the calendar if it is new."""
         ticker = yf.Ticker(symbol, session=self._session)
-        frame, page_error = _attempt(lambda: ticker.get_earnings_dates(limit=12))
-        calendar, calendar_error = _attempt(lambda: ticker.calendar)
+        frame, page_error = attempt(lambda: ticker.get_earnings_dates(limit=12))
+        calendar, calendar_error = attempt(lambda: ticker.calendar)
         if page_error and calendar_error:
             raise page_error
         dates: dict[date, EarningsTiming] = {}

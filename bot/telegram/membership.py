@@ -8,9 +8,10 @@ import logging
 from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.constants import ChatType
 
-from bot.i18n import language_for, t
+from bot.i18n import t
 from bot.store import chats
 from bot.telegram.context import BotContext
+from bot.telegram.kit import remember
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +34,7 @@ async def track_bot_membership(update: Update, context: BotContext) -> None:
     chat = change.chat
     d.admins.forget(chat.id)
     was, now_present = _is_present(change, new=False), _is_present(change, new=True)
-    user = change.from_user
-    stored = chats.remember_chat(
-        d.db,
-        chat.id,
-        chat.type,
-        title=chat.title,
-        username=chat.username,
-        language=language_for(user.language_code if user else None),
-        now=d.clock.now(),
-    )
+    stored = remember(d, update)  # the chat, in the language of whoever added or removed the bot
     if chats.set_blocked(d.db, chat.id, not now_present, now=d.clock.now()):
         log.info("chat %s %s the bot", chat.id, "re-added" if now_present else "blocked or removed")
     if now_present and not was and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
