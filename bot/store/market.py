@@ -84,6 +84,11 @@ def insert_quotes(db: Database, quotes: Iterable[Quote]) -> int:
     return len(rows)
 
 
+def _row_to_quote(row: Sequence[Any]) -> Quote:
+    symbol, price, ts, source, fetched_at, change = row
+    return Quote(symbol, price, _dt(ts), source, _dt(fetched_at), change)
+
+
 def latest_quotes(db: Database, symbols: Sequence[str] | None = None) -> dict[str, Quote]:
     """The most recently fetched quote of each symbol (all symbols if ``symbols`` is None)."""
     sql = """
@@ -94,7 +99,7 @@ def latest_quotes(db: Database, symbols: Sequence[str] | None = None) -> dict[st
     if symbols is not None:
         sql += f" AND symbol IN ({','.join('?' * len(symbols))})"
         params = list(symbols)
-    return {r[0]: Quote(r[0], r[1], _dt(r[2]), r[3], _dt(r[4]), r[5]) for r in db.execute(sql, params)}
+    return {quote.symbol: quote for quote in map(_row_to_quote, db.execute(sql, params))}
 
 
 def prune_quotes(db: Database, keep: timedelta, now: datetime) -> int:
@@ -128,10 +133,8 @@ def load_earnings(db: Database, symbols: Sequence[str] | None = None, since: dat
     if since is not None:
         sql += " AND report_date >= ?"
         params.append(since.isoformat())
-    return [
-        EarningsDate(r[0], date.fromisoformat(r[1]), r[2], r[3])
-        for r in db.execute(sql + " ORDER BY report_date, symbol", params)
-    ]
+    rows = db.execute(sql + " ORDER BY report_date, symbol", params)
+    return [EarningsDate(symbol, date.fromisoformat(day), timing, source) for symbol, day, timing, source in rows]
 
 
 def price_history(
@@ -163,4 +166,4 @@ def first_quote_since(db: Database, symbol: str, since: datetime) -> Quote | Non
         " WHERE symbol = ? AND ts >= ? ORDER BY ts LIMIT 1",
         [symbol, _iso(since)],
     ).fetchone()
-    return Quote(row[0], row[1], _dt(row[2]), row[3], _dt(row[4]), row[5]) if row else None
+    return _row_to_quote(row) if row else None

@@ -47,21 +47,23 @@ def load_audience(db: Database, defaults: Settings, now: datetime) -> list[ChatP
         ORDER BY c.id
         """
     )
-    return [
-        ChatPrefs(
-            chat_id=r[0],
-            language=r[1],
-            timezone=r[2],
-            corr_threshold=r[3] if r[3] is not None else defaults.corr_threshold,
-            corr_jump=r[4] if r[4] is not None else defaults.corr_jump,
-            shock_pct=r[5] if r[5] is not None else defaults.shock_pct,
-            move_pct=r[6] if r[6] is not None else defaults.move_pct,
-            charts=bool(r[7]),
-            heads_up=bool(r[8]),
-            muted=frozenset(mutes.get(r[0], ())),
+    audience = []
+    for chat_id, language, timezone, corr, jump, shock, move, charts, heads_up in rows:
+        audience.append(
+            ChatPrefs(
+                chat_id=chat_id,
+                language=language,
+                timezone=timezone,
+                corr_threshold=defaults.corr_threshold if corr is None else corr,
+                corr_jump=defaults.corr_jump if jump is None else jump,
+                shock_pct=defaults.shock_pct if shock is None else shock,
+                move_pct=defaults.move_pct if move is None else move,
+                charts=bool(charts),
+                heads_up=bool(heads_up),
+                muted=frozenset(mutes.get(chat_id, ())),
+            )
         )
-        for r in rows
-    ]
+    return audience
 
 
 def chat_levels(db: Database) -> list[tuple[int, str, float, str]]:
