@@ -29,7 +29,7 @@ from telegram.ext import AIORateLimiter, Application, BaseRateLimiter, Defaults
 from bot.clock import SystemClock
 from bot.delivery.limiter import SmoothRateLimiter
 from bot.delivery.sender import Sender
-from bot.domain import LevelBreak
+from bot.rules.levels import LevelBreak
 from bot.store import open_db, outbox
 from bot.store.db import utcnow_iso
 from tests.fakes.flood import flood_report

@@ -14,8 +14,8 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-from bot.engine.levels import Segment
-from bot.engine.registry import LevelRegistry
+from bot.rules.level_book import LevelBook, Segment
+from bot.rules.level_index import LevelOwners, decide
 
 T0 = datetime(2025, 12, 11, tzinfo=UTC)
 BAND = 0.0025
@@ -40,14 +40,18 @@ def make_ticks(count: int, rng: random.Random) -> list[float]:
 
 
 def indexed(rows, ticks) -> tuple[list[float], int]:
-    registry = LevelRegistry(BAND, timedelta(0))
-    registry.load({"BTC": (90_000, 92_000)}, rows)
-    registry.decide(Segment.between("BTC", T0, 90_000.0, T0, 90_000.0))
+    owners = LevelOwners()
+    owners.load({"BTC": (90_000, 92_000)}, rows)
+    book = LevelBook("BTC", BAND, timedelta(0))
+    book.sync(owners.wanted("BTC"))
+    btc_owners, btc_globals = owners.owners.get("BTC", {}), owners.global_levels["BTC"]
+    book.observe(Segment.between("BTC", T0, 90_000.0, T0, 90_000.0))
     timings, alerts, previous = [], 0, 90_000.0
     for i, price in enumerate(ticks):
         t = T0 + timedelta(seconds=30 * (i + 1))
         start = time.perf_counter()
-        decisions = registry.decide(Segment.between("BTC", t - timedelta(seconds=30), previous, t, price))
+        segment = Segment.between("BTC", t - timedelta(seconds=30), previous, t, price)
+        decisions = decide(book, segment, btc_owners, btc_globals)
         alerts += sum(len(d.chats) for d in decisions)
         timings.append(time.perf_counter() - start)
         previous = price

@@ -33,11 +33,13 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import StrMethodFormatter
 from sqlite_utils import Database
 
-from bot.domain import Alert, Bar, CorrelationResolved, CorrelationSpike, EarningsShock
-from bot.engine.correlation import aligned_returns, rolling_correlation
+from bot.domain import Alert, Bar
 from bot.formatting import fmt_corr, fmt_date, fmt_date_range, fmt_pct, fmt_price, fmt_window
 from bot.i18n import language, t
 from bot.markettime import utc_midnight
+from bot.rules.correlation import CorrelationResolved, CorrelationSpike
+from bot.rules.correlation_stats import aligned_returns, rolling_correlation
+from bot.rules.earnings_shock import EarningsShock
 from bot.store.market import load_bars
 
 log = logging.getLogger(__name__)

@@ -11,16 +11,17 @@ Market data (all timestamps timezone-aware UTC):
 Symbols are the bot's canonical names (``BTC``, ``NVDA``, ``QQQ``), never an exchange's
 pair (``BTC/USDT``) or Yahoo's (``BTC-USD``).
 
-Alerts: what the engine decided. Every alert has a stable identity, :class:`AlertKey`
-(kind, symbol, parameter, direction, period): the same market fact seen twice (after a
-restart, or by two evaluations) has the same key, so it is decided, stored and delivered
-once. Payloads are stored as JSON through pydantic (:func:`encode_alert`,
-:func:`decode_alert`) and come back equal, float for float.
+Alerts: what the engine decided. :class:`AlertBase` is what every kind has; each kind's
+payload (a frozen dataclass) is declared by its rule module in ``bot/rules/``. Every alert
+has a stable identity, :class:`AlertKey` (kind, symbol, parameter, direction, period): the
+same market fact seen twice (after a restart, or by two evaluations) has the same key, so
+it is decided, stored and delivered once. Payloads are stored as JSON through pydantic
+(:func:`encode_alert`, :func:`decode_alert_as`) and come back equal, float for float.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -67,14 +68,7 @@ class EarningsDate:
 # -- alerts ------------------------------------------------------------------------------
 
 Direction = Literal["up", "down"]
-AlertKind = Literal[
-    "level_break",
-    "correlation_spike",
-    "correlation_resolved",
-    "earnings_shock",
-    "earnings_upcoming",
-    "large_move",
-]
+AlertKind = str  # each rule names its kinds ("level_break", "large_move", ...)
 NO_DIRECTION = "-"
 
 
@@ -87,7 +81,7 @@ UtcTime = Annotated[datetime, AfterValidator(_utc)]
 _PAYLOAD_CONFIG = ConfigDict(ser_json_inf_nan="constants")
 
 
-def _minute(when: datetime) -> str:
+def minute_period(when: datetime) -> str:
     """The UTC minute of ``when``, as a key's period: the same instant has one period in any zone."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
 
@@ -114,10 +108,10 @@ class AlertKey:
     def parse(cls, text: str) -> AlertKey:
         """The key back from its text (``str(key)``)."""
         kind, symbol, param, direction, period = text.split(":", 4)
-        return cls(kind, symbol, param, direction, period)  # type: ignore[arg-type]
+        return cls(kind, symbol, param, direction, period)
 
 
-class _Alert:
+class AlertBase:
     """What every alert kind has: a kind, a symbol, a time and a key."""
 
     kind: ClassVar[AlertKind]
@@ -163,162 +157,22 @@ def _printable(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class LevelBreak(_Alert):
-    """A true crossing of ``level``; ``price`` is where it stood when seen past the level."""
-
-    kind: ClassVar[AlertKind] = "level_break"
-    symbol: str
-    time: UtcTime
-    level: float
-    direction: Direction
-    price: float
-    extreme: float  # the furthest price reached through the level in the observed move
-    through_pct: float  # how far ``price`` is past the level, in % of the level (positive)
-    bar_start: UtcTime | None = None  # the bar the crossing was seen in, if it came from a bar
-
-    @property
-    def param(self) -> str:
-        return num(self.level)
-
-    @property
-    def period(self) -> str:
-        return _minute(self.time)
+Alert = AlertBase  # any alert; each kind's payload is declared by its rule (bot/rules/)
+_ADAPTERS: dict[type[AlertBase], TypeAdapter[Any]] = {}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Correlation(_Alert):
-    """What both correlation alerts carry; the other side is always BTC."""
-
-    symbol: str  # the equity or index
-    time: UtcTime
-    window: int  # trading days of the window that fired (21 = "30d")
-    value: float
-    previous: float | None  # the value one session earlier
-    threshold: float
-    jump: float
-    windows: dict[str, float | None] = field(default_factory=dict)  # {"21": 0.74, "63": 0.52}
-    start: date | None = None  # first and last dates of the returns in the window
-    end: date | None = None
-
-    @property
-    def param(self) -> str:
-        return f"{num(self.threshold)}/{num(self.jump)}/{self.window}"
-
-    @property
-    def period(self) -> str:
-        return (self.end or self.time.astimezone(UTC).date()).isoformat()
+def _adapter(kind: type[AlertBase]) -> TypeAdapter[Any]:
+    if kind not in _ADAPTERS:
+        _ADAPTERS[kind] = TypeAdapter(kind)
+    return _ADAPTERS[kind]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CorrelationSpike(_Correlation):
-    kind: ClassVar[AlertKind] = "correlation_spike"
-    trigger: Literal["threshold", "jump"]
-    change_10d: float | None  # value minus the lowest value of the last 10 sessions
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CorrelationResolved(_Correlation):
-    kind: ClassVar[AlertKind] = "correlation_resolved"
-
-
-@dataclass(frozen=True, slots=True)
-class EarningsShock(_Alert):
-    """A gap or close-to-close move past the threshold on the first session after a report
-    (``earnings`` False: a gap that large without a known report)."""
-
-    kind: ClassVar[AlertKind] = "earnings_shock"
-    symbol: str
-    time: UtcTime
-    session: date
-    gap_pct: float  # open vs prior close
-    move_pct: float | None  # close (or latest price) vs prior close
-    threshold_pct: float  # the effective threshold: min(shock %, sigmas × σ)
-    prior_close: float
-    open: float
-    price: float  # the close, or the latest price while the session runs
-    earnings: bool
-    report_date: date | None = None
-    timing: str | None = None
-    peers: dict[str, float] = field(default_factory=dict)  # symbol → % move over the same session
-    btc_move_pct: float | None = None
-    btc_corr_30d: float | None = None
-    sigma_pct: float | None = None  # σ of the last 60 daily returns, in %
-
-    @property
-    def param(self) -> str:
-        return num(self.threshold_pct)
-
-    @property
-    def direction_key(self) -> str:
-        return NO_DIRECTION  # one shock per name, session and threshold, whichever way it went
-
-    @property
-    def period(self) -> str:
-        return self.session.isoformat()
-
-
-@dataclass(frozen=True, slots=True)
-class EarningsUpcoming(_Alert):
-    kind: ClassVar[AlertKind] = "earnings_upcoming"
-    symbol: str
-    time: UtcTime
-    report_date: date
-    timing: str
-
-    @property
-    def param(self) -> str:
-        return NO_DIRECTION
-
-    @property
-    def period(self) -> str:
-        return self.report_date.isoformat()
-
-
-@dataclass(frozen=True, slots=True)
-class LargeMove(_Alert):
-    kind: ClassVar[AlertKind] = "large_move"
-    symbol: str
-    time: UtcTime
-    direction: Direction
-    move_pct: float  # signed
-    price: float
-    reference_price: float  # the price ``hours`` earlier
-    reference_time: UtcTime
-    threshold_pct: float
-    hours: int = 24
-
-    @property
-    def param(self) -> str:
-        return num(self.threshold_pct)
-
-    @property
-    def period(self) -> str:
-        return _minute(self.time)  # when the move first passed the threshold
-
-
-Alert = LevelBreak | CorrelationSpike | CorrelationResolved | EarningsShock | EarningsUpcoming | LargeMove
-ALERT_TYPES: tuple[type[Alert], ...] = (
-    LevelBreak,
-    CorrelationSpike,
-    CorrelationResolved,
-    EarningsShock,
-    EarningsUpcoming,
-    LargeMove,
-)
-ALERT_KINDS: tuple[AlertKind, ...] = tuple(cls.kind for cls in ALERT_TYPES)
-_ADAPTERS: dict[str, TypeAdapter[Any]] = {cls.kind: TypeAdapter(cls) for cls in ALERT_TYPES}
-
-
-def encode_alert(alert: Alert) -> str:
+def encode_alert(alert: AlertBase) -> str:
     """The alert's fields as JSON (its kind is stored beside it)."""
-    return _ADAPTERS[alert.kind].dump_json(alert).decode()
+    return _adapter(type(alert)).dump_json(alert).decode()
 
 
-def decode_alert(kind: str, payload: str | bytes) -> Alert:
-    """The alert back from :func:`encode_alert`'s JSON; ``ValueError`` if it is not one."""
-    adapter = _ADAPTERS.get(kind)
-    if adapter is None:
-        raise ValueError(f"unknown alert kind {kind!r}")
-    alert: Alert = adapter.validate_json(payload)
+def decode_alert_as(kind: type[AlertBase], payload: str | bytes) -> AlertBase:
+    """The alert of type ``kind`` back from :func:`encode_alert`'s JSON; ``ValueError`` if it is not one."""
+    alert: AlertBase = _adapter(kind).validate_json(payload)
     return alert

@@ -31,6 +31,7 @@ from babel.units import format_unit
 
 from bot.i18n import locale_of, template
 from bot.markettime import assume_utc
+from bot.values import Threshold
 
 logger = logging.getLogger(__name__)
 
@@ -191,3 +192,36 @@ def fmt_date_range(start: date | None, end: date | None, lang: str = "en") -> st
 def fmt_list(lang: str, items: list[str] | tuple[str, ...]) -> str:
     """Items as a list in the language: ``NVDA, AMD`` / ``NVDA、AMD``."""
     return template(lang, "alert.list_sep").join(items)
+
+
+_SYMBOL_CHARS = 24  # longer "symbols" are cut: a ticker is never this long
+
+
+def fmt_symbol(value: object) -> str:
+    """A name from an alert on one line, without control characters, cut if absurdly long."""
+    text = "".join(c for c in " ".join(str(value).split()) if c.isprintable())
+    return text if len(text) <= _SYMBOL_CHARS else text[: _SYMBOL_CHARS - 1] + "…"
+
+
+def headline_pct(value: float | None, lang: str) -> str:
+    """A move in an alert's headline: signed (``−10.8 %``) or not (``10.8%``, a verb says which
+    way), as the language's catalogue says (``format.headline_sign``)."""
+    return fmt_pct(value, lang, signed=template(lang, "format.headline_sign") == "signed")
+
+
+def fmt_timing(lang: str, timing: str | None) -> str:
+    """`` after the close`` / ``盘后`` for a report's timing; nothing when it is not known."""
+    return template(lang, f"alert.timing.{timing}") if timing in ("after_close", "before_open") else ""
+
+
+def fmt_setting(value: object, lang: str) -> str:
+    """A per-chat setting's value: ``on``/``off``, ``5 %``, ``3σ``, ``0.80``."""
+    if isinstance(value, bool):
+        return template(lang, "settings.on" if value else "settings.off")
+    if isinstance(value, Threshold):
+        if value.unit == "σ":
+            return f"{_number(value.value, '#,##0.##', lang)}σ"
+        return template(lang, "format.percent").format(number=_number(value.value, "#,##0.##", lang))
+    if isinstance(value, (int, float)):
+        return fmt_corr(float(value), lang=lang)
+    return str(value)

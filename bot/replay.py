@@ -34,6 +34,7 @@ from bot.domain import Alert
 from bot.engine.engine import Engine
 from bot.health import HealthRegistry
 from bot.markettime import utc_midnight
+from bot.rules.registry import decode_alert
 from bot.scheduler import MarketJobs
 from bot.sources.replay import ReplaySource
 from bot.store import chats, outbox
@@ -159,7 +160,7 @@ async def replay_alerts(
                 bar.update(1)
             while due := outbox.due_deliveries(db, at, limit=1):
                 outbox.mark_sent(db, due[0].delivery_id, 1, None, at)
-                yield due[0].alert
+                yield decode_alert(due[0].kind, due[0].payload)
     finally:
         if bar is not None:
             bar.close()

@@ -6,15 +6,19 @@ import asyncio
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from sqlite_utils import Database
 
 from bot.domain import Alert
 from bot.replay import ReplayPlan, replay_alerts
-from bot.store import open_db, outbox
+from bot.rules.registry import decode_values, encode_value, setting_named
+from bot.store import open_db, outbox, prefs
 from bot.store.outbox import RuleKey
 from bot.wiring import replay_pipeline
 
 T = TypeVar("T")
+DEFAULT_NOW = datetime(2025, 1, 1, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parent.parent
 OFFLINE = ROOT / "tests" / "offline"
 
@@ -52,3 +56,15 @@ def replayed(plan: ReplayPlan) -> list[Alert]:
             pipeline.db.close()
 
     return asyncio.run(collect())
+
+
+def choose(db: Database, chat_id: int, setting: str, text: str, now: datetime = DEFAULT_NOW) -> None:
+    """The chat sets ``setting`` to ``text`` as ``/set`` would store it."""
+    found = setting_named(setting)
+    assert found is not None, setting
+    prefs.set_value(db, chat_id, found.name, encode_value(found, found.parse(text)), now)
+
+
+def chosen(db: Database, chat_id: int) -> dict[str, Any]:
+    """What the chat chose, read back as the bot reads it (a setting not here is at the default)."""
+    return decode_values(prefs.chosen_values(db, chat_id))

@@ -94,6 +94,15 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "bot.store": ("bot.sources", "bot.engine", "bot.delivery", "bot.telegram", "bot.wiring", "bot.collector"),
     "bot.engine": ("bot.sources", "bot.delivery", "bot.telegram", "bot.wiring", "bot.collector", "bot.replay"),
     "bot.delivery": ("bot.engine", "bot.sources", "bot.telegram", "bot.wiring", "bot.collector"),
+    "bot.rules": (
+        "bot.sources",
+        "bot.store",
+        "bot.engine",
+        "bot.delivery",
+        "bot.telegram",
+        "bot.wiring",
+        "bot.collector",
+    ),
     "bot.render": ("bot.store", "bot.engine", "bot.sources", "bot.delivery", "bot.telegram"),
     "bot.collector": ("bot.engine", "bot.delivery", "bot.telegram"),
 }

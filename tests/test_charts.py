@@ -11,7 +11,10 @@ from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
 
 from bot import charts
-from bot.domain import CorrelationResolved, CorrelationSpike, EarningsShock, EarningsUpcoming, LevelBreak
+from bot.rules.correlation import CorrelationResolved, CorrelationSpike
+from bot.rules.earnings_shock import EarningsShock
+from bot.rules.earnings_upcoming import EarningsUpcoming
+from bot.rules.levels import LevelBreak
 from bot.sources.replay_data import load_replay_data
 from bot.store import market, open_db
 

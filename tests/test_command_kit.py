@@ -10,6 +10,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.store import prefs
 from tests.fakes.telegram import FakeChat, FakeTelegram, FakeUser, Sent
+from tests.helpers import chosen
 from tests.telegram_harness import bot_settings, running_bot
 
 T0 = datetime(2025, 12, 11, 14, 0, tzinfo=UTC)
@@ -43,7 +44,7 @@ async def test_a_member_change_is_seen_at_once(fake, bot):
     assert (await ask(fake, "/set corr 0.8", ADA)).text == "✅ Correlation threshold: 0.80"
     fake.set_member(GROUP, ADA, "member")  # Telegram sends chat_member: the cache is dropped
     assert (await ask(fake, "/set corr 0.9", ADA)).text == "In groups only chat admins can do that."
-    assert prefs.chosen_settings(bot.db, GROUP.id).corr_threshold == 0.8
+    assert chosen(bot.db, GROUP.id)["corr"] == 0.8
     fake.set_member(GROUP, BOB, "creator")
     assert (await ask(fake, "/set corr 0.9", BOB)).text == "✅ Correlation threshold: 0.90"
     assert fake.admin_lookups == [GROUP.id] * 3
@@ -57,7 +58,7 @@ async def test_an_anonymous_admin_posting_as_the_group_may_change_it(fake, bot):
     other = FakeChat(-100999, "channel", title="Someone's channel")
     reply = await ask(fake, "/set corr 0.5", anonymous, sender_chat=other.to_api())
     assert reply.text == "In groups only chat admins can do that."
-    assert prefs.chosen_settings(bot.db, GROUP.id).corr_threshold == 0.75
+    assert chosen(bot.db, GROUP.id)["corr"] == 0.75
 
 
 @pytest.mark.parametrize(
@@ -82,4 +83,4 @@ async def test_an_anonymous_admin_posting_as_the_group_may_change_it(fake, bot):
 async def test_a_bad_argument_gets_one_line_with_the_usage_of_what_was_tried(fake, bot, text, answer):
     reply = await ask(fake, text, ADA, ADA.private_chat)
     assert reply.params["text"] == answer
-    assert prefs.levels_of(bot.db, ADA.id) == [] and prefs.chosen_settings(bot.db, ADA.id).corr_threshold is None
+    assert prefs.levels_of(bot.db, ADA.id) == [] and chosen(bot.db, ADA.id) == {}

@@ -14,16 +14,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain import Bar, CorrelationResolved, CorrelationSpike
-from bot.engine.correlation import (
-    AlignedReturns,
+from bot.domain import Bar
+from bot.rules.correlation import (
     CorrelationParams,
-    CorrelationSeries,
+    CorrelationResolved,
+    CorrelationSpike,
     CorrelationState,
-    aligned_returns,
     apply_rule,
-    current_correlation,
     evaluate_correlation,
+)
+from bot.rules.correlation_stats import (
+    AlignedReturns,
+    CorrelationSeries,
+    aligned_returns,
+    current_correlation,
     rolling_correlation,
 )
 from bot.sources.replay_data import load_replay_data

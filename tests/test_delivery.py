@@ -16,13 +16,14 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.delivery.schedule import Limits
-from bot.domain import LevelBreak
 from bot.render import render
-from bot.store import chats, open_db, outbox, prefs
+from bot.rules.levels import LevelBreak
+from bot.store import chats, open_db, outbox
 from bot.store.db import utcnow_iso
 from bot.telegram.app import build_application, serve
 from tests.fakes.flood import busiest, by_chat, flood_report
 from tests.fakes.telegram import TOKEN, FakeUser
+from tests.helpers import choose
 from tests.telegram_harness import bot_parts, bot_settings, running_bot
 
 T0 = datetime(2025, 12, 11, 21, 0, tzinfo=UTC)
@@ -252,7 +253,7 @@ async def test_charts_go_as_photos_with_the_alert_as_caption(fake, tmp_path):
     settings = bot_settings(fake, tmp_path)
     db = open_db(settings.database_path)
     add_chats(db, [1, 2, 3])
-    prefs.set_thresholds(db, 2, T0, charts=False)
+    choose(db, 2, "charts", "off", T0)
     asked: list[str] = []
 
     async def attach(alert, lang: str) -> bytes | None:

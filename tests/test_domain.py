@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain import ALERT_TYPES, AlertKey, LevelBreak, decode_alert, encode_alert
+from bot.domain import AlertKey, encode_alert
+from bot.rules.levels import LevelBreak
+from bot.rules.registry import ALERT_TYPES, decode_alert
 from bot.store import chats, open_db, outbox
 
 FLOATS = st.floats(allow_nan=False, allow_infinity=False, width=64)
@@ -63,7 +65,8 @@ def test_an_alert_from_the_outbox_is_the_one_decided():
     alert = LevelBreak("BTC", datetime(2025, 12, 11, 21, tzinfo=UTC), 90_000.0, "down", 89_281.4, 89_000.1, 0.1 + 0.2)
     outbox.record_alert(db, alert, [7], alert.time)
     [pending] = outbox.due_deliveries(db, alert.time)
-    assert pending.alert == alert and pending.alert.through_pct == 0.30000000000000004
+    back = decode_alert(pending.kind, pending.payload)
+    assert back == alert and back.through_pct == 0.30000000000000004
     assert outbox.record_alert(db, alert, [7], alert.time) is None  # the same fact is decided once
 
 

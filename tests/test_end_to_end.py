@@ -11,12 +11,12 @@ from datetime import timedelta
 
 from bot.clock import SystemClock
 from bot.collector import Collector
+from bot.engine.audience import load_audience
 from bot.engine.engine import Engine
 from bot.health import HealthRegistry
 from bot.markettime import default_market_hours
 from bot.sources.crypto import CryptoSource
 from bot.store import open_db, outbox
-from bot.store.prefs import load_audience
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram, FakeUser
 from tests.telegram_harness import bot_settings, running_bot
@@ -58,7 +58,7 @@ async def test_a_crossing_reaches_each_owner_once_in_their_language(tmp_path):
             telegram.user_sends("/set corr 0.8", ADA)
             await telegram.wait_for(ADA.id, 3, timeout=20)
             await telegram.wait_for(LI.id, 2, timeout=20)
-            assert {c.chat_id: c.corr_threshold for c in load_audience(db, settings, clock.now())} == {
+            assert {c.chat_id: c.values["corr"] for c in load_audience(db, settings, clock.now())} == {
                 111: 0.8,
                 222: 0.7,
             }

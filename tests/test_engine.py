@@ -11,7 +11,8 @@ from bot.domain import Bar, Quote
 from bot.engine.engine import Engine
 from bot.markettime import MarketHours
 from bot.store import chats, market, open_db
-from bot.store.prefs import add_level, set_mute, set_thresholds
+from bot.store.prefs import add_level, set_mute
+from tests.helpers import choose
 
 T0 = datetime(2025, 12, 11, 14, 0, tzinfo=UTC)
 HOURS = MarketHours(datetime(2025, 1, 1).date(), datetime(2026, 6, 30).date())
@@ -120,7 +121,7 @@ def test_stale_data_never_alerts(db):
 
 
 def test_large_move_threshold_is_per_chat(db):
-    set_thresholds(db, 2, T0, move_pct=3.0)
+    choose(db, 2, "move", "3", T0)
     eng = engine(db, global_levels={})
     feed(eng, db, 100_000)
     decided = feed(eng, db, 104_000, start=60 * 24 + 1)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.engine.levels import LevelBook, Segment
+from bot.rules.level_book import LevelBook, Segment
 from tests.helpers import through_store
 
 T0 = datetime(2025, 12, 11, tzinfo=UTC)

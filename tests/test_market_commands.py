@@ -18,9 +18,9 @@ import pytest_asyncio
 from bot.clock import ManualClock
 from bot.config import SHIPPED_REPLAY_DATA
 from bot.domain import EarningsDate, Quote
-from bot.engine.correlation import current_correlation
 from bot.formatting import fmt_corr, fmt_date_range
 from bot.health import HealthRegistry
+from bot.rules.correlation_stats import current_correlation
 from bot.sources.base import SourceUnavailable, UnknownSymbol
 from bot.sources.replay import ReplaySource
 from bot.sources.replay_data import load_replay_data

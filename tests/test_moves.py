@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.engine.moves import MoveState, evaluate_large_move
+from bot.rules.large_move import MoveState, evaluate_large_move
 from bot.store import open_db, outbox
 from bot.store.outbox import RuleKey
 

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain import CorrelationResolved, CorrelationSpike, EarningsShock, EarningsUpcoming, LargeMove, LevelBreak
 from bot.formatting import fmt_corr, fmt_date_range, fmt_pct, fmt_price, fmt_time, fmt_window
 from bot.render import (
     MESSAGE_LIMIT,
@@ -20,6 +19,11 @@ from bot.render import (
     split_message,
     telegram_length,
 )
+from bot.rules.correlation import CorrelationResolved, CorrelationSpike
+from bot.rules.earnings_shock import EarningsShock
+from bot.rules.earnings_upcoming import EarningsUpcoming
+from bot.rules.large_move import LargeMove
+from bot.rules.levels import LevelBreak
 
 THU_15H = datetime(2025, 12, 11, 15, 0, tzinfo=UTC)
 

@@ -12,12 +12,15 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.domain import Quote
+from bot.engine.audience import load_audience
 from bot.engine.engine import Engine
 from bot.markettime import MarketHours
+from bot.rules.registry import SETTINGS
 from bot.store import chats, market, open_db, prefs, watchlist
 from bot.telegram import parsers as settings_args
-from bot.telegram.args import BadArgument
+from bot.values import BadArgument, Threshold
 from tests.fakes.telegram import FakeChat, FakeTelegram, FakeUser, Sent
+from tests.helpers import chosen
 from tests.telegram_harness import bot_settings, running_bot
 
 T0 = datetime(2025, 12, 11, 14, 0, tzinfo=UTC)
@@ -27,7 +30,7 @@ BOB = FakeUser(333, "Bob", "bob", "en")
 GROUP = FakeChat(-100700, "supergroup", title="Desk")
 LONG = "x" * 5000
 NOT_A_ZONE = " is not a timezone I know: use a name like Europe/Berlin, America/New_York or Asia/Shanghai."
-TABLES = ("chats", "chat_settings", "chat_levels", "chat_mutes")
+TABLES = ("chats", "chat_values", "chat_levels", "chat_mutes")
 
 
 @pytest.fixture
@@ -148,10 +151,10 @@ async def test_new_level_reaches_the_engine_at_once(fake, tmp_path):
     engine = Engine(db, settings, MarketHours(date(2025, 12, 1), date(2025, 12, 31)))
     async with running_bot(settings, fake, db=db, engine=engine, clock=ManualClock(T0)):
         await ask(fake, "/alert add btc below 88000", ADA)
-        assert 88_000.0 in engine.levels.books["BTC"].prices
+        assert 88_000.0 in engine.levels.wanted("BTC")
         assert engine.levels.owners["BTC"][88_000.0] == {"down": {ADA.id}}
         await ask(fake, "/alert del 1", ADA)
-        assert 88_000.0 not in engine.levels.books["BTC"].prices
+        assert 88_000.0 not in engine.levels.wanted("BTC")
 
 
 # -- /set and /settings ----------------------------------------------------------------------------
@@ -160,27 +163,27 @@ async def test_new_level_reaches_the_engine_at_once(fake, tmp_path):
 @pytest.mark.parametrize(
     ("command", "reply", "column", "stored"),
     [
-        ("/set corr 0.8", "✅ Correlation threshold: 0.80", "corr_threshold", 0.8),
-        ("/set jump 0.25", "✅ Correlation jump (10 sessions): 0.25", "corr_jump", 0.25),
-        ("/set shock 5%", "✅ Earnings shock: 5 %", "shock_pct", 5.0),
-        ("/set move 2.5", "✅ Large move (24 h): 2.5 %", "move_pct", 2.5),
+        ("/set corr 0.8", "✅ Correlation threshold: 0.80", "corr", 0.8),
+        ("/set jump 0.25", "✅ Correlation jump (10 sessions): 0.25", "jump", 0.25),
+        ("/set shock 5%", "✅ Earnings shock: 5 %", "shock", Threshold(5.0, "%")),
+        ("/set move 2.5", "✅ Large move (24 h): 2.5 %", "move", Threshold(2.5, "%")),
         ("/set charts off", "✅ Charts: off", "charts", False),
-        ("/set heads-up off", "✅ Earnings heads-up: off", "heads_up", False),
+        ("/set heads-up off", "✅ Earnings heads-up: off", "heads-up", False),
     ],
 )
 async def test_set_confirms_and_stores(fake, bot, command, reply, column, stored):
     sent = await ask(fake, command, ADA)
     assert sent.text == reply
-    assert getattr(prefs.chosen_settings(bot.db, ADA.id), column) == stored
+    assert chosen(bot.db, ADA.id)[column] == stored
 
 
 async def test_set_default_and_usage(fake, bot):
     await ask(fake, "/set corr 0.9", ADA)
     reply = await ask(fake, "/set corr default", ADA)
     assert reply.text == "✅ Correlation threshold: back to the default, 0.70"
-    assert prefs.chosen_settings(bot.db, ADA.id).corr_threshold is None
+    assert "corr" not in chosen(bot.db, ADA.id)
     reply = await ask(fake, "/set", ADA)
-    assert reply.text.startswith("<b>/set</b> changes one setting of this chat:\n/set corr 0.8")
+    assert reply.text.startswith("<b>/set</b> changes one setting of this chat:\n/set move 5")
 
 
 async def test_settings_shows_everything_and_marks_defaults(fake, bot):
@@ -189,12 +192,12 @@ async def test_settings_shows_everything_and_marks_defaults(fake, bot):
     reply = await ask(fake, "/settings", ADA)
     assert reply.text.splitlines() == [
         "<b>Settings of this chat</b>",
+        "Large move (24 h): 3 %",
+        "Earnings shock: 7 % (default)",
         "Correlation threshold: 0.70 (default)",
         "Correlation jump (10 sessions): 0.40 (default)",
-        "Earnings shock: 7 % (default)",
-        "Large move (24 h): 3 %",
-        "Charts: on (default)",
         "Earnings heads-up: on (default)",
+        "Charts: on (default)",
         "Own levels: 0 of 50 (/alert list)",
         "Language: English (/lang)",
         "Timezone: UTC (/tz)",
@@ -206,8 +209,8 @@ async def test_settings_shows_everything_and_marks_defaults(fake, bot):
     buttons = json.loads(reply.params["reply_markup"])["inline_keyboard"]
     assert buttons == [
         [
+            {"text": "🗓 Heads-up: on", "callback_data": "settings:heads-up"},
             {"text": "📊 Charts: on", "callback_data": "settings:charts"},
-            {"text": "🗓 Heads-up: on", "callback_data": "settings:heads_up"},
         ]
     ]
 
@@ -217,14 +220,14 @@ async def test_settings_button_toggles_and_redraws(fake, bot):
     fake.press_button("settings:charts", ADA, message)
     [edit] = await wait_for_edits(fake, ADA.id, 1)
     assert "Charts: off\n" in edit.text
-    assert json.loads(edit.params["reply_markup"])["inline_keyboard"][0][0]["text"] == "📊 Charts: off"
+    assert json.loads(edit.params["reply_markup"])["inline_keyboard"][0][1]["text"] == "📊 Charts: off"
     assert edit.params["message_id"] == str(message.message_id)
-    assert prefs.chosen_settings(bot.db, ADA.id).charts is False
+    assert chosen(bot.db, ADA.id)["charts"] is False
     assert fake.callback_answers[-1]["text"] == "✅ Charts: off"
     fake.press_button("settings:charts", ADA, message)
     edits = await wait_for_edits(fake, ADA.id, 2)
     assert "Charts: on (default)" in edits[1].text
-    assert prefs.chosen_settings(bot.db, ADA.id).charts is True
+    assert chosen(bot.db, ADA.id)["charts"] is True
 
 
 async def wait_for_edits(fake: FakeTelegram, chat_id: int, count: int) -> list[Sent]:
@@ -281,12 +284,12 @@ async def test_group_non_admin_reads_but_cannot_press(fake, bot):
 async def test_group_admin_changes_settings(fake, bot):
     fake.set_member(GROUP, ADA, "creator")
     assert (await ask(fake, "/set corr 0.85", ADA, GROUP)).text == "✅ Correlation threshold: 0.85"
-    assert prefs.chosen_settings(bot.db, GROUP.id).corr_threshold == 0.85
+    assert chosen(bot.db, GROUP.id)["corr"] == 0.85
     message = await ask(fake, "/settings", ADA, GROUP)
-    fake.press_button("settings:heads_up", ADA, message)
+    fake.press_button("settings:heads-up", ADA, message)
     [edit] = await wait_for_edits(fake, GROUP.id, 1)
     assert "Earnings heads-up: off" in edit.text
-    assert prefs.chosen_settings(bot.db, GROUP.id).heads_up is False
+    assert chosen(bot.db, GROUP.id)["heads-up"] is False
 
 
 # -- /mute, /unmute -----------------------------------------------------------------------------
@@ -308,7 +311,7 @@ async def test_mute_in_the_chats_timezone_and_the_engine_skips_it(fake, bot):
         "correlation_spike": T0 + timedelta(days=1),
         "large_move": T0 + timedelta(hours=2),
     }
-    [audience] = prefs.load_audience(bot.db, bot.settings, T0)
+    [audience] = load_audience(bot.db, bot.settings, T0)
     assert not audience.wants("large_move") and not audience.wants("correlation_spike")
     assert audience.wants("level_break")
     reply = await ask(fake, "/unmute move", ADA)
@@ -325,9 +328,9 @@ async def test_unmute_what_is_not_muted_says_so(fake, bot):
 async def test_mute_all_stops_every_kind(fake, bot):
     await ask(fake, "/start", ADA)
     await ask(fake, "/mute all 30m", ADA)
-    [audience] = prefs.load_audience(bot.db, bot.settings, T0)
+    [audience] = load_audience(bot.db, bot.settings, T0)
     assert not any(audience.wants(k) for k in ("level_break", "large_move", "earnings_upcoming"))
-    assert prefs.load_audience(bot.db, bot.settings, T0 + timedelta(minutes=31))[0].muted == frozenset()
+    assert load_audience(bot.db, bot.settings, T0 + timedelta(minutes=31))[0].muted == frozenset()
 
 
 # -- /tz, /lang ------------------------------------------------------------------------------
@@ -370,7 +373,7 @@ async def test_chinese_user_gets_chinese_settings_replies(fake, bot):
     reply = await ask(fake, "/settings", LI)
     assert "相关性阈值:0.70(默认)" in reply.text and "时区:Asia/Shanghai(/tz)" in reply.text
     assert "已静音:价位突破 至 2025年12月12日 周五 00:00 北京时间" in reply.text
-    assert json.loads(reply.params["reply_markup"])["inline_keyboard"][0][0]["text"] == "📊 图表:开"
+    assert json.loads(reply.params["reply_markup"])["inline_keyboard"][0][1]["text"] == "📊 图表:开"
     reply = await ask(fake, "/set corr 3", newcomer(1, "zh-hans"))
     assert reply.text == "3 超出范围:应在 0.05 到 1 之间。\n用法:<code>/set corr 0.8</code>"
     reply = await ask(fake, "/tz 火星", newcomer(2, "zh-hans"))
@@ -429,9 +432,9 @@ BAD_INPUT: dict[str, list[tuple[str, str, str]]] = {
         ("/set corr abc", "“abc” is not a number.", "set"),
         ("/set jump 3", "3 is out of range: expected 0.05 to 2.", "set"),
         ("/set shock 0", "0 is out of range: expected 0.5 to 50.", "set"),
-        ("/set move 1000", "1000 is out of range: expected 0.5 to 50.", "set"),
+        ("/set move 1000", "1000 is out of range: expected 0.5% to 50%.", "set"),
         ("/set charts maybe", "“maybe”: expected on or off.", "set"),
-        ("/set colour red", "“colour”: expected one of corr, jump, shock, move, charts, heads-up.", "set"),
+        ("/set colour red", "“colour”: expected one of move, shock, corr, jump, heads-up, charts.", "set"),
         ("/set corr", "Something is missing.", "set"),
         ("/set corr 0.8 0.9", "Too many words: “0.9” is not needed.", "set"),
         ("/set corr <b>1</b>", "“&lt;b&gt;1&lt;/b&gt;” is not a number.", "set"),
@@ -460,16 +463,16 @@ BAD_INPUT: dict[str, list[tuple[str, str, str]]] = {
             "“400d” is not a duration: use minutes, hours, days or weeks like 30m, 2h, 1d (up to a year).",
             "mute",
         ),
-        ("/mute news 2h", "“news”: expected one of level_break, correlation, earnings, move, all.", "mute"),
+        ("/mute news 2h", "“news”: expected one of level_break, move, earnings, correlation, all.", "mute"),
         (
             "/mute <b>x</b> 2h",
-            "“&lt;b&gt;x&lt;/b&gt;”: expected one of level_break, correlation, earnings, move, all.",
+            "“&lt;b&gt;x&lt;/b&gt;”: expected one of level_break, move, earnings, correlation, all.",
             "mute",
         ),
         ("/mute all " + LONG, TOO_LONG, "mute"),
     ],
     "unmute": [
-        ("/unmute news", "“news”: expected one of level_break, correlation, earnings, move, all.", "unmute"),
+        ("/unmute news", "“news”: expected one of level_break, move, earnings, correlation, all.", "unmute"),
         ("/unmute move now", "Too many words: “now” is not needed.", "unmute"),
         ("/unmute " + LONG, TOO_LONG, "unmute"),
     ],
@@ -554,9 +557,11 @@ def test_mute_aliases(word, group):
 
 
 def test_setting_change_parses_values_and_default():
-    assert settings_args.setting_change(["corr", "0.8"]) == (settings_args.SETTINGS[0], 0.8)
-    assert settings_args.setting_change(["headsup", "off"]) == (settings_args.SETTINGS[5], False)
-    assert settings_args.setting_change(["move", "default"]) == (settings_args.SETTINGS[3], None)
+    named = {s.name: s for s in SETTINGS}
+    assert settings_args.setting_change(["corr", "0.8"]) == (named["corr"], 0.8)
+    assert settings_args.setting_change(["headsup", "off"]) == (named["heads-up"], False)
+    assert settings_args.setting_change(["move", "default"]) == (named["move"], None)
+    assert settings_args.setting_change(["move", "3σ"]) == (named["move"], Threshold(3.0, "σ"))
     with pytest.raises(BadArgument) as error:
         settings_args.setting_change(["charts", "default"])
     assert error.value.key == "args.on_off"

@@ -7,18 +7,18 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.domain import Bar, EarningsDate, EarningsUpcoming
-from bot.engine.shocks import (
+from bot.domain import Bar, EarningsDate
+from bot.markettime import default_market_hours
+from bot.rules.earnings_shock import (
     SessionPrices,
     ShockParams,
     closes_before_session,
-    evaluate_heads_up,
     evaluate_shock,
     first_session_after,
     session_prices,
     shock_threshold,
 )
-from bot.markettime import default_market_hours
+from bot.rules.earnings_upcoming import EarningsUpcoming, evaluate_heads_up
 from bot.sources.replay_data import load_replay_data
 
 WATCHLIST = ("NVDA", "AMD", "ORCL", "MSFT", "AVGO", "META", "TSM", "QQQ")

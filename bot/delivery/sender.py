@@ -49,6 +49,7 @@ from bot.delivery.tasks import cancel_and_wait
 from bot.domain import Alert
 from bot.logs import redact
 from bot.render import caption, render, split_message
+from bot.rules.registry import decode_alert
 from bot.store import chats, outbox
 from bot.store.outbox import Pending
 
@@ -200,7 +201,7 @@ class Sender:
     async def _parts(self, item: Pending) -> list[Part]:
         """The messages of a delivery: text parts, or a photo with the text as its caption, or
         (text too long for a caption) the text parts followed by the photo."""
-        alert = item.alert
+        alert = decode_alert(item.kind, item.payload)
         text = render(alert, item.language, item.timezone)
         texts = [Part(t) for t in split_message(text)]
         photo = await self._chart(alert, item) if self.attach is not None and item.charts else None

@@ -6,6 +6,10 @@ with the record of it having run, so a failed upgrade leaves the old schema inta
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from typing import Any
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -223,3 +227,64 @@ def m006_typed_alert_and_state_keys(db: Database) -> None:
         states.append((rule, symbol, param, value, updated_at))
     db.conn.executemany("INSERT OR REPLACE INTO rule_states VALUES (?, ?, ?, ?, ?)", states)
     db.execute("DROP TABLE rule_state")
+
+
+@MIGRATIONS()
+def m007_settings_by_name_and_rule_states_by_rule(db: Database) -> None:
+    """Per-chat settings by name with JSON values (the rules declare them); rule states under
+    the names of the rules that keep them."""
+    db.execute(
+        """
+        CREATE TABLE chat_values (
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, name)
+        ) WITHOUT ROWID
+        """
+    )
+    columns: dict[str, tuple[str, Callable[[Any], str]]] = {
+        "corr_threshold": ("corr", json.dumps),
+        "corr_jump": ("jump", json.dumps),
+        "shock_pct": ("shock", lambda v: json.dumps({"value": v, "unit": "%"})),
+        "move_pct": ("move", lambda v: json.dumps({"value": v, "unit": "%"})),
+        "charts": ("charts", lambda v: json.dumps(bool(v))),
+        "heads_up": ("heads-up", lambda v: json.dumps(bool(v))),
+    }
+    query = f"SELECT chat_id, updated_at, {', '.join(columns)} FROM chat_settings"
+    for chat_id, updated_at, *values in db.execute(query).fetchall():
+        for (column, (name, encode)), value in zip(columns.items(), values, strict=True):
+            if value is None or (column in ("charts", "heads_up") and value):
+                continue  # NULL (and a switch left on) is the default
+            db.execute(
+                "INSERT INTO chat_values (chat_id, name, value, updated_at) VALUES (?, ?, ?, ?)",
+                [chat_id, name, encode(value), updated_at],
+            )
+    db.execute("DROP TABLE chat_settings")
+    states = db.execute("SELECT rule, symbol, param, value, updated_at FROM rule_states").fetchall()
+    db.execute("DELETE FROM rule_states")
+    covers = {symbol: json.loads(value).get("until") for rule, symbol, _, value, _ in states if rule == "cover"}
+    for rule, symbol, param, value, updated_at in states:
+        if rule == "levels":
+            book = json.loads(value)
+            sides = {str(float(level)): side for level, side in book.get("sides", {}).items()}
+            value = json.dumps(
+                {
+                    "book": {
+                        "symbol": book.get("symbol", symbol), "band": 0.0025, "cooldown": "PT30M",
+                        "prices": sorted(float(level) for level in sides), "sides": sides,
+                        "last_alert": book.get("last_alert", {}), "last_price": book.get("last_price"),
+                    },
+                    "cover": covers.get(symbol),
+                    "synced": "",
+                }
+            )  # fmt: skip
+            rule = "level_break"
+        elif rule == "move":
+            rule, param = "large_move", f"{param}%"
+        elif rule == "corr":
+            rule = "correlation"
+        else:
+            continue  # "cover" is folded into level_break
+        db.execute("INSERT INTO rule_states VALUES (?, ?, ?, ?, ?)", [rule, symbol, param, value, updated_at])

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter
 from sqlite_utils import Database
 
-from bot.domain import Alert, AlertKey, AlertKind, decode_alert, encode_alert
+from bot.domain import Alert, AlertKey, AlertKind, encode_alert
 from bot.store.db import utcnow_iso
 
 T = TypeVar("T")
@@ -146,7 +146,8 @@ class Pending:
     alert_id: int
     chat_id: int
     attempts: int
-    alert: Alert
+    kind: str  # the alert's kind and payload, read back by the rule registry
+    payload: str
     language: str
     timezone: str
     parts_sent: int = 0
@@ -158,9 +159,9 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
     rows = db.execute(
         """
         SELECT d.id, d.alert_id, d.chat_id, d.attempts, a.kind, a.payload, c.language, c.timezone,
-               d.parts_sent, COALESCE(s.charts, 1)
+               d.parts_sent, COALESCE(v.value, 'true') != 'false'
         FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN chats c ON c.id = d.chat_id
-        LEFT JOIN chat_settings s ON s.chat_id = d.chat_id
+        LEFT JOIN chat_values v ON v.chat_id = d.chat_id AND v.name = 'charts'
         WHERE d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)
         ORDER BY d.id LIMIT ?
         """,
@@ -174,8 +175,9 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
         if chat_id in seen:
             continue
         seen.add(chat_id)
-        alert = decode_alert(kind, payload)
-        due.append(Pending(delivery_id, alert_id, chat_id, attempts, alert, language, tz, parts_sent, bool(charts)))
+        due.append(
+            Pending(delivery_id, alert_id, chat_id, attempts, kind, payload, language, tz, parts_sent, bool(charts))
+        )
     return due
 
 

@@ -1,7 +1,9 @@
-"""Per-chat preferences the engine applies: thresholds, levels, mutes, heads-up.
+"""Per-chat preferences the engine applies: settings, own levels, mutes.
 
-A NULL threshold in ``chat_settings`` means "the bot's default" (from Settings), so
-changing a default reaches every chat that never chose its own.
+Settings are stored by name (``chat_values``), their values as JSON; which settings
+exist and how their values read is declared by the rules (``bot.rules.registry``). A
+setting a chat never chose is absent, so changing the bot's default reaches every chat
+that never chose its own.
 """
 
 from __future__ import annotations
@@ -12,58 +14,53 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from bot.config import Settings
 from bot.store.db import utcnow_iso
 
 
 @dataclass(frozen=True, slots=True)
-class ChatPrefs:
+class AudienceRow:
+    """A subscribed chat as stored: its language, timezone, chosen settings (JSON) and mutes."""
+
     chat_id: int
     language: str
     timezone: str
-    corr_threshold: float
-    corr_jump: float
-    shock_pct: float
-    move_pct: float
-    charts: bool
-    heads_up: bool
+    chosen: dict[str, str]  # setting name → its value as JSON; a setting not here is at the default
     muted: frozenset[str]  # alert kinds muted right now ("all" mutes every kind)
 
-    def wants(self, kind: str) -> bool:
-        return "all" not in self.muted and kind not in self.muted
 
-
-def load_audience(db: Database, defaults: Settings, now: datetime) -> list[ChatPrefs]:
-    """Every subscribed, unblocked chat with its effective settings and current mutes."""
+def load_audience(db: Database, now: datetime) -> list[AudienceRow]:
+    """Every subscribed, unblocked chat with what it chose and its current mutes."""
     mutes: dict[int, set[str]] = {}
     for chat_id, kind in db.execute("SELECT chat_id, kind FROM chat_mutes WHERE until > ?", [utcnow_iso(now)]):
         mutes.setdefault(chat_id, set()).add(kind)
-    rows = db.execute(
+    chosen: dict[int, dict[str, str]] = {}
+    for chat_id, name, value in db.execute("SELECT chat_id, name, value FROM chat_values"):
+        chosen.setdefault(chat_id, {})[name] = value
+    rows = db.execute("SELECT id, language, timezone FROM chats WHERE subscribed = 1 AND blocked = 0 ORDER BY id")
+    return [
+        AudienceRow(chat_id, language, timezone, chosen.get(chat_id, {}), frozenset(mutes.get(chat_id, ())))
+        for chat_id, language, timezone in rows
+    ]
+
+
+def chosen_values(db: Database, chat_id: int) -> dict[str, str]:
+    """What one chat chose: setting name → its value as JSON (the rest are at the bot's default)."""
+    rows = db.execute("SELECT name, value FROM chat_values WHERE chat_id = ? ORDER BY name", [chat_id])
+    return dict(rows.fetchall())
+
+
+def set_value(db: Database, chat_id: int, name: str, value: str | None, now: datetime) -> None:
+    """Store one setting of a chat (JSON), or forget it (None: back to the bot's default)."""
+    if value is None:
+        db.execute("DELETE FROM chat_values WHERE chat_id = ? AND name = ?", [chat_id, name])
+        return
+    db.execute(
         """
-        SELECT c.id, c.language, c.timezone, s.corr_threshold, s.corr_jump, s.shock_pct, s.move_pct,
-               COALESCE(s.charts, 1), COALESCE(s.heads_up, 1)
-        FROM chats c LEFT JOIN chat_settings s ON s.chat_id = c.id
-        WHERE c.subscribed = 1 AND c.blocked = 0
-        ORDER BY c.id
-        """
+        INSERT INTO chat_values (chat_id, name, value, updated_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT(chat_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+        """,
+        [chat_id, name, value, utcnow_iso(now)],
     )
-    audience = []
-    for chat_id, language, timezone, corr, jump, shock, move, charts, heads_up in rows:
-        audience.append(
-            ChatPrefs(
-                chat_id=chat_id,
-                language=language,
-                timezone=timezone,
-                corr_threshold=defaults.corr_threshold if corr is None else corr,
-                corr_jump=defaults.corr_jump if jump is None else jump,
-                shock_pct=defaults.shock_pct if shock is None else shock,
-                move_pct=defaults.move_pct if move is None else move,
-                charts=bool(charts),
-                heads_up=bool(heads_up),
-                muted=frozenset(mutes.get(chat_id, ())),
-            )
-        )
-    return audience
 
 
 def chat_levels(db: Database) -> list[tuple[int, str, float, str]]:
@@ -90,23 +87,6 @@ def set_mute(db: Database, chat_id: int, kind: str, until: datetime) -> None:
     )
 
 
-def set_thresholds(db: Database, chat_id: int, now: datetime, **values: float | bool | None) -> None:
-    """Set some of corr_threshold, corr_jump, shock_pct, move_pct, charts, heads_up for one chat."""
-    allowed = {"corr_threshold", "corr_jump", "shock_pct", "move_pct", "charts", "heads_up"}
-    unknown = set(values) - allowed
-    if unknown:
-        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
-    db.execute(
-        "INSERT INTO chat_settings (chat_id, updated_at) VALUES (?, ?) ON CONFLICT(chat_id) DO NOTHING",
-        [chat_id, utcnow_iso(now)],
-    )
-    for name, value in values.items():
-        db.execute(
-            f"UPDATE chat_settings SET {name} = ?, updated_at = ? WHERE chat_id = ?",
-            [value, utcnow_iso(now), chat_id],
-        )
-
-
 # -- one chat's own view (the settings commands) ----------------------------------------
 
 MAX_CHAT_LEVELS = 50  # own levels a chat may have
@@ -120,28 +100,6 @@ class Level:
     symbol: str
     price: float
     direction: str  # "above" | "below"
-
-
-@dataclass(frozen=True, slots=True)
-class ChosenSettings:
-    """What one chat chose; None means "the bot's default" (a chat that never chose has all None)."""
-
-    corr_threshold: float | None = None
-    corr_jump: float | None = None
-    shock_pct: float | None = None
-    move_pct: float | None = None
-    charts: bool | None = None
-    heads_up: bool | None = None
-
-
-def chosen_settings(db: Database, chat_id: int) -> ChosenSettings:
-    row = db.execute(
-        "SELECT corr_threshold, corr_jump, shock_pct, move_pct, charts, heads_up FROM chat_settings WHERE chat_id = ?",
-        [chat_id],
-    ).fetchone()
-    if row is None:
-        return ChosenSettings()
-    return ChosenSettings(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]))
 
 
 def levels_of(db: Database, chat_id: int) -> list[Level]:

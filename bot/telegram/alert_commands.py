@@ -16,10 +16,10 @@ from bot.i18n import Html, t
 from bot.store import market, prefs, watchlist
 from bot.store.prefs import Level
 from bot.telegram import parsers as parse
-from bot.telegram.args import BadArgument
 from bot.telegram.context import BotContext, Deps
 from bot.telegram.kit import Command, chat_id, chat_language, parsed, refuse_non_admin, remember, reply
 from bot.telegram.parsers import ADD_USAGE, AlertRequest, NewLevel
+from bot.values import BadArgument
 
 ALERT_USAGE = "/alert add btc below 88000 · /alert list · /alert del 3"
 

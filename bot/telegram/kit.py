@@ -9,7 +9,7 @@
         ...
         await reply(update, t(chat.language, "mute.done", ...))
 
-A handler raising :class:`~bot.telegram.args.BadArgument` (after it looked something up)
+A handler raising :class:`~bot.values.BadArgument` (after it looked something up)
 gets the same one-line answer as a parser's refusal. Nothing is stored before the
 arguments are good, so a refused command changes nothing.
 """
@@ -26,8 +26,8 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.i18n import language_for, t
 from bot.store import chats
-from bot.telegram.args import BadArgument, explain
 from bot.telegram.context import BotContext, Deps
+from bot.values import BadArgument, explain
 
 T = TypeVar("T")
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]

@@ -19,17 +19,17 @@ import logging
 from telegram import Update
 
 from bot import charts
-from bot.engine.correlation import aligned_returns, current_correlation
 from bot.i18n import t
 from bot.markettime import NEW_YORK
+from bot.rules.correlation_stats import aligned_returns, current_correlation
 from bot.sources.base import SourceUnavailable, UnknownSymbol
 from bot.store import chats, market, watchlist
 from bot.telegram import market_views as views
 from bot.telegram import parsers as parse
-from bot.telegram.args import BadArgument
 from bot.telegram.context import BotContext, Deps
 from bot.telegram.kit import Command, chat_id, chat_language, message_of, parsed, refuse_non_admin, remember, reply
 from bot.telegram.parsers import CorrRequest, WatchRequest
+from bot.values import BadArgument
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,6 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
 from bot.domain import EarningsDate, Quote
-from bot.engine.correlation import CorrelationReading
 from bot.formatting import (
     fmt_age,
     fmt_corr,
@@ -23,6 +22,7 @@ from bot.formatting import (
 )
 from bot.i18n import t, tn
 from bot.markettime import NEW_YORK, REGULAR_CLOSE, REGULAR_OPEN
+from bot.rules.correlation_stats import CorrelationReading
 
 MAX_EARNINGS = 20  # lines of /earnings
 

@@ -1,7 +1,7 @@
 """Parsing what each command is given: pure functions, no I/O.
 
 Each parser takes the words after the command and returns plain data, or raises
-:class:`~bot.telegram.args.BadArgument` for the handler to turn into one line (see
+:class:`~bot.values.BadArgument` for the handler to turn into one line (see
 :func:`bot.telegram.kit.parsed`). What needs the database (is the symbol tracked?) is
 checked by the handler, which raises the same exception.
 """
@@ -14,11 +14,13 @@ import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from bot import values as args
 from bot.i18n import languages, template
-from bot.telegram import args
-from bot.telegram.args import BadArgument
+from bot.rules.contract import Setting
+from bot.rules.registry import MUTE_GROUPS, SETTINGS, setting_named
+from bot.values import BadArgument
 
 T = TypeVar("T")
 
@@ -124,49 +126,8 @@ def level_id(words: list[str]) -> int:
 
 # -- /set -----------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True, slots=True)
-class Setting:
-    """One setting /set changes: its column in ``chat_settings``, and its range if a number."""
-
-    name: str  # the word after /set
-    column: str
-    low: float | None = None  # None: an on/off switch
-    high: float | None = None
-    percent: bool = False
-
-    @property
-    def switch(self) -> bool:
-        return self.low is None
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("corr", "corr_threshold", 0.05, 1.0),
-    Setting("jump", "corr_jump", 0.05, 2.0),
-    Setting("shock", "shock_pct", 0.5, 50.0, percent=True),
-    Setting("move", "move_pct", 0.5, 50.0, percent=True),
-    Setting("charts", "charts"),
-    Setting("heads-up", "heads_up"),
-)
-SETTING_ALIASES = {
-    "correlation": "corr",
-    "threshold": "corr",
-    "corr_threshold": "corr",
-    "corr_jump": "jump",
-    "earnings": "shock",
-    "shock_pct": "shock",
-    "move_pct": "move",
-    "chart": "charts",
-    "headsup": "heads-up",
-    "heads_up": "heads-up",
-}
-SETTING_NAMES = {s.name: s for s in SETTINGS}
-SETTING_NAMES |= {alias: SETTING_NAMES[name] for alias, name in SETTING_ALIASES.items()}
-SETTING_BY_COLUMN = {s.column: s for s in SETTINGS}
 DEFAULT_WORDS = ("default", "reset")
-
-
-SetRequest = tuple[Setting, float | bool | None]
+SetRequest = tuple[Setting[Any], Any]  # the setting, and its new value (None: back to the default)
 MuteRequest = tuple[str, timedelta]
 
 
@@ -177,30 +138,19 @@ def set_request(words: list[str]) -> SetRequest | None:
 
 
 def setting_change(words: list[str]) -> SetRequest:
-    """``<name> <value>``; the value ``default`` (numbers only) is None: back to the bot's default."""
+    """``<name> <value>``, the setting one the rules declare; ``default`` goes back to the bot's default."""
     args.need(words, 2)
     args.at_most(words, 2)
-    setting = SETTING_NAMES.get(words[0].strip().lower())
+    setting = setting_named(words[0])
     if setting is None:
         raise BadArgument("args.choice", {"text": words[0][:30], "options": ", ".join(s.name for s in SETTINGS)})
-    if setting.switch:
-        return setting, args.on_off(words[1])
-    if words[1].strip().lower() in DEFAULT_WORDS:
+    if setting.resettable and words[1].strip().lower() in DEFAULT_WORDS:
         return setting, None
-    assert setting.low is not None and setting.high is not None
-    return setting, args.number(words[1], low=setting.low, high=setting.high)
+    return setting, setting.parse(words[1])
 
 
 # -- /mute, /unmute ---------------------------------------------------------------------------
 
-# What /mute names → the alert kinds it stops ("all" is understood by ChatPrefs.wants).
-MUTE_GROUPS: dict[str, tuple[str, ...]] = {
-    "level_break": ("level_break",),
-    "correlation": ("correlation_spike", "correlation_resolved"),
-    "earnings": ("earnings_shock", "earnings_upcoming"),
-    "move": ("large_move",),
-    "all": ("all",),
-}
 MUTE_ALIASES = {
     "level": "level_break",
     "levels": "level_break",
@@ -248,11 +198,6 @@ def unmute(words: list[str]) -> str:
     args.joined(words)
     args.at_most(words, 1)
     return mute_group(words[0]) if words else "all"
-
-
-def group_of(kind: str) -> str:
-    """The /mute name of a stored alert kind (``correlation_spike`` → ``correlation``)."""
-    return next((g for g, kinds in MUTE_GROUPS.items() if kind in kinds), kind)
 
 
 # -- /tz, /lang -------------------------------------------------------------------------------

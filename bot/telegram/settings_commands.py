@@ -7,24 +7,28 @@ and nothing is stored. What /settings shows is drawn by :mod:`bot.telegram.setti
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
-from bot.formatting import fmt_time
+from bot.formatting import fmt_setting, fmt_time
 from bot.i18n import Html, t
+from bot.rules.registry import MUTE_GROUPS, decode_values, encode_value
 from bot.store import chats, prefs
 from bot.telegram import parsers as parse
 from bot.telegram.context import BotContext, Deps
 from bot.telegram.kit import Command, chat_id, chat_language, parsed, refuse_non_admin, remember, reply
-from bot.telegram.parsers import SETTING_BY_COLUMN, MuteRequest, SetRequest
+from bot.telegram.parsers import MuteRequest, SetRequest
 from bot.telegram.settings_views import (
+    SWITCHES,
     TOGGLE,
     SettingsView,
     effective,
     keyboard,
     render_mutes,
+    render_set_help,
     render_settings,
-    show_value,
 )
 
 SET_USAGE = "/set corr 0.8"
@@ -32,14 +36,19 @@ MUTE_USAGE = "/mute level_break|correlation|earnings|move|all 2h"
 UNMUTE_USAGE = "/unmute move"
 
 
-def load_view(d: Deps, chat_id: int) -> SettingsView:
-    chat = chats.get_chat(d.db, chat_id)
+def chosen(d: Deps, chat: int) -> dict[str, Any]:
+    """What the chat chose (the rest is at the bot's default)."""
+    return decode_values(prefs.chosen_values(d.db, chat))
+
+
+def load_view(d: Deps, chat: int) -> SettingsView:
+    stored = chats.get_chat(d.db, chat)
     return SettingsView(
-        chosen=prefs.chosen_settings(d.db, chat_id),
-        levels=len(prefs.levels_of(d.db, chat_id)),
-        timezone=chat.timezone if chat else "UTC",
-        mutes=prefs.active_mutes(d.db, chat_id, d.clock.now()),
-        subscribed=bool(chat and chat.subscribed and not chat.blocked),
+        chosen=chosen(d, chat),
+        levels=len(prefs.levels_of(d.db, chat)),
+        timezone=stored.timezone if stored else "UTC",
+        mutes=prefs.active_mutes(d.db, chat, d.clock.now()),
+        subscribed=bool(stored and stored.subscribed and not stored.blocked),
     )
 
 
@@ -53,22 +62,23 @@ async def show_settings(update: Update, context: BotContext) -> None:
 
 
 async def toggle(update: Update, context: BotContext) -> None:
-    """Switch charts or heads-ups from the /settings buttons, then redraw the message."""
+    """Switch an on/off setting from the /settings buttons, then redraw the message."""
     query = update.callback_query
     assert query is not None
     d = context.deps
-    setting = SETTING_BY_COLUMN.get((query.data or "").removeprefix(TOGGLE))
-    if setting is None or not setting.switch:
+    name = (query.data or "").removeprefix(TOGGLE)
+    setting = next((s for s in SWITCHES if s.name == name), None)
+    if setting is None:
         await query.answer()
         return
     if await refuse_non_admin(update, context):
         return
     chat = chats.get_chat(d.db, chat_id(update)) or remember(d, update)
-    value, _ = effective(prefs.chosen_settings(d.db, chat.id), d.settings, setting)
-    prefs.set_thresholds(d.db, chat.id, d.clock.now(), **{setting.column: not value})
+    value, _ = effective(chosen(d, chat.id), d.settings, setting)
+    prefs.set_value(d.db, chat.id, setting.name, encode_value(setting, not value), d.clock.now())
     lang = chat.language
-    shown = show_value(lang, setting, not value)
-    await query.answer(t(lang, "set.done", setting=t(lang, f"setting.{setting.name}"), value=shown))
+    shown = fmt_setting(not value, lang)
+    await query.answer(t(lang, "set.done", setting=t(lang, setting.label), value=shown))
     view = load_view(d, chat.id)
     await query.edit_message_text(
         render_settings(lang, view, d.settings), reply_markup=keyboard(lang, view.chosen, d.settings)
@@ -77,19 +87,20 @@ async def toggle(update: Update, context: BotContext) -> None:
 
 @parsed(parse.set_request, SET_USAGE)
 async def set_command(update: Update, context: BotContext, request: SetRequest | None) -> None:
-    """Change one threshold or switch of this chat: /set corr 0.8, /set charts off."""
+    """Change one setting of this chat: /set move 3σ, /set charts off."""
     d = context.deps
     if request is None:
-        await reply(update, t(chat_language(d, update), "set.usage"))
+        await reply(update, render_set_help(chat_language(d, update)))
         return
     if await refuse_non_admin(update, context):
         return
     chat = remember(d, update)
     setting, value = request
-    prefs.set_thresholds(d.db, chat.id, d.clock.now(), **{setting.column: value})
-    shown = show_value(chat.language, setting, getattr(d.settings, setting.column) if value is None else value)
+    stored = None if value is None else encode_value(setting, value)
+    prefs.set_value(d.db, chat.id, setting.name, stored, d.clock.now())
+    shown = fmt_setting(setting.default(d.settings) if value is None else value, chat.language)
     key = "set.default" if value is None else "set.done"
-    await reply(update, t(chat.language, key, setting=t(chat.language, f"setting.{setting.name}"), value=shown))
+    await reply(update, t(chat.language, key, setting=t(chat.language, setting.label), value=shown))
 
 
 @parsed(parse.mute, MUTE_USAGE)
@@ -101,7 +112,7 @@ async def mute_command(update: Update, context: BotContext, request: MuteRequest
     chat = remember(d, update)
     group, duration = request
     until = d.clock.now() + duration
-    for kind in parse.MUTE_GROUPS[group]:
+    for kind in MUTE_GROUPS[group]:
         prefs.set_mute(d.db, chat.id, kind, until)
     what = t(chat.language, f"mute.{group}")
     await reply(update, t(chat.language, "mute.done", what=what, until=fmt_time(until, chat.timezone, chat.language)))
@@ -116,7 +127,7 @@ async def unmute_command(update: Update, context: BotContext, group: str) -> Non
     chat = remember(d, update)
     now = d.clock.now()
     running = prefs.active_mutes(d.db, chat.id, now)
-    kinds = None if group == "all" else parse.MUTE_GROUPS[group]
+    kinds = None if group == "all" else MUTE_GROUPS[group]
     ended = [k for k in running if kinds is None or k in kinds]
     prefs.clear_mutes(d.db, chat.id, kinds)
     what = t(chat.language, f"mute.{group}")

@@ -1,60 +1,56 @@
-"""What /settings shows: every setting of a chat, its mutes, and the on/off buttons (no I/O)."""
+"""What /settings and /set show: every setting of a chat, its mutes, the on/off buttons (no I/O).
+
+The settings are the ones the rules declare (``bot.rules.registry.SETTINGS``): their
+names, labels, help lines and how their values read all come from there.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import Settings
-from bot.formatting import fmt_corr, fmt_time
+from bot.formatting import fmt_setting, fmt_time
 from bot.i18n import Html, t
+from bot.rules.contract import Setting
+from bot.rules.registry import SETTINGS, group_of
 from bot.store import prefs
-from bot.store.prefs import ChosenSettings
-from bot.telegram import parsers as parse
-from bot.telegram.parsers import SETTINGS, Setting
 
-TOGGLE = "settings:"  # callback data: TOGGLE + column
-SWITCHES = tuple(s for s in SETTINGS if s.switch)
+TOGGLE = "settings:"  # callback data: TOGGLE + the setting's name
+SWITCHES = tuple(s for s in SETTINGS if s.value_type is bool)
 
 
-def effective(chosen: ChosenSettings, defaults: Settings, setting: Setting) -> tuple[float | bool, bool]:
+def effective(chosen: Mapping[str, Any], settings: Settings, setting: Setting[Any]) -> tuple[Any, bool]:
     """A setting's value for the chat, and whether that is the bot's default."""
-    value = getattr(chosen, setting.column)
-    if setting.switch:  # stored as on/off, never NULL: "on" is the default
-        return (True if value is None else value), value in (None, True)
-    return (getattr(defaults, setting.column), True) if value is None else (value, False)
-
-
-def show_value(lang: str, setting: Setting, value: float | bool) -> str:
-    if setting.switch:
-        return t(lang, "settings.on" if value else "settings.off")
-    if setting.percent:
-        return f"{value:g}{'%' if lang == 'zh' else ' %'}"
-    return fmt_corr(float(value))
+    default = setting.default(settings)
+    value = chosen.get(setting.name)
+    return (default, True) if value is None or value == default else (value, False)
 
 
 @dataclass(frozen=True, slots=True)
 class SettingsView:
     """What /settings shows of one chat."""
 
-    chosen: ChosenSettings
+    chosen: Mapping[str, Any]  # what the chat chose (decoded); the rest is at the default
     levels: int
     timezone: str
     mutes: dict[str, datetime]
     subscribed: bool
 
 
-def render_settings(lang: str, view: SettingsView, defaults: Settings) -> str:
+def render_settings(lang: str, view: SettingsView, settings: Settings) -> str:
     """Every setting of the chat ("default" marked), its levels, language, timezone and mutes."""
     lines = [t(lang, "settings.header")]
     for setting in SETTINGS:
-        value, is_default = effective(view.chosen, defaults, setting)
-        shown = show_value(lang, setting, value)
+        value, is_default = effective(view.chosen, settings, setting)
+        shown = fmt_setting(value, lang)
         if is_default:
             shown = t(lang, "settings.default", value=shown)
-        lines.append(t(lang, "settings.line", setting=t(lang, f"setting.{setting.name}"), value=shown))
+        lines.append(t(lang, "settings.line", setting=t(lang, setting.label), value=shown))
     lines += [
         t(lang, "settings.levels", count=view.levels, limit=prefs.MAX_CHAT_LEVELS),
         t(lang, "settings.language", language=t(lang, "language.name")),
@@ -69,11 +65,17 @@ def render_settings(lang: str, view: SettingsView, defaults: Settings) -> str:
     return "\n".join(lines)
 
 
+def render_set_help(lang: str) -> str:
+    """How /set is used: one line per setting, with its range."""
+    lines = [t(lang, "set.usage.header"), *(t(lang, s.help) for s in SETTINGS), t(lang, "set.usage.footer")]
+    return "\n".join(lines)
+
+
 def render_mutes(lang: str, mutes: dict[str, datetime], timezone: str) -> str:
     """``Level breaks until Thu 11 Dec 2025, 16:00 CET; ...`` (one entry per /mute name)."""
     ends: dict[str, datetime] = {}
     for kind, until in mutes.items():
-        group = parse.group_of(kind)
+        group = group_of(kind)
         ends[group] = max(until, ends.get(group, until))
     return "; ".join(
         t(lang, "mute.until", what=t(lang, f"mute.{group}"), until=fmt_time(until, timezone, lang))
@@ -81,11 +83,11 @@ def render_mutes(lang: str, mutes: dict[str, datetime], timezone: str) -> str:
     )
 
 
-def keyboard(lang: str, chosen: ChosenSettings, defaults: Settings) -> InlineKeyboardMarkup:
+def keyboard(lang: str, chosen: Mapping[str, Any], settings: Settings) -> InlineKeyboardMarkup:
     """One button per on/off setting; pressing it switches the setting."""
     buttons = []
     for setting in SWITCHES:
-        value, _ = effective(chosen, defaults, setting)
-        label = t(lang, f"button.{setting.name}", value=show_value(lang, setting, value))
-        buttons.append(InlineKeyboardButton(label, callback_data=TOGGLE + setting.column))
+        value, _ = effective(chosen, settings, setting)
+        label = t(lang, f"button.{setting.name}", value=fmt_setting(value, lang))
+        buttons.append(InlineKeyboardButton(label, callback_data=TOGGLE + setting.name))
     return InlineKeyboardMarkup([buttons])

@@ -1,8 +1,9 @@
-"""Parsing what users type after a command: one clear error per bad argument, with usage.
+"""Values people type (numbers, prices, thresholds, durations, on/off): one clear error each.
 
-Every parser raises :class:`BadArgument` with a message key (and values) that the
-handler turns into one line in the chat's language plus the command's usage example.
-Nothing here touches the database or Telegram.
+Every parser raises :class:`BadArgument` with a message key (and values) that the chat
+handler turns into one line in the chat's language plus the command's usage example, and
+``python -m bot replay --set`` into one line on stderr. Nothing here touches the database
+or Telegram; the alert rules declare their settings with these parsers.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from bot.i18n import Html, t
 
@@ -113,3 +114,47 @@ def choice(text: str, options: tuple[str, ...]) -> str:
     if word not in options:
         raise BadArgument("args.choice", {"text": text[:30], "options": ", ".join(options)})
     return word
+
+
+# -- thresholds of a move ---------------------------------------------------------------------
+
+ThresholdUnit = Literal["%", "σ"]
+_SIGMA_WORDS = ("σ", "sigma", "sigmas", "sd", "s", "std")
+THRESHOLD_RANGE: dict[str, tuple[float, float]] = {"%": (0.5, 50.0), "σ": (1.0, 10.0)}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Threshold:
+    """How large a move must be: a percentage, or standard deviations (σ) of the name's own daily returns."""
+
+    value: float
+    unit: ThresholdUnit = "%"
+
+    def __str__(self) -> str:
+        return f"{self.value:g}{self.unit}"
+
+    def pct(self, sigma_pct: float | None) -> float | None:
+        """The threshold in %, given the name's σ of daily returns in % (None: σ unknown)."""
+        if self.unit == "%":
+            return self.value
+        return None if sigma_pct is None or not sigma_pct > 0 else self.value * sigma_pct
+
+
+def threshold(text: str) -> Threshold:
+    """``5``, ``5%``, ``2.5 %`` (percent) or ``3σ``, ``3s``, ``3 sigma`` (standard deviations)."""
+    raw = text.strip().lower().replace(" ", "")
+    unit: ThresholdUnit = "%"
+    for word in _SIGMA_WORDS:
+        if raw.endswith(word) and raw[: -len(word)].replace(".", "", 1).isdigit():
+            raw, unit = raw[: -len(word)], "σ"
+            break
+    low, high = THRESHOLD_RANGE[unit]
+    try:
+        value = number(raw, low=-math.inf, high=math.inf)
+    except BadArgument:
+        raise BadArgument("args.bad_threshold", {"text": text[:30]}) from None
+    if not low <= value <= high:
+        raise BadArgument(
+            "args.threshold_range", {"text": text[:30], "low": f"{low:g}{unit}", "high": f"{high:g}{unit}"}
+        )
+    return Threshold(value, unit)

@@ -20,13 +20,58 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from itertools import pairwise
+from typing import Any, ClassVar
 
-from bot.domain import Direction, LargeMove
+from bot.domain import AlertBase, AlertKind, Direction, UtcTime, minute_period, num
+from bot.formatting import fmt_price, fmt_symbol, fmt_time, headline_pct
+from bot.i18n import t
 from bot.markettime import as_utc
+from bot.rules.contract import MarketView, Out, Setting, Tick
+from bot.values import Threshold, threshold
+
+
+@dataclass(frozen=True, slots=True)
+class LargeMove(AlertBase):
+    kind: ClassVar[AlertKind] = "large_move"
+    symbol: str
+    time: UtcTime
+    direction: Direction
+    move_pct: float  # signed
+    price: float
+    reference_price: float  # the price ``hours`` earlier
+    reference_time: UtcTime
+    threshold_pct: float
+    hours: int = 24
+
+    @property
+    def param(self) -> str:
+        return num(self.threshold_pct)
+
+    @property
+    def period(self) -> str:
+        return minute_period(self.time)  # when the move first passed the threshold
+
+
+KINDS = (LargeMove,)
+NAME = "large_move"
+MUTE_GROUP = "move"
+LOOKBACK = timedelta(hours=30)
+SETTINGS: tuple[Setting[Any], ...] = (
+    Setting(
+        "move",
+        Threshold,
+        threshold,
+        default=lambda settings: Threshold(settings.move_pct, "%"),
+        label="setting.move",
+        help="set.help.move",
+        example="/set move 5",
+        aliases=("move_pct", "moves"),
+    ),
+)
 
 Observation = tuple[datetime, float]
 """A price and the time it was seen (a quote's time, or the time a bar closed)."""
@@ -96,3 +141,55 @@ def evaluate_large_move(
         hours=WINDOW_HOURS,
     )
     return MoveState(up, down), [alert]
+
+
+State = MoveState
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    symbol: str
+    observations: tuple[Observation, ...]
+
+
+def params(values: Mapping[str, Any]) -> Threshold:
+    value = values["move"]
+    assert isinstance(value, Threshold)
+    return value
+
+
+def scopes(tick: Tick) -> Iterable[str]:
+    touched = {b.symbol for b in tick.bars} | {q.symbol for q in tick.quotes}
+    return sorted(s for s in touched if tick.fresh(s))
+
+
+def inputs(view: MarketView, tick: Tick, scope: str, params: Threshold) -> Inputs:
+    return Inputs(scope, tuple(view.prices(scope, tick.now - LOOKBACK, tick.now)))
+
+
+def evaluate(inputs: Inputs, state: MoveState, params: Threshold, now: datetime) -> tuple[MoveState, list[Out]]:
+    pct = params.pct(None)
+    if pct is None:
+        return state, []
+    state, alerts = evaluate_large_move(inputs.symbol, inputs.observations, pct, state, now)
+    return state, [Out(alert) for alert in alerts]
+
+
+def render(alert: AlertBase, lang: str, tz: tzinfo) -> list[str]:
+    assert isinstance(alert, LargeMove)
+    way = "down" if alert.direction == "down" else "up"
+    prices = {
+        "price": fmt_price(alert.price, lang),
+        "reference": fmt_price(alert.reference_price, lang),
+        "reference_time": fmt_time(alert.reference_time, tz, lang),
+    }
+    return [
+        t(
+            lang,
+            f"alert.move.{way}",
+            symbol=fmt_symbol(alert.symbol),
+            move=headline_pct(alert.move_pct, lang),
+            hours=alert.hours,
+        ),
+        t(lang, "alert.move.prices", hours=alert.hours, **prices),
+    ]
