@@ -88,7 +88,9 @@ async def _broadcast(name: str, limiter: BaseRateLimiter, chats: int, concurrenc
             )
             alert = LevelBreak("BTC", T0, 90_000.0, "down", 89_281.0, 88_950.0, 0.8)
             with db.atomic():
-                outbox.record_alert(db, alert, targets, T0)
+                alert_id = outbox.record_alert(db, alert, T0)
+                assert alert_id is not None
+                outbox.queue(db, [outbox.Message(chat, (alert_id,)) for chat in targets])
             await app.initialize()
             try:
                 await Sender(db, app.bot, SystemClock(), concurrency=concurrency).drain()

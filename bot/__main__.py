@@ -16,11 +16,11 @@ import signal
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from bot import __version__
-from bot.config import DEFAULT_REPLAY_START, SHIPPED_REPLAY_DATA, ConfigError, Settings, load_settings
+from bot.config import SHIPPED_REPLAY_DATA, ConfigError, Settings, load_settings
 from bot.logs import register_secret, setup_logging
+from bot.replay_cli import add_arguments as add_replay_arguments
 from bot.sources.replay_data import ReplayDataError
 
 log = logging.getLogger("bot")
@@ -44,6 +44,7 @@ def _speed(text: str) -> float:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from bot import replay_cli
     from bot.config import parse_levels
 
     try:
@@ -54,43 +55,7 @@ def _replay(args: argparse.Namespace) -> int:
     if args.start and args.end and args.end < args.start:
         print("error: --end is before --start", file=sys.stderr)
         return 2
-    try:
-        count = asyncio.run(_print_replay(args, levels))
-    except ReplayDataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if not args.json:
-        end = args.end or "the end of the data"
-        print(f"{count} alert(s) from {(args.start or DEFAULT_REPLAY_START):%Y-%m-%d} to {end}.", file=sys.stderr)
-    return 0
-
-
-async def _print_replay(args: argparse.Namespace, levels: dict[str, tuple[float, ...]] | None) -> int:
-    import json
-
-    from tqdm import tqdm
-
-    from bot.render import render_plain
-    from bot.replay import default_plan, replay_alerts
-    from bot.wiring import replay_pipeline
-
-    plan = default_plan(args.data, args.start, args.end, levels)
-    pipeline = replay_pipeline(plan.data, ":memory:", plan.start, plan.end, levels=plan.levels)
-
-    def progress(total: int) -> tqdm[Any]:
-        return tqdm(total=total, desc="replay", unit="step", file=sys.stderr, leave=False, disable=None)
-
-    count = 0
-    try:
-        async for alert in replay_alerts(pipeline, progress=progress):
-            count += 1
-            if args.json:
-                print(json.dumps(alert.to_record(), ensure_ascii=False), flush=True)
-            else:
-                print(render_plain(alert, args.lang, args.tz) + "\n", flush=True)
-    finally:
-        pipeline.db.close()
-    return count
+    return replay_cli.run(args, levels)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -130,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true", help="one JSON object per alert and line")
     replay.add_argument("--lang", choices=("en", "zh"), default="en", help="language of the rendered alerts")
     replay.add_argument("--tz", default="UTC", metavar="ZONE", help="timezone for rendered times, e.g. Europe/Berlin")
+    add_replay_arguments(replay)
     run = sub.add_parser(
         "run",
         help="run the live Telegram bot (needs TELEGRAM_BOT_TOKEN)",

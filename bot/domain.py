@@ -132,6 +132,11 @@ class AlertBase:
         raise NotImplementedError
 
     @property
+    def thread(self) -> str | None:
+        """Alerts of one thread (a chop around a level) update one message in place; None: a message of its own."""
+        return None
+
+    @property
     def key(self) -> AlertKey:
         return AlertKey(self.kind, self.symbol, self.param, self.direction_key, self.period)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from datetime import tzinfo
 
 from telegram.constants import MessageLimit
@@ -32,10 +33,22 @@ CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)  # ... and for a photo's captio
 
 def render(alert: Alert, lang: str = DEFAULT_LANGUAGE, tz: str | tzinfo | None = "UTC") -> str:
     """The alert as Telegram HTML: bold headline, context lines, then the time in ``tz`` (UTC if unknown)."""
+    return render_message([alert], lang, tz)
+
+
+def render_message(alerts: Sequence[Alert], lang: str = DEFAULT_LANGUAGE, tz: str | tzinfo | None = "UTC") -> str:
+    """One message telling several alerts of the same moment, the most important first: each its
+    bold headline and context, a blank line between them, then the latest of their times."""
+    if not alerts:
+        raise ValueError("a message tells at least one alert")
     lang = lang if lang in languages() else DEFAULT_LANGUAGE
     where = zone(tz)
-    headline, *context = render_lines(alert, lang, where)
-    return "\n".join([f"<b>{headline}</b>", *context, f"<i>{fmt_time(alert.time, where, lang)}</i>"])
+    blocks = []
+    for alert in alerts:
+        headline, *context = render_lines(alert, lang, where)
+        blocks.append("\n".join([f"<b>{headline}</b>", *context]))
+    latest = max(alert.time for alert in alerts)
+    return "\n\n".join(blocks) + f"\n<i>{fmt_time(latest, where, lang)}</i>"
 
 
 _TAG = re.compile(r"<[^>]*>")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -34,10 +34,10 @@ from bot.domain import Alert
 from bot.engine.engine import Engine
 from bot.health import HealthRegistry
 from bot.markettime import utc_midnight
-from bot.rules.registry import decode_alert
+from bot.rules.registry import decode_alert, encode_value, setting_named
 from bot.scheduler import MarketJobs
 from bot.sources.replay import ReplaySource
-from bot.store import chats, outbox
+from bot.store import chats, outbox, prefs
 
 log = logging.getLogger(__name__)
 
@@ -140,10 +140,25 @@ class ReplayPipeline:
     driver: ReplayDriver
 
 
-async def replay_alerts(
-    pipeline: ReplayPipeline, *, progress: Callable[[int], Any] | None = None
-) -> AsyncIterator[Alert]:
-    """Every alert a chat with default settings receives, in the order it is queued.
+@dataclass(frozen=True, slots=True)
+class ReplayMessage:
+    """One message the replay chat received: its number, its alerts, and (an in-place edit) the
+    number of the message it updates."""
+
+    number: int
+    at: datetime
+    alerts: tuple[Alert, ...]
+    edit_of: int | None = None
+
+
+async def replay_messages(
+    pipeline: ReplayPipeline,
+    *,
+    chosen: Mapping[str, Any] | None = None,
+    progress: Callable[[int], Any] | None = None,
+) -> AsyncIterator[ReplayMessage]:
+    """Every message a subscribed chat receives, in the order it is sent; ``chosen``: the
+    chat's own settings (the bot's defaults for the rest).
 
     ``progress(total)`` may return an object with ``update(n)`` and ``close()`` (a tqdm bar).
     """
@@ -151,20 +166,35 @@ async def replay_alerts(
     now = driver.clock.now()
     chats.remember_chat(db, REPLAY_CHAT, "private", now=now)
     chats.set_subscribed(db, REPLAY_CHAT, True, now=now)
+    for name, value in (chosen or {}).items():
+        setting = setting_named(name)
+        assert setting is not None, name
+        prefs.set_value(db, REPLAY_CHAT, setting.name, encode_value(setting, value), now)
     steps = driver.source.close_times(now, driver.end or driver.source.span()[1])
     bar = progress(len(steps)) if progress is not None else None
+    number = 0
     try:
         for at in steps:
             await driver.run_until(at)
             if bar is not None:
                 bar.update(1)
             while due := outbox.due_deliveries(db, at, limit=1):
-                outbox.mark_sent(db, due[0].delivery_id, 1, None, at)
-                yield decode_alert(due[0].kind, due[0].payload)
+                number += 1
+                # the message's "Telegram id" is its number, so an edit of it names it
+                outbox.mark_sent(db, due[0].delivery_id, 1, number, at)
+                alerts = tuple(decode_alert(kind, payload) for kind, payload in due[0].alerts)
+                yield ReplayMessage(number, at, alerts, due[0].edit_message_id)
     finally:
         if bar is not None:
             bar.close()
         await driver.close()
+
+
+async def replay_alerts(pipeline: ReplayPipeline) -> AsyncIterator[Alert]:
+    """Every alert a chat with default settings receives, in the order it is sent."""
+    async for message in replay_messages(pipeline):
+        for alert in message.alerts:
+            yield alert
 
 
 def replay_database_path(database_path: Path) -> Path:

@@ -30,6 +30,10 @@ class BadArgument(Exception):
     values: dict[str, Any] = field(default_factory=dict)
     usage: str | None = None  # the example to show, when not the command's own (a sub-command's)
 
+    def message_en(self) -> str:
+        """The one line, in English, as plain text (for the command line)."""
+        return html.unescape(t("en", self.key, **self.values))
+
 
 def explain(lang: str, error: BadArgument, usage: str) -> str:
     """The one line saying what is wrong, then the usage example."""

@@ -48,7 +48,9 @@ def queue_alert(db, chat_ids, level: float = 90_000.0) -> int:
     """Decide a level break for ``chat_ids``: the alert and its deliveries, as the engine writes them."""
     alert = level_break(level)
     with db.atomic():
-        alert_id = outbox.record_alert(db, alert, chat_ids, T0)
+        alert_id = outbox.record_alert(db, alert, T0)
+        assert alert_id is not None
+        outbox.queue(db, [outbox.Message(chat, (alert_id,)) for chat in chat_ids])
     assert alert_id is not None
     return alert_id
 
@@ -60,7 +62,10 @@ def statuses(db) -> Counter:
 def delivery(db, chat_id: int, alert_id: int | None = None) -> dict:
     where, args = "chat_id = ?", [chat_id]
     if alert_id is not None:
-        where, args = where + " AND alert_id = ?", [chat_id, alert_id]
+        where, args = (
+            where + " AND id IN (SELECT delivery_id FROM delivery_alerts WHERE alert_id = ?)",
+            [chat_id, alert_id],
+        )
     return next(db.query(f"SELECT * FROM deliveries WHERE {where} ORDER BY id", args))
 
 
@@ -274,7 +279,7 @@ async def test_long_text_goes_apart_from_the_chart_and_a_retry_sends_only_what_i
     import bot.delivery.sender as sender_module
 
     long_text = "<b>BTC</b>\n" + "\n".join(f"line {i} " + "x" * 60 for i in range(30))
-    monkeypatch.setattr(sender_module, "render", lambda alert, lang, tz: long_text)
+    monkeypatch.setattr(sender_module, "render_message", lambda alerts, lang, tz: long_text)
     settings = bot_settings(fake, tmp_path)
     db = open_db(settings.database_path)
     add_chats(db, [1])
@@ -306,3 +311,30 @@ async def test_a_failing_chart_never_holds_up_the_alert(fake, tmp_path):
     async with running_bot(settings, fake, attach=attach) as bot:
         await drained(bot)
     assert [m.method for m in fake.messages_to(1)] == ["sendMessage"]
+
+
+def queue_thread(db, chat_id: int, level: float, thread: str) -> None:
+    """An alert of ``thread``: the first opens a message, the next ones update it in place."""
+    with db.atomic():
+        alert_id = outbox.record_alert(db, level_break(level), T0)
+        assert alert_id is not None
+        outbox.queue(db, [outbox.Message(chat_id, (alert_id,), thread, edit=True)])
+
+
+async def test_a_thread_updates_its_first_message_in_place(fake, tmp_path):
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    add_chats(db, [1, 2])
+    queue_thread(db, 1, 90_000.0, "chop:BTC:90000")
+    queue_thread(db, 1, 90_001.0, "chop:BTC:90000")
+    queue_thread(db, 2, 91_000.0, "chop:BTC:91000")
+    fake.inject("editMessageText", 400, "Bad Request: message to edit not found", chat_id=2)
+    queue_thread(db, 2, 91_001.0, "chop:BTC:91000")
+    async with running_bot(settings, fake) as bot:
+        await drained(bot)
+    first, edit = fake.messages_to(1)
+    assert (first.method, edit.method) == ("sendMessage", "editMessageText")
+    assert edit.params["message_id"] == str(first.message_id) and "90,001" in edit.text
+    # the message to update is gone (deleted in the chat): the update is sent as a new message
+    assert [m.method for m in fake.messages_to(2)] == ["sendMessage", "sendMessage"]
+    assert statuses(db) == {"sent": 4}

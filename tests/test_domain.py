@@ -63,11 +63,15 @@ def test_an_alert_from_the_outbox_is_the_one_decided():
     db = open_db(":memory:")
     chats.remember_chat(db, 7, "private")
     alert = LevelBreak("BTC", datetime(2025, 12, 11, 21, tzinfo=UTC), 90_000.0, "down", 89_281.4, 89_000.1, 0.1 + 0.2)
-    outbox.record_alert(db, alert, [7], alert.time)
+    alert_id = outbox.record_alert(db, alert, alert.time)
+    assert alert_id is not None
+    outbox.queue(db, [outbox.Message(7, (alert_id,))])
     [pending] = outbox.due_deliveries(db, alert.time)
-    back = decode_alert(pending.kind, pending.payload)
+    [(kind, payload)] = pending.alerts
+    back = decode_alert(kind, payload)
     assert back == alert and back.through_pct == 0.30000000000000004
-    assert outbox.record_alert(db, alert, [7], alert.time) is None  # the same fact is decided once
+    assert outbox.record_alert(db, alert, alert.time) is None  # the same fact is decided once
+    assert outbox.queue(db, [outbox.Message(7, (alert_id,))]) == 0  # and reaches a chat once
 
 
 def test_keys_read_back_from_their_text():

@@ -49,7 +49,7 @@ def deliveries(db) -> list[tuple[str, int]]:
     return [
         (key, chat)
         for key, chat in db.execute(
-            "SELECT a.key, d.chat_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id ORDER BY a.id, d.chat_id"
+            "SELECT a.key, d.chat_id FROM delivery_alerts d JOIN alerts a ON a.id = d.alert_id ORDER BY a.id, d.chat_id"
         )
     ]
 
@@ -143,3 +143,29 @@ def test_a_bar_walks_its_wick_and_old_bars_only_update_state(db):
     # 92,019.8 after Dec 10's dip sat inside 92,000's band, still "below": the bar dipped
     # through 90,000, came back through it and closed above 92,000.
     assert got == [(90_000, "down", 89_281.4), (90_000, "up", 92_541.0), (92_000, "up", 92_541.0)]
+
+
+def messages_of(db, chat_id: int) -> list[list[str]]:
+    """The kinds of the alerts of each message queued for a chat, in order."""
+    rows = db.execute(
+        """
+        SELECT da.delivery_id, a.kind FROM delivery_alerts da JOIN alerts a ON a.id = da.alert_id
+        WHERE da.chat_id = ? ORDER BY da.delivery_id, da.position
+        """,
+        [chat_id],
+    ).fetchall()
+    grouped: dict[int, list[str]] = {}
+    for delivery_id, kind in rows:
+        grouped.setdefault(delivery_id, []).append(kind)
+    return list(grouped.values())
+
+
+def test_alerts_of_one_moment_go_out_as_one_message_most_important_first(db):
+    eng = engine(db)
+    choose(db, 1, "move", "1")
+    market.upsert_bars(db, [Bar("BTC", "1h", T0 - timedelta(hours=25), 90_500, 90_600, 90_400, 90_500, None, "t")])
+    feed(eng, db, 90_500, start=-24 * 60)  # a price a day ago to measure the move from
+    feed(eng, db, 90_400, 89_500, start=0)  # −1.1 % in 24 h and through 90,000 at the same tick
+    assert messages_of(db, 1)[-1] == ["level_break", "large_move"]
+    assert messages_of(db, 2)[-1] == ["level_break"]  # chat 2 keeps the 5 % move threshold
+    assert len(messages_of(db, 1)) == len(messages_of(db, 2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from datetime import date
 
 import pytest
 
+from bot import replay_cli
 from bot.replay import default_plan
 from tests.helpers import checkout_env, replayed
 
@@ -89,7 +91,7 @@ def test_cli_prints_alerts_as_a_chat_reads_them():
     assert result.returncode == 0, result.stderr
     assert "ORCL" in result.stdout and "90,000" in result.stdout
     assert "<b>" not in result.stdout
-    assert "alert(s) from 2025-12-11" in result.stderr
+    assert "5 alert(s) in 3 message(s) from 2025-12-11" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -106,3 +108,52 @@ def test_cli_bad_arguments_exit_2_with_one_clear_line(args, message):
     result = _cli(*args)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    """``python -m bot replay ARGV`` in this process: its exit status and what it printed."""
+    from bot.__main__ import _parser
+
+    args = _parser().parse_args(["replay", *argv])
+    out = io.StringIO()
+    return replay_cli.run(args, None, out), out.getvalue()
+
+
+def test_json_objects_carry_their_message_number():
+    status, out = run_cli("--start", "2025-12-11", "--end", "2025-12-11", "--json")
+    assert status == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["message"] for r in records] == sorted(r["message"] for r in records)
+    by_message: dict[int, list[str]] = {}
+    for r in records:
+        by_message.setdefault(r["message"], []).append(r["kind"])
+    # the two level breaks of the 11 Dec daily bar are one message
+    assert any(kinds.count("level_break") >= 2 for kinds in by_message.values())
+    assert all("edit_of" not in r for r in records)
+
+
+def test_stats_count_alerts_and_messages_per_kind_and_week():
+    status, out = run_cli("--start", "2025-12-01", "--stats")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("Replay 2025-12-01 to 2025-12-30")
+    total = next(line for line in lines if line.startswith("total"))
+    alerts, messages = map(int, total.split()[1:3])
+    assert alerts >= messages > 0
+    assert any(line.startswith("messages a week: mean") for line in lines)
+    assert any(line.startswith("peak day:") for line in lines)
+
+
+def test_set_replays_with_a_chats_own_settings():
+    _, default = run_cli("--start", "2025-12-01", "--json")
+    _, quiet = run_cli("--start", "2025-12-01", "--json", "--set", "move=50", "--set", "heads-up=off")
+    kinds = lambda out: {json.loads(line)["kind"] for line in out.splitlines()}  # noqa: E731
+    assert "large_move" in kinds(default) and "large_move" not in kinds(quiet)
+    assert "earnings_upcoming" in kinds(default) and "earnings_upcoming" not in kinds(quiet)
+
+
+@pytest.mark.parametrize(("value", "error"), [("move=abc", "not a threshold"), ("colour=red", "NAME one of")])
+def test_set_refuses_what_set_would(value, error, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run_cli("--set", value)
+    assert exit_.value.code == 2 and error in capsys.readouterr().err

@@ -48,7 +48,7 @@ from bot.delivery.limiter import Broadcast, SmoothRateLimiter, retry_after_secon
 from bot.delivery.tasks import cancel_and_wait
 from bot.domain import Alert
 from bot.logs import redact
-from bot.render import caption, render, split_message
+from bot.render import MESSAGE_LIMIT, caption, render_message, split_message
 from bot.rules.registry import decode_alert
 from bot.store import chats, outbox
 from bot.store.outbox import Pending
@@ -56,6 +56,7 @@ from bot.store.outbox import Pending
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 32
+_CANNOT_EDIT = ("message to edit not found", "message can't be edited", "message_id_invalid")
 MAX_ATTEMPTS = 8
 STOP_GRACE = 10.0  # seconds a stopping sender waits for requests already at Telegram
 
@@ -69,6 +70,7 @@ class Part:
 
     text: str | None
     photo: bytes | None = None
+    edit: int | None = None  # the id of the message this part replaces in place
 
 
 @dataclass(slots=True)
@@ -201,10 +203,15 @@ class Sender:
     async def _parts(self, item: Pending) -> list[Part]:
         """The messages of a delivery: text parts, or a photo with the text as its caption, or
         (text too long for a caption) the text parts followed by the photo."""
-        alert = decode_alert(item.kind, item.payload)
-        text = render(alert, item.language, item.timezone)
+        alerts = [decode_alert(kind, payload) for kind, payload in item.alerts]
+        text = render_message(alerts, item.language, item.timezone)
+        if item.edit_message_id is not None:  # an update of a thread's message, in place
+            return [Part(caption(text, MESSAGE_LIMIT), edit=item.edit_message_id)]
         texts = [Part(t) for t in split_message(text)]
-        photo = await self._chart(alert, item) if self.attach is not None and item.charts else None
+        photo = None
+        for alert in alerts if self.attach is not None and item.charts else ():
+            if (photo := await self._chart(alert, item)) is not None:
+                break
         if photo is None:
             return texts
         if caption(text) == text:
@@ -219,11 +226,26 @@ class Sender:
             log.warning("no chart for alert %s: %s", item.alert_id, redact(repr(exc)))
             return None
 
-    async def _send(self, chat_id: int, part: Part, wire: Broadcast) -> Message:
+    async def _send(self, chat_id: int, part: Part, wire: Broadcast) -> Message | None:
         extra: dict[str, Any] = {"rate_limit_args": wire} if self._limited else {}
         if not self._limited:
             wire.on_wire = True  # nothing queues in front of Telegram: the whole call is on the wire
         try:
+            if part.edit is not None:
+                try:
+                    edited = await self.bot.edit_message_text(
+                        part.text or "", chat_id=chat_id, message_id=part.edit, parse_mode=ParseMode.HTML, **extra
+                    )
+                except BadRequest as exc:
+                    if "not modified" in exc.message.lower():
+                        return None  # the message already says this
+                    if not any(why in exc.message.lower() for why in _CANNOT_EDIT):
+                        raise
+                    log.info("chat %s: message %s cannot be edited (%s); sending a new one", chat_id, part.edit, exc)
+                    return await self.bot.send_message(
+                        chat_id=chat_id, text=part.text or "", parse_mode=ParseMode.HTML, **extra
+                    )
+                return edited if isinstance(edited, Message) else None
             if part.photo is not None:
                 return await self.bot.send_photo(
                     chat_id=chat_id, photo=part.photo, caption=part.text, parse_mode=ParseMode.HTML, **extra

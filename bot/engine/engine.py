@@ -24,12 +24,13 @@ from sqlite_utils import Database
 from bot.config import Settings
 from bot.domain import Alert, AlertKey, Bar, Quote
 from bot.engine.audience import ChatPrefs, load_audience
+from bot.engine.bar_cache import BarCache
 from bot.engine.view import StoreView
 from bot.markettime import MarketHours
 from bot.rules.contract import Rule, Stateless, Tick
 from bot.rules.earnings_shock import EarningsShock
 from bot.rules.level_index import LevelOwners
-from bot.rules.registry import RULES, defaults
+from bot.rules.registry import RULES, defaults, importance
 from bot.store import outbox
 from bot.store.outbox import RuleKey
 from bot.store.prefs import chat_levels
@@ -84,6 +85,7 @@ class Engine:
         self.quiet_until = quiet_until
         self.rules = tuple(rules)
         self.levels = LevelOwners()
+        self.bars = BarCache(db)
         self.states: dict[RuleKey, Any] = {}
         self.reload()
 
@@ -116,7 +118,7 @@ class Engine:
             hours=self.hours,
             silent=silent,
         )
-        view = StoreView(self.db, self.settings, tick, self.levels)
+        view = StoreView(self.db, self.settings, tick, self.levels, self.bars)
         audience = [] if silent else load_audience(self.db, self.settings, now)
         base = defaults(self.settings)
         candidates: list[Candidate] = []
@@ -140,17 +142,29 @@ class Engine:
 
     # -- decide, queue, remember: one transaction -----------------------------------------
     def _decide(self, now: datetime, candidates: list[Candidate], states: dict[RuleKey, Any]) -> list[Decided]:
+        """Record the new alerts, and queue for each chat one message with those of this moment
+        (most important first); an alert of a thread updates that thread's message instead."""
         decided: list[Decided] = []
         merged: dict[AlertKey, tuple[Alert, set[int]]] = {}
         for alert, chats in candidates:  # two settings can lead to the same alert: one message each
             merged.setdefault(alert.key, (alert, set()))[1].update(chats)
-        ordered = sorted(merged.values(), key=lambda c: (c[0].time, c[0].kind, c[0].symbol, c[0].key))
+        ordered = sorted(merged.values(), key=lambda c: (importance(c[0].kind), c[0].time, c[0].symbol, c[0].key))
         with self.db.atomic():
+            bundles: dict[int, list[int]] = {}
+            threads: list[outbox.Message] = []
             for alert, chat_set in ordered:
+                alert_id = outbox.record_alert(self.db, alert, now)
+                if alert_id is None:
+                    continue
                 chats = sorted(chat_set)
-                alert_id = outbox.record_alert(self.db, alert, chats, now)
-                if alert_id is not None:
-                    decided.append(Decided(alert_id, alert, tuple(chats)))
+                decided.append(Decided(alert_id, alert, tuple(chats)))
+                for chat in chats:
+                    if alert.thread is None:
+                        bundles.setdefault(chat, []).append(alert_id)
+                    else:
+                        threads.append(outbox.Message(chat, (alert_id,), alert.thread, edit=True))
+            outbox.queue(self.db, [outbox.Message(chat, tuple(ids)) for chat, ids in bundles.items()])
+            outbox.queue(self.db, threads)
             for key, value in states.items():
                 outbox.save_state(self.db, key, value, now)
         for d in decided:

@@ -7,24 +7,25 @@ parameter set shares them); nothing here writes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
 
 from bot.config import Settings
-from bot.domain import AlertKey, AlertKind, Bar, EarningsDate, Interval, Quote
+from bot.domain import INTERVALS, AlertKey, AlertKind, Bar, EarningsDate, Quote
+from bot.engine.bar_cache import BarCache
 from bot.rules.contract import Tick
 from bot.rules.level_index import LevelOwners
 from bot.store import market, outbox
 
 
 class StoreView:
-    def __init__(self, db: Database, settings: Settings, tick: Tick, levels: LevelOwners) -> None:
+    def __init__(self, db: Database, settings: Settings, tick: Tick, levels: LevelOwners, bars: BarCache) -> None:
         self.db = db
         self._settings = settings
         self.tick = tick
         self._levels = levels
-        self._bars: dict[tuple[str, Interval], tuple[datetime, list[Bar]]] = {}
+        self._bars = bars
 
     @property
     def settings(self) -> Settings:
@@ -33,21 +34,21 @@ class StoreView:
     def levels(self) -> LevelOwners:
         return self._levels
 
-    def _load(self, symbol: str, interval: Interval, since: datetime, until: datetime | None) -> list[Bar]:
-        cached = self._bars.get((symbol, interval))
-        if cached is None or since < cached[0]:
-            cached = (since, market.load_bars(self.db, symbol, interval, since))
-            self._bars[(symbol, interval)] = cached
-        return [b for b in cached[1] if b.ts >= since and (until is None or b.ts < until)]
-
     def daily(self, symbol: str, since: datetime, until: datetime | None = None) -> list[Bar]:
-        return self._load(symbol, "1d", since, until)
+        return self._bars.bars(symbol, "1d", since, until)
 
     def hourly(self, symbol: str, since: datetime, until: datetime | None = None) -> list[Bar]:
-        return self._load(symbol, "1h", since, until)
+        return self._bars.bars(symbol, "1h", since, until)
 
     def prices(self, symbol: str, since: datetime, until: datetime) -> list[tuple[datetime, float]]:
-        return market.price_history(self.db, symbol, since, until, self.tick.bar_close)
+        """Every price seen of ``symbol`` in ``[since, until]``: quotes at their time, bars at their close."""
+        points = set(market.quote_prices(self.db, symbol, since, until))
+        for interval in INTERVALS:
+            for bar in self._bars.bars(symbol, interval, since - timedelta(days=1), until):
+                end = self.tick.bar_close(bar)
+                if since <= end <= until:
+                    points.add((end, bar.close))
+        return sorted(points)
 
     def first_quote_since(self, symbol: str, since: datetime) -> Quote | None:
         return market.first_quote_since(self.db, symbol, since)

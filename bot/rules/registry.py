@@ -48,6 +48,25 @@ for _rule in RULES:
 MUTE_GROUPS["all"] = ("all",)
 
 
+IMPORTANCE: tuple[str, ...] = (
+    "earnings_shock",
+    "earnings_reversal",
+    "gap",
+    "market_move",
+    "level_break",
+    "level_chop",
+    "large_move",
+    "correlation_spike",
+    "correlation_resolved",
+    "earnings_upcoming",
+)
+"""Alert kinds, most important first: the order of the alerts that share a message."""
+
+
+def importance(kind: str) -> int:
+    return IMPORTANCE.index(kind) if kind in IMPORTANCE else len(IMPORTANCE)
+
+
 def decode_alert(kind: str, payload: str | bytes) -> AlertBase:
     """The alert of ``kind`` back from its stored payload; ``ValueError`` if it is not one."""
     cls = _TYPE_OF.get(kind)

@@ -5,7 +5,7 @@ Timestamps are stored as ISO-8601 UTC text, which sorts in time order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -137,27 +137,13 @@ def load_earnings(db: Database, symbols: Sequence[str] | None = None, since: dat
     return [EarningsDate(symbol, date.fromisoformat(day), timing, source) for symbol, day, timing, source in rows]
 
 
-def price_history(
-    db: Database,
-    symbol: str,
-    since: datetime,
-    until: datetime,
-    bar_end: Callable[[Bar], datetime],
-) -> list[tuple[datetime, float]]:
-    """Every price seen of ``symbol`` in ``[since, until]``: quotes at their time, bars at their end."""
-    points = [
-        (_dt(ts), price)
-        for ts, price in db.execute(
-            "SELECT ts, price FROM quotes WHERE symbol = ? AND ts >= ? AND ts <= ?",
-            [symbol, _iso(since), _iso(until)],
-        )
-    ]
-    for interval in ("1h", "1d"):
-        for bar in load_bars(db, symbol, interval, since - timedelta(days=1), until):
-            end = bar_end(bar)
-            if since <= end <= until:
-                points.append((end, bar.close))
-    return sorted(set(points))
+def quote_prices(db: Database, symbol: str, since: datetime, until: datetime) -> list[tuple[datetime, float]]:
+    """The quotes of ``symbol`` in ``[since, until]`` as (time, price), oldest first."""
+    rows = db.execute(
+        "SELECT ts, price FROM quotes WHERE symbol = ? AND ts >= ? AND ts <= ? ORDER BY ts",
+        [symbol, _iso(since), _iso(until)],
+    )
+    return [(_dt(ts), price) for ts, price in rows]
 
 
 def first_quote_since(db: Database, symbol: str, since: datetime) -> Quote | None:

@@ -288,3 +288,55 @@ def m007_settings_by_name_and_rule_states_by_rule(db: Database) -> None:
         else:
             continue  # "cover" is folded into level_break
         db.execute("INSERT INTO rule_states VALUES (?, ?, ?, ?, ?)", [rule, symbol, param, value, updated_at])
+
+
+@MIGRATIONS()
+def m008_messages_with_several_alerts(db: Database) -> None:
+    """A delivery is one message to one chat, carrying one or more alerts (those decided at the
+    same moment go out together), or an edit of an earlier message (``edit_of``, a thread that
+    is updated in place). Each alert still reaches a chat once: (alert, chat) stays unique."""
+    db.execute(
+        """
+        CREATE TABLE deliveries_new (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dropped')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            last_error TEXT,
+            sent_at TEXT,
+            message_id INTEGER,
+            parts_sent INTEGER NOT NULL DEFAULT 0,
+            thread TEXT,
+            edit_of INTEGER REFERENCES deliveries_new(id) ON DELETE SET NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        INSERT INTO deliveries_new (id, chat_id, status, attempts, next_attempt_at, last_error, sent_at,
+                                    message_id, parts_sent)
+        SELECT id, chat_id, status, attempts, next_attempt_at, last_error, sent_at, message_id, parts_sent
+        FROM deliveries
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE delivery_alerts (
+            delivery_id INTEGER NOT NULL REFERENCES deliveries_new(id) ON DELETE CASCADE,
+            alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+            chat_id INTEGER NOT NULL,
+            position INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (delivery_id, alert_id),
+            UNIQUE (alert_id, chat_id)
+        )
+        """
+    )
+    db.execute(
+        "INSERT INTO delivery_alerts (delivery_id, alert_id, chat_id) SELECT id, alert_id, chat_id FROM deliveries"
+    )
+    db.execute("DROP TABLE deliveries")
+    db.execute("ALTER TABLE deliveries_new RENAME TO deliveries")
+    db.execute("CREATE INDEX idx_deliveries_pending ON deliveries(status, next_attempt_at)")
+    db.execute("CREATE INDEX idx_deliveries_thread ON deliveries(chat_id, thread)")
+    db.execute("CREATE INDEX idx_delivery_alerts_alert ON delivery_alerts(alert_id)")

@@ -31,8 +31,8 @@ T = TypeVar("T")
 # -- alerts ------------------------------------------------------------------------------
 
 
-def record_alert(db: Database, alert: Alert, chat_ids: Iterable[int], now: datetime) -> int | None:
-    """Store a new alert and queue it for ``chat_ids``; None if its key was decided before."""
+def record_alert(db: Database, alert: Alert, now: datetime) -> int | None:
+    """Store a new alert; None if its key was decided before (it is then queued for nobody again)."""
     key = alert.key
     cursor = db.execute(
         """
@@ -45,12 +45,49 @@ def record_alert(db: Database, alert: Alert, chat_ids: Iterable[int], now: datet
     )  # fmt: skip
     if cursor.rowcount == 0:
         return None
-    alert_id = cursor.lastrowid
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO deliveries (alert_id, chat_id) VALUES (?, ?)",
-        [(alert_id, chat_id) for chat_id in chat_ids],
-    )
-    return alert_id
+    return cursor.lastrowid
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What to queue for one chat: the alerts of one message (most important first), or an edit
+    of the chat's first message of ``thread`` (its earlier alerts, updated in place)."""
+
+    chat_id: int
+    alert_ids: tuple[int, ...]
+    thread: str | None = None
+    edit: bool = False  # True: edit the thread's first message instead of sending a new one
+
+
+def queue(db: Database, messages: Iterable[Message]) -> int:
+    """Queue ``messages``; an alert already queued for a chat is not queued for it again.
+    Returns how many deliveries were queued. Call inside ``db.atomic()`` with the alerts."""
+    queued = 0
+    for message in messages:
+        edit_of = thread_start(db, message.chat_id, message.thread) if message.edit and message.thread else None
+        cursor = db.execute(
+            "INSERT INTO deliveries (chat_id, thread, edit_of) VALUES (?, ?, ?)",
+            [message.chat_id, message.thread, edit_of],
+        )
+        delivery_id = cursor.lastrowid
+        inserted = db.conn.executemany(
+            "INSERT OR IGNORE INTO delivery_alerts (delivery_id, alert_id, chat_id, position) VALUES (?, ?, ?, ?)",
+            [(delivery_id, alert_id, message.chat_id, i) for i, alert_id in enumerate(message.alert_ids)],
+        ).rowcount
+        if inserted == 0:  # every alert of it was queued for this chat before
+            db.execute("DELETE FROM deliveries WHERE id = ?", [delivery_id])
+        else:
+            queued += 1
+    return queued
+
+
+def thread_start(db: Database, chat_id: int, thread: str) -> int | None:
+    """The delivery that opened ``thread`` in a chat (an edit of the thread edits its message)."""
+    row = db.execute(
+        "SELECT id FROM deliveries WHERE chat_id = ? AND thread = ? AND edit_of IS NULL ORDER BY id LIMIT 1",
+        [chat_id, thread],
+    ).fetchone()
+    return None if row is None else int(row[0])
 
 
 def alert_exists(db: Database, key: AlertKey) -> bool:
@@ -77,7 +114,7 @@ def chats_of_latest(db: Database, kind: AlertKind, symbol: str, param: str) -> l
     ).fetchone()
     if row is None:
         return []
-    rows = db.execute("SELECT chat_id FROM deliveries WHERE alert_id = ? ORDER BY chat_id", [row[0]])
+    rows = db.execute("SELECT chat_id FROM delivery_alerts WHERE alert_id = ? ORDER BY chat_id", [row[0]])
     return [chat_id for (chat_id,) in rows]
 
 
@@ -143,42 +180,64 @@ class Pending:
     """One delivery due now, with what is needed to render it for its chat."""
 
     delivery_id: int
-    alert_id: int
     chat_id: int
     attempts: int
-    kind: str  # the alert's kind and payload, read back by the rule registry
-    payload: str
+    alerts: tuple[tuple[str, str], ...]  # (kind, payload) of each alert, most important first
     language: str
     timezone: str
     parts_sent: int = 0
     charts: bool = True
+    edit_message_id: int | None = None  # set: edit this message (the thread's first) instead of sending
+    alert_ids: tuple[int, ...] = ()
+
+    @property
+    def alert_id(self) -> int:
+        """The first (most important) alert's id, for logs."""
+        return self.alert_ids[0] if self.alert_ids else 0
 
 
 def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats: Collection[int] = ()) -> list[Pending]:
     """Due deliveries, oldest first, at most one per chat and none for ``skip_chats``."""
     rows = db.execute(
         """
-        SELECT d.id, d.alert_id, d.chat_id, d.attempts, a.kind, a.payload, c.language, c.timezone,
-               d.parts_sent, COALESCE(v.value, 'true') != 'false'
-        FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN chats c ON c.id = d.chat_id
+        SELECT d.id, d.chat_id, d.attempts, c.language, c.timezone, d.parts_sent,
+               COALESCE(v.value, 'true') != 'false', e.message_id
+        FROM deliveries d JOIN chats c ON c.id = d.chat_id
         LEFT JOIN chat_values v ON v.chat_id = d.chat_id AND v.name = 'charts'
+        LEFT JOIN deliveries e ON e.id = d.edit_of
         WHERE d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)
         ORDER BY d.id LIMIT ?
         """,
         [utcnow_iso(now), 4 * limit + len(skip_chats)],
     )
     seen = set(skip_chats)
-    due: list[Pending] = []
-    for delivery_id, alert_id, chat_id, attempts, kind, payload, language, tz, parts_sent, charts in rows:
-        if len(due) >= limit:
+    picked: list[tuple[int, int, int, str, str, int, bool, int | None]] = []
+    for delivery_id, chat_id, attempts, language, tz, parts_sent, charts, edit_message_id in rows:
+        if len(picked) >= limit:
             break
-        if chat_id in seen:
-            continue
-        seen.add(chat_id)
-        due.append(
-            Pending(delivery_id, alert_id, chat_id, attempts, kind, payload, language, tz, parts_sent, bool(charts))
+        if chat_id not in seen:
+            seen.add(chat_id)
+            picked.append((delivery_id, chat_id, attempts, language, tz, parts_sent, bool(charts), edit_message_id))
+    alerts: dict[int, list[tuple[int, str, str]]] = {}
+    if picked:
+        marks = ",".join("?" * len(picked))
+        for delivery_id, alert_id, kind, payload in db.execute(
+            f"""
+            SELECT da.delivery_id, a.id, a.kind, a.payload FROM delivery_alerts da JOIN alerts a ON a.id = da.alert_id
+            WHERE da.delivery_id IN ({marks}) ORDER BY da.delivery_id, da.position
+            """,
+            [p[0] for p in picked],
+        ):
+            alerts.setdefault(delivery_id, []).append((alert_id, kind, payload))
+    pending = []
+    for delivery_id, chat_id, attempts, language, tz, parts_sent, charts, edit_message_id in picked:
+        rows_of = alerts.get(delivery_id, [])
+        kinds = tuple((kind, payload) for _, kind, payload in rows_of)
+        ids = tuple(alert_id for alert_id, _, _ in rows_of)
+        pending.append(
+            Pending(delivery_id, chat_id, attempts, kinds, language, tz, parts_sent, charts, edit_message_id, ids)
         )
-    return due
+    return pending
 
 
 def mark_progress(db: Database, delivery_id: int, parts_sent: int, message_id: int | None) -> None:
