@@ -10,7 +10,7 @@ source "$(dirname "$0")/scripts/bootstrap.sh" dev
 
 if [ "${1:-}" = "--fast" ]; then
     shift
-    exec .venv/bin/python -m pytest -n auto "$@"
+    exec .venv/bin/python -m pytest -n auto --dist loadgroup "$@"
 fi
 
 fail() { echo "error: $1" >&2; exit 1; }
@@ -18,4 +18,4 @@ fail() { echo "error: $1" >&2; exit 1; }
 .venv/bin/ruff check --quiet . || fail "lint errors above: fix them (many: .venv/bin/ruff check --fix .)"
 .venv/bin/mypy --no-error-summary || fail "type errors above (mypy --strict on bot/)"
 .venv/bin/python scripts/catalogues.py --check || fail "message catalogues are incomplete or out of date (above): run python scripts/catalogues.py"
-exec .venv/bin/python -m pytest -n auto -m "slow or not slow" --cov --cov-report=term "$@"
+exec .venv/bin/python -m pytest -n auto --dist loadgroup -m "slow or not slow" --cov --cov-report=term "$@"

@@ -42,7 +42,7 @@ def make_ticks(count: int, rng: random.Random) -> list[float]:
 def indexed(rows, ticks) -> tuple[list[float], int]:
     owners = LevelOwners()
     owners.load({"BTC": (90_000, 92_000)}, rows)
-    book = LevelBook("BTC", BAND, timedelta(0))
+    book = LevelBook("BTC", BAND)
     book.sync(owners.wanted("BTC"))
     btc_owners, btc_globals = owners.owners.get("BTC", {}), owners.global_levels["BTC"]
     book.observe(Segment.between("BTC", T0, 90_000.0, T0, 90_000.0))
@@ -52,7 +52,7 @@ def indexed(rows, ticks) -> tuple[list[float], int]:
         start = time.perf_counter()
         segment = Segment.between("BTC", t - timedelta(seconds=30), previous, t, price)
         decisions = decide(book, segment, btc_owners, btc_globals)
-        alerts += sum(len(d.chats) for d in decisions)
+        alerts += sum(len(heard.chats) for _, heard in decisions)
         timings.append(time.perf_counter() - start)
         previous = price
     return timings, alerts

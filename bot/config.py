@@ -88,7 +88,9 @@ class Settings(BaseSettings):
     # Alert defaults (each chat can change its own)
     default_levels: str = "BTC:90000,92000"
     level_hysteresis_pct: float = Field(0.25, ge=0, le=5)
-    level_cooldown_minutes: float = Field(30.0, ge=0, le=1440)
+    level_chop_hours: float = Field(4.0, gt=0, le=48)
+    level_chop_quiet_hours: float = Field(24.0, gt=0, le=168)
+    level_chop_exit_pct: float = Field(1.0, gt=0, le=20)
     corr_windows: Annotated[tuple[int, ...], NoDecode] = (21, 63)
     corr_threshold: float = Field(0.7, gt=0, le=1)
     corr_jump: float = Field(0.4, gt=0, le=2)

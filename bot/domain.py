@@ -132,6 +132,11 @@ class AlertBase:
         raise NotImplementedError
 
     @property
+    def order(self) -> int:
+        """Among alerts of the same moment and importance, the order the market told them in."""
+        return 0
+
+    @property
     def thread(self) -> str | None:
         """Alerts of one thread (a chop around a level) update one message in place; None: a message of its own."""
         return None

@@ -3,6 +3,7 @@
 * :func:`fmt_price` -- ``92,541``, ``188.80``, ``0.5432``
 * :func:`fmt_pct` -- ``−10.8 %``, ``+0.6 %`` (Chinese: ``−10.8%``)
 * :func:`fmt_corr` -- ``0.53``, ``−0.12``
+* :func:`fmt_clock` -- ``Tue 14:00``, for a recent moment inside a message
 * :func:`fmt_time` -- ``Thu 11 Dec 2025, 16:00 CET`` / ``2025年12月11日 周四 15:00 北京时间``
 * :func:`fmt_age` -- ``2d 3h`` / ``2天3小时``
 * :func:`fmt_date`, :func:`fmt_date_range`, :func:`fmt_weekday`, :func:`fmt_window`, :func:`zone`
@@ -73,17 +74,18 @@ def fmt_price(value: float | None, lang: str = "en") -> str:
     return sign + _number(size, pattern, lang)
 
 
-def fmt_pct(value: float | None, lang: str = "en", signed: bool = True) -> str:
+def fmt_pct(value: float | None, lang: str = "en", signed: bool = True, *, small: bool = False) -> str:
     """A percentage with one decimal: ``+0.6 %``, ``−10.8 %``, ``0.0 %``; ``signed=False``: ``10.8 %``.
 
-    A value that rounds to zero keeps its sign (``+0.0 %``); where the ``%`` goes is the
-    catalogue's (``format.percent``): English ``10.8 %``, Chinese ``10.8%``.
+    A value that rounds to zero keeps its sign (``+0.0 %``); ``small``: two decimals below
+    0.1 (``0.02 %``, for a distance that is small but not nothing). Where the ``%`` goes is
+    the catalogue's (``format.percent``): English ``10.8 %``, Chinese ``10.8%``.
     """
     if not _finite(value):
         return MISSING
     assert value is not None
     sign = ("+" if value > 0 else MINUS if value < 0 else "") if signed else ""
-    number = _number(abs(value), "#,##0.0", lang)
+    number = _number(abs(value), "#,##0.00" if small and abs(value) < 0.095 else "#,##0.0", lang)
     return sign + template(lang, "format.percent").format(number=number)
 
 
@@ -168,6 +170,12 @@ def fmt_time(dt: datetime, tz: str | tzinfo | None = "UTC", lang: str = "en") ->
     day = format_date(local.date(), template(lang, "format.date_weekday_year"), locale=locale)
     clock = format_datetime(local.replace(tzinfo=None), template(lang, "format.time"), locale=locale)
     return template(lang, "format.datetime").format(date=day, time=clock, zone=_zone_label(local, chosen, lang))
+
+
+def fmt_clock(dt: datetime, tz: str | tzinfo | None = "UTC", lang: str = "en") -> str:
+    """A recent instant, short, in the reader's timezone (the message's footer names the zone): ``Tue 14:00``."""
+    local = assume_utc(dt).astimezone(zone(tz))
+    return format_datetime(local.replace(tzinfo=None), template(lang, "format.weekday_time"), locale=locale_of(lang))
 
 
 def fmt_date(day: date, lang: str = "en", weekday: bool = True, year: bool = False) -> str:

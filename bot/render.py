@@ -43,10 +43,13 @@ def render_message(alerts: Sequence[Alert], lang: str = DEFAULT_LANGUAGE, tz: st
         raise ValueError("a message tells at least one alert")
     lang = lang if lang in languages() else DEFAULT_LANGUAGE
     where = zone(tz)
+    rendered = [render_lines(alert, lang, where) for alert in alerts]
     blocks = []
-    for alert in alerts:
-        headline, *context = render_lines(alert, lang, where)
-        blocks.append("\n".join([f"<b>{headline}</b>", *context]))
+    for i, (headline, *context) in enumerate(rendered):
+        # A context line the next alerts repeat (the daily bar they were seen in, the same
+        # high) is said once, by the last of them.
+        later = {line for lines in rendered[i + 1 :] for line in lines[1:]}
+        blocks.append("\n".join([f"<b>{headline}</b>", *(line for line in context if line not in later)]))
     latest = max(alert.time for alert in alerts)
     return "\n\n".join(blocks) + f"\n<i>{fmt_time(latest, where, lang)}</i>"
 

@@ -52,13 +52,13 @@ def add_arguments(replay: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, levels: dict[str, tuple[float, ...]] | None, out: TextIO = sys.stdout) -> int:
     try:
-        messages = asyncio.run(_collect(args, levels, out))
+        messages, data_end = asyncio.run(_collect(args, levels, out))
     except (ReplayDataError, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     start, end = args.start or DEFAULT_REPLAY_START, args.end or "the end of the data"
     if args.stats:
-        print(stats(messages, args.start or DEFAULT_REPLAY_START, args.end), file=out)
+        print(stats(messages, args.start or DEFAULT_REPLAY_START, args.end or data_end), file=out)
     elif not args.json:
         count = sum(len(m.alerts) for m in messages)
         print(f"{count} alert(s) in {len(messages)} message(s) from {start:%Y-%m-%d} to {end}.", file=sys.stderr)
@@ -67,7 +67,8 @@ def run(args: argparse.Namespace, levels: dict[str, tuple[float, ...]] | None, o
 
 async def _collect(
     args: argparse.Namespace, levels: dict[str, tuple[float, ...]] | None, out: TextIO
-) -> list[ReplayMessage]:
+) -> tuple[list[ReplayMessage], date]:
+    """Every message of the replay (printed as they come unless ``--stats``), and the last day of the data."""
     from tqdm import tqdm
 
     from bot.wiring import replay_pipeline
@@ -86,7 +87,7 @@ async def _collect(
                 _print(message, args, out)
     finally:
         pipeline.db.close()
-    return messages
+    return messages, max(e.bar.ts.date() for e in pipeline.driver.source.events())
 
 
 def _print(message: ReplayMessage, args: argparse.Namespace, out: TextIO) -> None:
@@ -103,9 +104,8 @@ def _print(message: ReplayMessage, args: argparse.Namespace, out: TextIO) -> Non
     print(f"#{message.number} {text}\n", file=out, flush=True)
 
 
-def stats(messages: Sequence[ReplayMessage], start: date, end: date | None) -> str:
-    """Alerts and messages per kind, and per week (mean, median, peak week, peak day)."""
-    last = end or max((m.at.date() for m in messages), default=start)
+def stats(messages: Sequence[ReplayMessage], start: date, last: date) -> str:
+    """Alerts and messages per kind, and per week (mean, median, peak week, peak day), from ``start`` to ``last``."""
     weeks = max(1.0, ((last - start).days + 1) / 7)
     new = [m for m in messages if m.edit_of is None]
     alerts = Counter(a.kind for m in messages for a in m.alerts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -11,7 +12,7 @@ from typing import Any, TypeVar
 from sqlite_utils import Database
 
 from bot.domain import Alert
-from bot.replay import ReplayPlan, replay_alerts
+from bot.replay import ReplayMessage, ReplayPlan, replay_alerts, replay_messages
 from bot.rules.registry import decode_values, encode_value, setting_named
 from bot.store import open_db, outbox, prefs
 from bot.store.outbox import RuleKey
@@ -52,6 +53,19 @@ def replayed(plan: ReplayPlan) -> list[Alert]:
         pipeline = replay_pipeline(plan.data, ":memory:", plan.start, plan.end, levels=plan.levels)
         try:
             return [alert async for alert in replay_alerts(pipeline)]
+        finally:
+            pipeline.db.close()
+
+    return asyncio.run(collect())
+
+
+def subscriber_messages(plan: ReplayPlan, chosen: Mapping[str, Any] | None = None) -> list[ReplayMessage]:
+    """Every message a subscribed chat with ``chosen`` settings receives over ``plan``, in order."""
+
+    async def collect() -> list[ReplayMessage]:
+        pipeline = replay_pipeline(plan.data, ":memory:", plan.start, plan.end, levels=plan.levels)
+        try:
+            return [message async for message in replay_messages(pipeline, chosen=chosen)]
         finally:
             pipeline.db.close()
 

@@ -32,6 +32,7 @@ def strategy_for(annotation: str) -> st.SearchStrategy[object]:
         "UtcTime": TIMES,
         "date": st.dates(date(2000, 1, 1), date(2100, 1, 1)),
         "Direction": st.sampled_from(["up", "down"]),
+        "Side": st.sampled_from(["above", "below"]),
         "Literal['threshold', 'jump']": st.sampled_from(["threshold", "jump"]),
         "dict[str, float]": st.dictionaries(TEXT, FLOATS, max_size=4),
         "dict[str, float | None]": st.dictionaries(TEXT, st.none() | FLOATS, max_size=4),

@@ -85,5 +85,5 @@ async def test_a_crossing_reaches_each_owner_once_in_their_language(tmp_path):
     ada_alerts = [m for m in telegram.messages_to(ADA.id) if "85,000" in (m.text or "") and "broke" in m.text]
     li_alerts = [m for m in telegram.messages_to(LI.id) if "85,000" in (m.text or "") and "跌破" in m.text]
     assert len(ada_alerts) == 1 and len(li_alerts) == 1
-    assert ada_alerts[0].text.startswith("<b>🔻 BTC broke below 85,000</b>\nPrice 84,700 · 0.4 % through the level\n")
+    assert ada_alerts[0].text.startswith("<b>🔻 BTC broke below 85,000</b>\nPrice 84,700 · 0.4 % below the level\n")
     assert li_alerts[0].text.startswith("<b>🔻 BTC 跌破 85,000</b>\n现价 84,700 · 低于该价位 0.4%\n")

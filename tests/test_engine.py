@@ -68,7 +68,7 @@ def test_a_restart_neither_repeats_nor_forgets(db):
     feed(eng, db, 90_400, 89_600)
     restarted = engine(db)  # a new process on the same database
     assert feed(restarted, db, 89_500, 89_400, start=2) == []  # still below: nothing new
-    [up] = feed(restarted, db, 91_000, start=40)  # after the cooldown: a real crossing up
+    [up] = feed(restarted, db, 91_000, start=5 * 60)  # hours later: a real crossing up
     assert (up.alert.level, up.alert.direction) == (90_000, "up")
     assert len(deliveries(db)) == 6
 
@@ -89,7 +89,7 @@ def test_personal_levels_reach_only_their_owner_and_only_their_direction(db):
     eng = engine(db, global_levels={})
     [up] = feed(eng, db, 94_000, 95_500)
     assert up.alert.level == 95_000 and up.chat_ids == (2,)
-    [down] = feed(eng, db, 94_500, start=60)
+    [down] = feed(eng, db, 94_500, start=5 * 60)
     assert down.chat_ids == (3,)
 
 
@@ -139,10 +139,15 @@ def test_a_bar_walks_its_wick_and_old_bars_only_update_state(db):
     # dec10 arrives a day late: it only settles the state
     assert eng.process(day + timedelta(days=1), bars=[dec10]) == []
     decided = eng.process(day + timedelta(days=1), bars=[dec11])
-    got = [(d.alert.level, d.alert.direction, d.alert.price) for d in decided if d.alert.kind == "level_break"]
-    # 92,019.8 after Dec 10's dip sat inside 92,000's band, still "below": the bar dipped
-    # through 90,000, came back through it and closed above 92,000.
-    assert got == [(90_000, "down", 89_281.4), (90_000, "up", 92_541.0), (92_000, "up", 92_541.0)]
+    got = [(d.alert.level, d.alert.direction, d.alert.held, d.alert.price) for d in decided]
+    # In the order the price went (a rising bar: open, low, high, close): down through both
+    # levels to the low, back up through both to the close. One daily bar opens no chop.
+    assert got == [
+        (92_000, "down", False, 89_281.4),
+        (90_000, "down", False, 89_281.4),
+        (90_000, "up", True, 92_541.0),
+        (92_000, "up", True, 92_541.0),
+    ]
 
 
 def messages_of(db, chat_id: int) -> list[list[str]]:

@@ -14,26 +14,22 @@ from tests.helpers import through_store
 T0 = datetime(2025, 12, 11, tzinfo=UTC)
 
 
-def book(*levels: float, band: float = 0.0025, cooldown: float = 0) -> LevelBook:
-    b = LevelBook("BTC", band, timedelta(minutes=cooldown))
+def book(*levels: float, band: float = 0.0025) -> LevelBook:
+    b = LevelBook("BTC", band)
     for level in levels:
         b.add(level)
     return b
 
 
 def walk(b: LevelBook, *prices: float, step: float = 30) -> list[tuple[float, str, float]]:
-    """Feed successive quotes; return (level, direction, price) of each alert that passed the cooldown."""
+    """Feed successive quotes; return (level, direction, price) of each crossing."""
     out = []
     t = T0
     previous = prices[0]
     b.observe(Segment.between("BTC", t, previous, t, previous))
     for price in prices[1:]:
         t2 = t + timedelta(seconds=step)
-        out += [
-            (c.level, c.direction, c.price)
-            for c in b.observe(Segment.between("BTC", t, previous, t2, price))
-            if c.cooled_down
-        ]
+        out += [(c.level, c.direction, c.price) for c in b.observe(Segment.between("BTC", t, previous, t2, price))]
         t, previous = t2, price
     return out
 
@@ -62,41 +58,44 @@ def test_a_gap_through_several_levels_alerts_each_nearest_first():
     ]
 
 
-def test_wick_inside_a_bar_is_not_missed_and_reports_the_extreme_or_the_close():
-    # 2025-12-11: open 92,019.8, high 93,561.8, low 89,281.4, close 92,541.0 (a rising bar:
-    # open → low → high → close), after closing 12-10 at 92,019.8 above 90,000.
+def test_a_bar_is_walked_along_its_likely_path_and_its_story_ends_at_the_close():
+    # 2025-12-11: open 92,019.8, high 93,561.8, low 89,281.4, close 92,541.0. A rising bar
+    # goes open → low → high → close: down through 92,000 and 90,000, then back up through both.
     b = book(90_000, 92_000)
-    b.observe(Segment.between("BTC", T0, 92_300, T0, 92_300))  # 92,000 is below us: above
+    b.observe(Segment.between("BTC", T0, 92_300, T0, 92_300))
     bar = Segment("BTC", T0, T0 + timedelta(days=1), 92_019.8, 93_561.8, 89_281.4, 92_541.0, bar_start=T0)
-    got = [(c.level, c.direction, c.price, round(c.through_pct, 2)) for c in b.observe(bar)]
+    got = [(c.level, c.direction, c.held, c.price, c.extreme) for c in b.observe(bar)]
     assert got == [
-        (92_000, "down", 89_281.4, 2.96),
-        (90_000, "down", 89_281.4, 0.8),
-        (90_000, "up", 92_541.0, 2.82),
-        (92_000, "up", 92_541.0, 0.59),
+        (92_000, "down", False, 89_281.4, 89_281.4),  # went through, did not stay: the low is quoted
+        (90_000, "down", False, 89_281.4, 89_281.4),
+        (90_000, "up", True, 92_541.0, 93_561.8),  # ended past it: the close, with the high beside it
+        (92_000, "up", True, 92_541.0, 93_561.8),
     ]
 
 
-def test_cooldown_mutes_a_round_trip_through_the_same_level():
-    b = book(90_000, cooldown=30)
-    alerts = walk(b, 90_500, 89_500, 90_500, 89_500, step=300)  # 5 minutes apart
-    assert alerts == [(90_000, "down", 89_500)]
-    assert b.sides[90_000] == "below"  # the muted crossings still moved the state
-    assert walk(b, 89_500, 90_500, step=3600) == [(90_000, "up", 90_500)]  # after the cooldown
+def test_a_falling_bar_goes_up_first_then_down():
+    b = book(92_000)
+    b.observe(Segment.between("BTC", T0, 91_500, T0, 91_500))
+    bar = Segment("BTC", T0, T0 + timedelta(hours=1), 91_600, 92_500, 91_000, 91_100, bar_start=T0)
+    got = [(c.direction, c.held, c.price) for c in b.observe(bar)]
+    assert got == [("up", False, 92_500), ("down", True, 91_100)]
 
 
-def test_a_round_trip_inside_one_bar_reports_both_crossings_despite_the_cooldown():
-    b = book(90_000, cooldown=30)
-    b.observe(Segment.between("BTC", T0, 90_650, T0, 90_650))
-    bar = Segment("BTC", T0, T0 + timedelta(days=1), 90_435.1, 92_269.6, 89_615.8, 90_650.1, bar_start=T0)
-    got = [(c.direction, c.price) for c in b.observe(bar) if c.cooled_down]
-    assert got == [("down", 89_615.8), ("up", 90_650.1)]  # dipped below, and closed back above
+def test_a_close_back_inside_the_band_still_ends_the_story_on_the_close_side():
+    # Down through the band to 89,700, closing at 90,050: above the level, though not past
+    # its band. The last word about 90,000 must agree with the close: back above.
+    b = book(90_000)
+    b.observe(Segment.between("BTC", T0, 90_400, T0, 90_400))
+    bar = Segment("BTC", T0, T0 + timedelta(hours=1), 90_400, 90_450, 89_700, 90_050, bar_start=T0)
+    got = [(c.direction, c.held, c.price) for c in b.observe(bar)]
+    assert got == [("down", False, 89_700), ("up", True, 90_050)]
+    assert b.sides[90_000] == "above"
 
 
 def test_restart_neither_repeats_nor_forgets():
     b = book(90_000)
     assert walk(b, 90_500, 89_500) == [(90_000, "down", 89_500)]
-    restored = LevelBook.from_state(through_store(b.state()), band=b.band, cooldown=b.cooldown)
+    restored = LevelBook.from_state(through_store(b.state()), band=b.band)
     t = T0 + timedelta(hours=1)
     assert restored.observe(Segment.between("BTC", t, 89_500, t, 89_400)) == []
     [up] = restored.observe(Segment.between("BTC", t, 89_400, t + timedelta(minutes=1), 90_400))
@@ -151,7 +150,7 @@ def reference_crossings(levels, band, prices):
     band=st.sampled_from([0.0, 0.0025, 0.01]),
 )
 def test_every_real_crossing_alerts_exactly_once_and_nothing_else(levels, prices, band):
-    b = LevelBook("BTC", band, timedelta(0))
+    b = LevelBook("BTC", band)
     b.observe(Segment.between("BTC", T0, prices[0], T0, prices[0]))
     for level in levels:
         b.add(level)

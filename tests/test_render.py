@@ -15,6 +15,7 @@ from bot.render import (
     caption,
     html_to_plain,
     render,
+    render_message,
     render_plain,
     split_message,
     telegram_length,
@@ -23,7 +24,7 @@ from bot.rules.correlation import CorrelationResolved, CorrelationSpike
 from bot.rules.earnings_shock import EarningsShock
 from bot.rules.earnings_upcoming import EarningsUpcoming
 from bot.rules.large_move import LargeMove
-from bot.rules.levels import LevelBreak
+from bot.rules.levels import LevelBreak, LevelChop
 
 THU_15H = datetime(2025, 12, 11, 15, 0, tzinfo=UTC)
 
@@ -125,9 +126,6 @@ def large_move(**changes) -> LargeMove:
     return LargeMove(**{**fields, **changes})
 
 
-ALL_KINDS = [level_break, correlation_spike, correlation_resolved, orcl_shock, upcoming, large_move]
-
-
 def lines(alert, lang="en", tz="UTC") -> list[str]:
     return render(alert, lang, tz).split("\n")
 
@@ -143,7 +141,7 @@ def lines(alert, lang="en", tz="UTC") -> list[str]:
             "en",
             [
                 "<b>🔻 BTC broke below 90,000</b>",
-                "Price 89,281 · 0.8 % through the level",
+                "Price 89,281 · 0.8 % below the level",
                 "Low of the move 88,950",
                 "<i>Thu 11 Dec 2025, 15:00 UTC</i>",
             ],
@@ -163,7 +161,7 @@ def lines(alert, lang="en", tz="UTC") -> list[str]:
             "en",
             [
                 "<b>🔺 BTC broke above 92,000</b>",
-                "Price 92,300 · 0.3 % through the level",
+                "Price 92,300 · 0.3 % above the level",
                 "<i>Thu 11 Dec 2025, 15:00 UTC</i>",
             ],
         ),
@@ -181,6 +179,83 @@ def lines(alert, lang="en", tz="UTC") -> list[str]:
 )
 def test_level_break(alert, lang, expected):
     assert lines(alert, lang) == expected
+
+
+HOUR_BAR = THU_15H - timedelta(hours=1)
+
+
+def test_a_dip_and_recovery_in_one_bar_reads_as_one_story_ending_at_the_close():
+    dip = level_break(held=False, price=89_672.0, extreme=89_672.0, through_pct=0.364, bar_start=HOUR_BAR)
+    back = level_break(
+        direction="up", price=90_787.0, extreme=90_857.0, through_pct=0.874, bar_start=HOUR_BAR, back=True, seq=1
+    )
+    assert render_message((dip, back), "en", "UTC").split("\n") == [
+        "<b>↘️ BTC dipped below 90,000</b>",
+        "Low 89,672 · 0.4 % below the level, then back",
+        "",
+        "<b>🔺 BTC back above 90,000</b>",
+        "Close 90,787 · 0.9 % above the level",
+        "High of the move 90,857",
+        "<i>Thu 11 Dec 2025, 15:00 UTC</i>",
+    ]
+    assert lines(dip, "zh")[:2] == ["<b>↘️ BTC 一度跌破 90,000</b>", "最低 89,672 · 低于该价位 0.4%,随后收回"]
+
+
+def test_a_break_that_ends_a_chop_says_so_and_a_late_one_says_why():
+    after = level_break(
+        price=88_900.0, extreme=88_700.0, through_pct=1.22, chop_crossings=7, chop_since=THU_15H - timedelta(hours=6)
+    )
+    assert lines(after)[:4] == [
+        "<b>🔻 BTC broke below 90,000</b>",
+        "Price 88,900 · 1.2 % below the level",
+        "Low of the move 88,700",
+        "After 7 crossings back and forth since Thu 09:00",
+    ]
+    assert lines(after, "zh", "Asia/Shanghai")[3] == "此前自 周四 17:00 起来回穿越 7 次"
+    late = level_break(price=88_900.0, extreme=88_900.0, through_pct=1.22, late=True)
+    assert lines(late)[:3] == [
+        "<b>🔻 BTC is below 90,000</b>",
+        "Price 88,900 · 1.2 % below the level",
+        "It crossed while our prices were delayed.",
+    ]
+
+
+def level_chop(**changes) -> LevelChop:
+    fields = {
+        "symbol": "BTC",
+        "time": THU_15H,
+        "level": 90_000.0,
+        "since": THU_15H - timedelta(hours=3),
+        "last": THU_15H,
+        "crossings": 5,
+        "low": 89_336.0,
+        "high": 90_857.0,
+        "price": 90_033.0,
+        "side": "above",
+    }
+    return LevelChop(**{**fields, **changes})
+
+
+ALL_KINDS = [level_break, level_chop, correlation_spike, correlation_resolved, orcl_shock, upcoming, large_move]
+
+
+def test_a_chop_is_one_message_that_says_it_will_be_updated_until_it_ends():
+    assert lines(level_chop()) == [
+        "<b>↔️ BTC is chopping around 90,000</b>",
+        "5 crossings since Thu 12:00 · range 89,336–90,857",
+        "Latest 90,033, above the level",
+        "This message is updated while it lasts; a break message follows when the price leaves the level.",
+        "<i>Thu 11 Dec 2025, 15:00 UTC</i>",
+    ]
+    assert lines(level_chop(ended=True, side="below", price=89_500.0))[:3] == [
+        "<b>↔️ BTC stopped chopping around 90,000</b>",
+        "5 crossings since Thu 12:00 · range 89,336–90,857",
+        "Latest 89,500, below the level",
+    ]
+    assert lines(level_chop(), "zh", "Asia/Shanghai")[:2] == [
+        "<b>↔️ BTC 在 90,000 附近反复震荡</b>",
+        "自 周四 20:00 起穿越 5 次 · 区间 89,336–90,857",
+    ]
 
 
 def test_correlation_spike_on_a_jump():

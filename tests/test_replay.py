@@ -136,7 +136,7 @@ def test_stats_count_alerts_and_messages_per_kind_and_week():
     status, out = run_cli("--start", "2025-12-01", "--stats")
     assert status == 0
     lines = out.splitlines()
-    assert lines[0].startswith("Replay 2025-12-01 to 2025-12-30")
+    assert lines[0].startswith("Replay 2025-12-01 to 2025-12-31 (4.4 weeks)")  # the period, not the last message
     total = next(line for line in lines if line.startswith("total"))
     alerts, messages = map(int, total.split()[1:3])
     assert alerts >= messages > 0

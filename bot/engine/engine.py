@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -143,15 +143,18 @@ class Engine:
     # -- decide, queue, remember: one transaction -----------------------------------------
     def _decide(self, now: datetime, candidates: list[Candidate], states: dict[RuleKey, Any]) -> list[Decided]:
         """Record the new alerts, and queue for each chat one message with those of this moment
-        (most important first); an alert of a thread updates that thread's message instead."""
+        (most important first); an alert of a thread opens the thread with that message, or
+        updates the thread's message in place if the chat has it already."""
         decided: list[Decided] = []
         merged: dict[AlertKey, tuple[Alert, set[int]]] = {}
         for alert, chats in candidates:  # two settings can lead to the same alert: one message each
             merged.setdefault(alert.key, (alert, set()))[1].update(chats)
-        ordered = sorted(merged.values(), key=lambda c: (importance(c[0].kind), c[0].time, c[0].symbol, c[0].key))
+        ordered = sorted(
+            merged.values(), key=lambda c: (importance(c[0].kind), c[0].time, c[0].symbol, c[0].order, c[0].key)
+        )
         with self.db.atomic():
-            bundles: dict[int, list[int]] = {}
-            threads: list[outbox.Message] = []
+            bundles: dict[int, Bundle] = {}
+            edits: list[outbox.Message] = []
             for alert, chat_set in ordered:
                 alert_id = outbox.record_alert(self.db, alert, now)
                 if alert_id is None:
@@ -159,17 +162,41 @@ class Engine:
                 chats = sorted(chat_set)
                 decided.append(Decided(alert_id, alert, tuple(chats)))
                 for chat in chats:
-                    if alert.thread is None:
-                        bundles.setdefault(chat, []).append(alert_id)
-                    else:
-                        threads.append(outbox.Message(chat, (alert_id,), alert.thread, edit=True))
-            outbox.queue(self.db, [outbox.Message(chat, tuple(ids)) for chat, ids in bundles.items()])
-            outbox.queue(self.db, threads)
+                    bundle = bundles.setdefault(chat, Bundle(chat))
+                    if not bundle.take(alert_id, alert.thread, self.db):
+                        edits.append(outbox.Message(chat, (alert_id,), alert.thread, edit=True))
+            outbox.queue(
+                self.db, [outbox.Message(chat, tuple(b.ids), b.thread) for chat, b in bundles.items() if b.ids]
+            )
+            outbox.queue(self.db, edits)
             for key, value in states.items():
                 outbox.save_state(self.db, key, value, now)
         for d in decided:
             log.info("alert %s → %d chat(s)", d.alert.key, len(d.chat_ids))
         return decided
+
+
+@dataclass
+class Bundle:
+    """The alerts of one chat's message of this moment; it may open one thread (a chop)."""
+
+    chat_id: int
+    ids: list[int] = field(default_factory=list)
+    thread: str | None = None
+    thread_at: int = 0  # where the thread's alert is in ``ids``
+
+    def take(self, alert_id: int, thread: str | None, db: Database) -> bool:
+        """Add the alert; False if it updates a thread already open in the chat (queue it as an edit)."""
+        if thread is None:
+            self.ids.append(alert_id)
+        elif thread == self.thread:  # the thread this message opens moved on before it went out
+            self.ids[self.thread_at] = alert_id
+        elif self.thread is None and outbox.thread_start(db, self.chat_id, thread) is None:
+            self.thread, self.thread_at = thread, len(self.ids)
+            self.ids.append(alert_id)
+        else:
+            return False
+        return True
 
 
 def _groups(

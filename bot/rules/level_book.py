@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 Side = Literal["above", "below"]
@@ -52,28 +52,32 @@ class Segment:
 
 @dataclass(frozen=True, slots=True)
 class Crossing:
+    """One side flip of a level, in the order the move made it."""
+
     symbol: str
     level: float
     direction: Literal["up", "down"]
     time: datetime
-    price: float  # the close if it ended past the level, else the extreme that went through
-    extreme: float
+    price: float  # the close if the move ended past the level (held), else the extreme that went through
+    extreme: float  # the furthest price of the move on the far side of the level
     bar_start: datetime | None
-    cooled_down: bool  # False: the same level alerted too recently (a round trip inside the cooldown)
+    held: bool  # the move ended on this side of the level (False: it came back within the same move)
 
     @property
     def through_pct(self) -> float:
         return abs(self.price - self.level) / self.level * 100
 
 
+def side_of(price: float, level: float) -> Side:
+    return "above" if price >= level else "below"
+
+
 @dataclass
 class LevelBook:
     symbol: str
     band: float = 0.0025  # hysteresis, as a fraction of the level
-    cooldown: timedelta = timedelta(minutes=30)
     prices: list[float] = field(default_factory=list)
     sides: dict[float, Side] = field(default_factory=dict)
-    last_alert: dict[str, datetime] = field(default_factory=dict)  # level → time of its last alert
     last_price: float | None = None
 
     def __post_init__(self) -> None:
@@ -102,75 +106,77 @@ class LevelBook:
 
     # -- moves -----------------------------------------------------------------------
     def observe(self, segment: Segment) -> list[Crossing]:
-        """Walk the segment's path from the current state; every side flip is a crossing."""
+        """Walk the segment's path from the current state; every side flip is a crossing, in path order.
+
+        The story ends where the move closed: a level the move flipped but whose band the
+        close did not clear on the way back (a dip below 90,000 closing at 90,050) flips
+        back at the close, so the last crossing of every level agrees with the close.
+        """
         if self.last_price is None:  # nothing to cross from yet: settle every side
             self.last_price = segment.open
             for level in self.prices:
-                self.sides[level] = "above" if segment.open >= level else "below"
-        crossings: list[Crossing] = []
-        a = self.last_price
-        for b in segment.path():  # from the last price seen: a gap to the open is a move too
-            if b < a:
-                crossings += self._flip(segment, a, b, "down")
-            elif b > a:
-                crossings += self._flip(segment, a, b, "up")
-            a = b
+                self.sides[level] = side_of(segment.open, level)
+        path = (self.last_price, *segment.path())  # from the last price seen: a gap to the open is a move too
+        flips: list[tuple[float, Literal["up", "down"], int]] = []  # level, direction, where on the path
+        for k in range(1, len(path)):
+            a, b = path[k - 1], path[k]
+            if b != a:
+                flips += [(level, way, k) for level, way in self._flip(a, b, "down" if b < a else "up")]
+        for level in dict.fromkeys(level for level, _, _ in flips):  # each level the move flipped, once
+            side = self.sides.get(level)
+            if (side == "below" and segment.close > level) or (side == "above" and segment.close < level):
+                self.sides[level] = "above" if side == "below" else "below"
+                flips.append((level, "up" if side == "below" else "down", len(path) - 1))
         self.last_price = segment.close
-        return crossings
+        return [self._crossing(segment, path, flips, i) for i in range(len(flips))]
 
-    def _flip(self, segment: Segment, a: float, b: float, direction: Literal["up", "down"]) -> list[Crossing]:
+    def _flip(self, a: float, b: float, direction: Literal["up", "down"]) -> list[tuple[float, Literal["up", "down"]]]:
         h = self.band
         if direction == "down":
             lo, hi = bisect.bisect_left(self.prices, b / (1 - h)), bisect.bisect_right(self.prices, a / (1 - h))
-            candidates, was, now_side = self.prices[lo:hi], "above", "below"
-            reached = [level for level in reversed(candidates) if b <= level * (1 - h)]
+            reached = [level for level in reversed(self.prices[lo:hi]) if b <= level * (1 - h)]
+            was, now_side = "above", "below"
         else:
             lo, hi = bisect.bisect_left(self.prices, a / (1 + h)), bisect.bisect_right(self.prices, b / (1 + h))
-            candidates, was, now_side = self.prices[lo:hi], "below", "above"
-            reached = [level for level in candidates if b >= level * (1 + h)]
+            reached = [level for level in self.prices[lo:hi] if b >= level * (1 + h)]
+            was, now_side = "below", "above"
         found = []
         for level in reached:
-            if self.sides[level] != was:
-                continue
-            self.sides[level] = now_side  # type: ignore[assignment]
-            past = segment.close < level if direction == "down" else segment.close > level
-            key = f"{level:.10g}"  # the cooldown is per level, whichever way the next crossing goes
-            last = self.last_alert.get(key)
-            # Crossings inside one move (a bar's round trip) are all facts of that move: the
-            # cooldown only mutes a crossing that comes back in a *later* move.
-            cooled = last is None or last == segment.end or segment.end - last >= self.cooldown
-            if cooled:
-                self.last_alert[key] = segment.end
-            found.append(
-                Crossing(
-                    self.symbol,
-                    level,
-                    direction,
-                    segment.end,
-                    segment.close if past else b,
-                    b,
-                    segment.bar_start,
-                    cooled,
-                )
-            )
+            if self.sides[level] == was:
+                self.sides[level] = now_side  # type: ignore[assignment]
+                found.append((level, direction))
         return found
+
+    @staticmethod
+    def _crossing(
+        segment: Segment, path: tuple[float, ...], flips: list[tuple[float, Literal["up", "down"], int]], i: int
+    ) -> Crossing:
+        """The ``i``-th flip as told: the furthest it went before the level was crossed again
+        (or the move ended), and whether it held to the close (it is the level's last flip)."""
+        level, direction, k = flips[i]
+        after = next((k2 for level2, _, k2 in flips[i + 1 :] if level2 == level), None)
+        held = after is None
+        stretch = path[k : len(path) if after is None else after] or (path[k],)
+        extreme = min(stretch) if direction == "down" else max(stretch)
+        return Crossing(
+            segment.symbol, level, direction, segment.end, segment.close if held else extreme, extreme,
+            segment.bar_start, held,
+        )  # fmt: skip
 
     # -- persistence -----------------------------------------------------------------
     def state(self) -> LevelBookState:
-        """What must survive a restart: the sides, the last price and the cooldown clocks."""
+        """What must survive a restart: the sides and the last price."""
         return LevelBookState(
             symbol=self.symbol,
             last_price=self.last_price,
             sides={f"{p:.10g}": s for p, s in self.sides.items()},
-            last_alert=dict(self.last_alert),
         )
 
     @classmethod
-    def from_state(cls, state: LevelBookState, *, band: float, cooldown: timedelta) -> LevelBook:
-        book = cls(state.symbol, band, cooldown, last_price=state.last_price)
+    def from_state(cls, state: LevelBookState, *, band: float) -> LevelBook:
+        book = cls(state.symbol, band, last_price=state.last_price)
         book.sides = {float(price): side for price, side in state.sides.items()}
         book.prices = sorted(book.sides)
-        book.last_alert = dict(state.last_alert)
         return book
 
 
@@ -181,4 +187,3 @@ class LevelBookState:
     symbol: str
     last_price: float | None = None
     sides: dict[str, Side] = field(default_factory=dict)
-    last_alert: dict[str, datetime] = field(default_factory=dict)  # level → time of its last alert

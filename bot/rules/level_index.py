@@ -5,7 +5,8 @@ chat's own level goes to that chat, upwards for ``above`` and downwards for ``be
 Chats sharing a level share its state (in the symbol's :class:`LevelBook`) and its alert,
 and are looked up by ``(symbol, level, direction)`` with no loop over chats.
 
-:func:`decide` walks one move through a book and says who each crossing is for.
+:func:`audience` says who hears about a level; :func:`decide` walks one move through a book
+and says who each crossing is for.
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ _VERSIONS = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
-class LevelDecision:
-    crossing: Crossing
-    global_level: bool
-    chats: frozenset[int]  # chats that asked for this level and direction (besides everyone, if global)
+class LevelAudience:
+    global_level: bool  # everyone hears it
+    chats: frozenset[int]  # chats that asked for this level (besides everyone, if global)
 
 
 @dataclass
@@ -57,21 +57,34 @@ class LevelOwners:
         return set(self.global_levels.get(symbol, ())) | set(self.owners.get(symbol, {}))
 
 
+def audience(
+    level: float,
+    direction: str | None,
+    owners: Mapping[float, Mapping[str, frozenset[int]]],
+    global_levels: frozenset[float],
+) -> LevelAudience | None:
+    """Who hears about ``level`` moving in ``direction`` (None: either way, as a chop), or None: nobody."""
+    by_direction = owners.get(level, {})
+    if direction is None:
+        chats = frozenset().union(*by_direction.values()) if by_direction else frozenset()
+    else:
+        chats = by_direction.get(direction, frozenset())
+    is_global = level in global_levels
+    return LevelAudience(is_global, frozenset(chats)) if chats or is_global else None
+
+
 def decide(
     book: LevelBook,
     segment: Segment,
     owners: Mapping[float, Mapping[str, frozenset[int]]],
     global_levels: frozenset[float],
-) -> list[LevelDecision]:
-    """The crossings of one move and who asked for each; muted repeats (cooldown) are dropped."""
+) -> list[tuple[Crossing, LevelAudience]]:
+    """The crossings of one move and who asked for each (what the level benchmark times)."""
     if not book.prices:
         return []
     decisions = []
     for crossing in book.observe(segment):
-        if not crossing.cooled_down:
-            continue
-        chats = owners.get(crossing.level, {}).get(crossing.direction, frozenset())
-        is_global = crossing.level in global_levels
-        if chats or is_global:
-            decisions.append(LevelDecision(crossing, is_global, frozenset(chats)))
+        heard = audience(crossing.level, crossing.direction, owners, global_levels)
+        if heard is not None:
+            decisions.append((crossing, heard))
     return decisions

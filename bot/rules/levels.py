@@ -1,25 +1,29 @@
 """Key level breaks: BTC (or any tracked symbol) crossing a global level or a chat's own.
 
 Each new bar or quote of a symbol is a :class:`~bot.rules.level_book.Segment` walked
-through the symbol's :class:`~bot.rules.level_book.LevelBook` (hysteresis, cooldown);
-every crossing goes to everyone for a global level, or to the chats that own the level.
-A bar that ended long ago (or stale data) only moves the book on: it never alerts.
-Finer data already walked (quotes inside an hour) is not walked again by the bar.
+through the symbol's :class:`~bot.rules.level_book.LevelBook` (hysteresis, path order,
+the story ending where the move closed); each level's
+:class:`~bot.rules.level_story.Story` decides what a subscriber reads: a break, or one
+"chopping around" message edited in place while the price goes back and forth.
+A global level goes to everyone, a chat's own to the chats that own it. A bar that ended
+long ago (or stale data) only moves the book on: what it crossed is told late, once a
+fresh price is clear of the level. Finer data already walked is not walked again by the bar.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
 from bot.domain import AlertBase, AlertKind, Bar, Direction, Quote, UtcTime, minute_period, num
-from bot.formatting import fmt_date, fmt_pct, fmt_price, fmt_symbol
-from bot.i18n import t
+from bot.formatting import fmt_clock, fmt_date, fmt_pct, fmt_price, fmt_symbol
+from bot.i18n import t, tn
 from bot.rules.contract import MarketView, Out, Setting, Tick
-from bot.rules.level_book import LevelBook, Segment
-from bot.rules.level_index import decide
+from bot.rules.level_book import Crossing, LevelBook, Segment, Side
+from bot.rules.level_index import audience
+from bot.rules.level_story import Break, ChopNews, Story, Told, side_before, step
 
 NAME = "level_break"
 MUTE_GROUP = "level_break"
@@ -29,7 +33,12 @@ BAR_GRACE = timedelta(minutes=15)  # a bar that ended longer ago than this only 
 
 @dataclass(frozen=True, slots=True)
 class LevelBreak(AlertBase):
-    """A true crossing of ``level``; ``price`` is where it stood when seen past the level."""
+    """A crossing of ``level`` as a subscriber reads it.
+
+    ``price`` is the close (or the latest quote) when the move ended past the level
+    (``held``), else the extreme that went through; ``extreme`` is the furthest the move
+    went on the far side. ``seq`` orders the crossings of one move as the price made them.
+    """
 
     kind: ClassVar[AlertKind] = "level_break"
     symbol: str
@@ -37,9 +46,15 @@ class LevelBreak(AlertBase):
     level: float
     direction: Direction
     price: float
-    extreme: float  # the furthest price reached through the level in the observed move
+    extreme: float
     through_pct: float  # how far ``price`` is past the level, in % of the level (positive)
     bar_start: UtcTime | None = None  # the bar the crossing was seen in, if it came from a bar
+    held: bool = True  # False: the move came back through the level before it ended (a dip, a poke)
+    back: bool = False  # it undoes a crossing of the same level told in the same message
+    seq: int = 0
+    chop_crossings: int = 0  # >0: it ends a chop of that many crossings
+    chop_since: UtcTime | None = None
+    late: bool = False  # crossed in data too old to alert on; told once a fresh price is clear of it
 
     @property
     def param(self) -> str:
@@ -49,17 +64,56 @@ class LevelBreak(AlertBase):
     def period(self) -> str:
         return minute_period(self.time)
 
+    @property
+    def order(self) -> int:
+        return self.seq
 
-KINDS = (LevelBreak,)
+
+@dataclass(frozen=True, slots=True)
+class LevelChop(AlertBase):
+    """A level crossed back and forth: one message, edited in place as crossings come."""
+
+    kind: ClassVar[AlertKind] = "level_chop"
+    symbol: str
+    time: UtcTime
+    level: float
+    since: UtcTime
+    last: UtcTime  # the latest crossing
+    crossings: int
+    low: float
+    high: float
+    price: float
+    side: Side
+    ended: bool = False
+
+    @property
+    def param(self) -> str:
+        return num(self.level)
+
+    @property
+    def direction_key(self) -> str:
+        return "end" if self.ended else "-"
+
+    @property
+    def period(self) -> str:
+        return self.time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+    @property
+    def thread(self) -> str:
+        return f"chop:{self.symbol}:{num(self.level)}:{self.since.astimezone(UTC):%Y%m%dT%H%M}"
+
+
+KINDS = (LevelBreak, LevelChop)
 
 
 @dataclass
 class State:
-    """A symbol's levels and how far its prices have been walked."""
+    """A symbol's levels, how far its prices have been walked, and what was told about each level."""
 
     book: LevelBook | None = None
     cover: datetime | None = None  # prices up to here were walked (a bar inside it is skipped)
     synced: str = ""  # the version of the level index the book holds
+    stories: dict[str, Story] = field(default_factory=dict)  # level (as text) → its story, while it has one
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +127,9 @@ class Inputs:
     owners: Mapping[float, Mapping[str, frozenset[int]]] = field(default_factory=dict)
     global_levels: frozenset[float] = frozenset()
     band: float = 0.0025
-    cooldown: timedelta = timedelta(minutes=30)
+    chop_window: timedelta = timedelta(hours=4)
+    chop_quiet: timedelta = timedelta(hours=12)
+    exit_pct: float = 1.0
 
 
 def params(values: Mapping[str, Any]) -> str:
@@ -98,7 +154,9 @@ def inputs(view: MarketView, tick: Tick, scope: str, params: str) -> Inputs:
         owners=index.owners.get(scope, {}),
         global_levels=index.global_levels.get(scope, frozenset()),
         band=view.settings.level_hysteresis_pct / 100,
-        cooldown=timedelta(minutes=view.settings.level_cooldown_minutes),
+        chop_window=timedelta(hours=view.settings.level_chop_hours),
+        chop_quiet=timedelta(hours=view.settings.level_chop_quiet_hours),
+        exit_pct=view.settings.level_chop_exit_pct,
     )
 
 
@@ -121,40 +179,127 @@ def _segments(inputs: Inputs, state: State, book: LevelBook, now: datetime) -> l
 
 
 def evaluate(inputs: Inputs, state: State, params: str, now: datetime) -> tuple[State, list[Out]]:
-    book = state.book or LevelBook(inputs.symbol, inputs.band, inputs.cooldown)
-    book.band, book.cooldown = inputs.band, inputs.cooldown
+    book = state.book or LevelBook(inputs.symbol, inputs.band)
+    book.band = inputs.band
     if state.synced != inputs.version:
         book.sync(inputs.levels)
         state.synced = inputs.version
+        state.stories = {k: v for k, v in state.stories.items() if float(k) in book.sides}
     state.book = book
     out: list[Out] = []
     for segment, alerting in _segments(inputs, state, book, now):
-        decisions = decide(book, segment, inputs.owners, inputs.global_levels)
-        if not alerting:
+        if not book.prices:
             continue
-        for decision in decisions:
-            c = decision.crossing
-            alert = LevelBreak(c.symbol, c.time, c.level, c.direction, c.price, c.extreme, c.through_pct, c.bar_start)
-            out.append(Out(alert, None if decision.global_level else decision.chats))
+        crossings = book.observe(segment)
+        for item in _tell(inputs, state, book, segment, crossings, alerting):
+            told = _out(inputs, item, crossings)
+            out += [told] if told is not None else []
     return state, out
 
 
+def _tell(
+    inputs: Inputs, state: State, book: LevelBook, segment: Segment, crossings: list[Crossing], alerting: bool
+) -> list[Told]:
+    """Each level's story after the move: what to tell (nothing if the move is too old to alert on)."""
+    by_level: dict[float, list[Crossing]] = {}
+    for c in crossings:
+        by_level.setdefault(c.level, []).append(c)
+    for level, mine in by_level.items():  # a story starts on the side the level had before the move
+        story = state.stories.setdefault(num(level), Story(told=side_before(mine[0])))
+        story.unheard = story.unheard or not alerting
+    if not alerting:
+        return []
+    told: list[Told] = []
+    for key, story in list(state.stories.items()):
+        level = float(key)
+        told += step(
+            story,
+            level,
+            by_level.get(level, ()),
+            segment,
+            side=book.sides[level],
+            window=inputs.chop_window,
+            quiet=inputs.chop_quiet,
+            exit_pct=inputs.exit_pct,
+        )
+        if story.idle(book.sides[level]):
+            del state.stories[key]
+    return told
+
+
+def _out(inputs: Inputs, item: Told, crossings: list[Crossing]) -> Out | None:
+    if isinstance(item, ChopNews):
+        heard = audience(item.level, None, inputs.owners, inputs.global_levels)
+        alert: AlertBase = _chop_alert(inputs.symbol, item)
+    else:
+        c = item.crossing
+        heard = audience(c.level, c.direction, inputs.owners, inputs.global_levels)
+        alert = _break_alert(item, crossings)
+    if heard is None:
+        return None
+    return Out(alert, None if heard.global_level else heard.chats)
+
+
+def _chop_alert(symbol: str, news: ChopNews) -> LevelChop:
+    chop = news.chop
+    return LevelChop(
+        symbol, news.at, news.level, chop.since, chop.last, chop.crossings, chop.low, chop.high, chop.price,
+        news.side, news.ended,
+    )  # fmt: skip
+
+
+def _break_alert(item: Break, crossings: list[Crossing]) -> LevelBreak:
+    c, chop = item.crossing, item.after
+    seq = next((i for i, other in enumerate(crossings) if other is c), len(crossings))
+    back = any(o.level == c.level and o.direction != c.direction for o in crossings[:seq])
+    return LevelBreak(
+        c.symbol, c.time, c.level, c.direction, c.price, c.extreme, c.through_pct, c.bar_start, c.held, back, seq,
+        chop.crossings if chop else 0, chop.since if chop else None, item.late,
+    )  # fmt: skip
+
+
 def render(alert: AlertBase, lang: str, tz: tzinfo) -> list[str]:
+    if isinstance(alert, LevelChop):
+        return _render_chop(alert, lang, tz)
     assert isinstance(alert, LevelBreak)
-    way = "down" if alert.direction == "down" else "up"
-    lines = [
-        t(lang, f"alert.level.{way}", symbol=fmt_symbol(alert.symbol), level=fmt_price(alert.level, lang)),
-        t(
-            lang,
-            f"alert.level.price_{way}",
-            price=fmt_price(alert.price, lang),
-            through=fmt_pct(alert.through_pct, lang, signed=False),
-        ),
-    ]
-    if fmt_price(alert.extreme) != fmt_price(alert.price):
-        key = "alert.level.low" if way == "down" else "alert.level.high"
-        lines.append(t(lang, key, extreme=fmt_price(alert.extreme, lang)))
+    way = alert.direction
+    head = "late" if alert.late else "back" if alert.back else "broke" if alert.held else "dip"
+    level = fmt_price(alert.level, lang)
+    lines = [t(lang, f"alert.level.{head}_{way}", symbol=fmt_symbol(alert.symbol), level=level)]
+    through = fmt_pct(alert.through_pct, lang, signed=False, small=True)
+    if alert.held:
+        label = "close" if alert.bar_start is not None else "price"
+        lines.append(t(lang, f"alert.level.{label}_{way}", price=fmt_price(alert.price, lang), through=through))
+        if fmt_price(alert.extreme) != fmt_price(alert.price):
+            key = "alert.level.low" if way == "down" else "alert.level.high"
+            lines.append(t(lang, key, extreme=fmt_price(alert.extreme, lang)))
+    else:
+        lines.append(t(lang, f"alert.level.reached_{way}", price=fmt_price(alert.price, lang), through=through))
+    if alert.chop_crossings and alert.chop_since is not None:
+        since = fmt_clock(alert.chop_since, tz, lang)
+        lines.append(tn(lang, "alert.level.after_chop", alert.chop_crossings, since=since))
+    if alert.late:
+        lines.append(t(lang, "alert.level.late"))
     if alert.bar_start is not None and alert.time - alert.bar_start >= timedelta(hours=6):
         # A daily bar tells the day's range, not when in the day the level went.
         lines.append(t(lang, "alert.level.daily_bar", day=fmt_date(alert.bar_start.date(), lang, year=True)))
+    return lines
+
+
+def _render_chop(alert: LevelChop, lang: str, tz: tzinfo) -> list[str]:
+    symbol, level = fmt_symbol(alert.symbol), fmt_price(alert.level, lang)
+    lines = [
+        t(lang, "alert.chop.ended" if alert.ended else "alert.chop.head", symbol=symbol, level=level),
+        tn(
+            lang,
+            "alert.chop.count",
+            alert.crossings,
+            since=fmt_clock(alert.since, tz, lang),
+            low=fmt_price(alert.low, lang),
+            high=fmt_price(alert.high, lang),
+        ),
+        t(lang, f"alert.chop.now_{alert.side}", price=fmt_price(alert.price, lang)),
+    ]
+    if not alert.ended:
+        lines.append(t(lang, "alert.chop.updated"))
     return lines
