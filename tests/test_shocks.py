@@ -9,16 +9,9 @@ import pytest
 
 from bot.domain import Bar, EarningsDate
 from bot.markettime import default_market_hours
-from bot.rules.earnings_shock import (
-    SessionPrices,
-    ShockParams,
-    closes_before_session,
-    evaluate_shock,
-    first_session_after,
-    session_prices,
-    shock_threshold,
-)
+from bot.rules.earnings_shock import ShockParams, evaluate_shock, first_session_after, shock_threshold
 from bot.rules.earnings_upcoming import EarningsUpcoming, evaluate_heads_up
+from bot.rules.sessions import SessionPrices, closes_before_session, session_prices
 from bot.sources.replay_data import load_replay_data
 
 WATCHLIST = ("NVDA", "AMD", "ORCL", "MSFT", "AVGO", "META", "TSM", "QQQ")
@@ -78,7 +71,7 @@ def replay():
             SAMPLE,
         ),  # only the last 60 returns count
         ([], 7.0, None),
-        ([100.0] * 61, 7.0, 0.0),  # a flat series says nothing: 7 % alone
+        ([100.0] * 61, 7.0, None),  # a flat series says nothing: 7 % alone
     ],
 )
 def test_threshold_is_the_smaller_of_shock_pct_and_three_sigma(closes, threshold, sigma):
@@ -262,7 +255,9 @@ BARS = [bar(date(2025, 12, 9), 99.0, 100.0), bar(date(2025, 12, 10), 100.5, 101.
 
 
 def test_session_prices_from_daily_bars(hours):
-    assert session_prices("NVDA", BARS, THU, hours=hours) == SessionPrices("NVDA", THU, 101.0, 95.0, 96.0, True)
+    assert session_prices("NVDA", BARS, THU, hours=hours) == SessionPrices(
+        "NVDA", THU, 101.0, 95.0, 96.0, True, date(2025, 12, 10)
+    )
     assert session_prices("NVDA", BARS, THU, complete=False).complete is False
     assert session_prices("NVDA", BARS, date(2025, 12, 9)) is None  # no bar before it
     assert session_prices("NVDA", BARS, date(2025, 12, 12)) is None  # no bar for it

@@ -13,6 +13,7 @@ from functools import cache
 import pandas as pd
 import pytest
 
+from bot.render import render_plain
 from bot.replay import SHIPPED_REPLAY_DATA, ReplayMessage, default_plan
 from tests.helpers import subscriber_messages
 
@@ -68,9 +69,18 @@ def test_crossings_inside_one_message_follow_the_price_path():
         for earlier, later in itertools.pairwise(breaks):
             if earlier.bar_start == later.bar_start:
                 assert earlier.seq < later.seq
-        for a, b in itertools.pairwise(breaks):  # never the same side of a level twice running
-            if a.level == b.level:
-                assert a.direction != b.direction
+
+
+def test_a_chat_is_never_told_the_same_side_of_a_level_twice_in_a_row():
+    # Before: a crossing muted by the cooldown still flipped the level, so "broke below" could follow "broke below".
+    told: dict[float, list[str]] = {}
+    for message in year():
+        for alert in message.alerts:
+            if alert.kind == "level_break":
+                told.setdefault(alert.level, []).append(alert.direction)
+    assert set(told) == set(LEVELS)
+    for level, directions in told.items():
+        assert all(a != b for a, b in itertools.pairwise(directions)), level
 
 
 def decisive_crossings(level: float, start: date, end: date) -> list[tuple[datetime, str]]:
@@ -116,3 +126,27 @@ def test_a_chop_message_is_edited_in_place_not_resent():
     opened = {m.number for m in chops if m.edit_of is None}
     assert all(m.edit_of in opened for m in chops if m.edit_of is not None)
     assert all(len(m.alerts) == 1 for m in chops if m.edit_of is not None)
+
+
+# -- earnings shocks: BTC beside the stock covers the stock's window --------------------------
+
+
+def shocks() -> dict[tuple[str, date], object]:
+    return {(a.symbol, a.session): a for m in year() for a in m.alerts if a.kind == "earnings_shock"}
+
+
+def test_btc_beside_a_shock_moved_over_the_same_hours_as_the_stock():
+    # ORCL reported on 9 Sep after the close: the window is 9 Sep 20:00 UTC (the NYSE close,
+    # EDT) to 10 Sep 20:00 UTC. BTC over it, from the hourly bars that closed at those times.
+    shock = shocks()[("ORCL", date(2025, 9, 10))]
+    assert shock.earnings and shock.report_date == date(2025, 9, 9)
+    hourly = btc_bars("1h")["close"]
+    before, after = hourly[pd.Timestamp("2025-09-09T19:00Z")], hourly[pd.Timestamp("2025-09-10T19:00Z")]
+    assert shock.btc_move_pct == pytest.approx((after / before - 1) * 100, abs=1e-9)
+
+
+def test_btc_is_left_out_rather_than_shown_for_another_day():
+    # Before: "BTC −0.7 %", which was 10 Dec's UTC day; the shipped data has no hours in December.
+    shock = shocks()[("ORCL", date(2025, 12, 11))]
+    assert shock.btc_move_pct is None
+    assert not any(line.startswith("BTC −0.7") for line in render_plain(shock).splitlines())

@@ -50,6 +50,14 @@ class StoreView:
                     points.add((end, bar.close))
         return sorted(points)
 
+    def intraday(self, symbol: str, since: datetime, until: datetime) -> list[tuple[datetime, float]]:
+        points = set(market.quote_prices(self.db, symbol, since, until))
+        for bar in self._bars.bars(symbol, "1h", since - timedelta(hours=1), until):
+            end = self.tick.bar_close(bar)
+            if since <= end <= until:
+                points.add((end, bar.close))
+        return sorted(points)
+
     def first_quote_since(self, symbol: str, since: datetime) -> Quote | None:
         return market.first_quote_since(self.db, symbol, since)
 

@@ -94,6 +94,9 @@ class MarketView(Protocol):
     def prices(self, symbol: str, since: datetime, until: datetime) -> list[tuple[datetime, float]]:
         """Every price seen in [since, until]: quotes at their time, bars at their close."""
 
+    def intraday(self, symbol: str, since: datetime, until: datetime) -> list[tuple[datetime, float]]:
+        """Intraday prices of ``symbol`` in [since, until]: quotes at their time, hourly bars at their close."""
+
     def first_quote_since(self, symbol: str, since: datetime) -> Quote | None:
         """The first quote of ``symbol`` at or after ``since``."""
 

@@ -17,20 +17,29 @@ peers' moves over the same session and BTC's move and 30d correlation with it.
 from __future__ import annotations
 
 import html
-import itertools
 import math
-import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
-from bot.domain import NO_DIRECTION, AlertBase, AlertKind, Bar, EarningsDate, UtcTime, num
+from bot.domain import NO_DIRECTION, AlertBase, AlertKind, EarningsDate, UtcTime, num
 from bot.formatting import fmt_corr, fmt_date, fmt_pct, fmt_price, fmt_symbol, fmt_timing, headline_pct
 from bot.i18n import Html, t
-from bot.markettime import CalendarRangeError, MarketHours, Session, as_utc
+from bot.markettime import MarketHours, as_utc
 from bot.rules.contract import MarketView, Out, Setting, Stateless, Tick
 from bot.rules.correlation_stats import current_correlation
+from bot.rules.sessions import (
+    BTC,
+    SessionPrices,
+    closes_before_session,
+    current_session,
+    daily_sigma,
+    intraday_move,
+    open_session,
+    session_prices,
+    session_window,
+)
 from bot.values import Threshold, number
 
 _REPORT_LOOKBACK = timedelta(days=14)  # longer than any run of market holidays
@@ -93,53 +102,15 @@ class ShockParams:
             raise ValueError(f"need 2 <= min_returns <= sigma_window (got {self.min_returns}, {self.sigma_window})")
 
 
-@dataclass(frozen=True, slots=True)
-class SessionPrices:
-    """One name's prices for one session: prior close, open, and the close or latest price."""
-
-    symbol: str
-    session: date
-    prior_close: float
-    open: float
-    price: float  # the close if ``complete``, else the latest price
-    complete: bool
-
-    def __post_init__(self) -> None:
-        for name in ("prior_close", "open", "price"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{self.symbol} {self.session}: {name} must be a positive price (got {value})")
-
-    @property
-    def gap_pct(self) -> float:
-        """The open vs the prior close, in %."""
-        return _pct(self.open, self.prior_close)
-
-    @property
-    def move_pct(self) -> float:
-        """The close (or the latest price) vs the prior close, in %."""
-        return _pct(self.price, self.prior_close)
-
-
-def _pct(price: float, reference: float) -> float:
-    return (price / reference - 1.0) * 100.0
-
-
 def shock_threshold(closes_before: Sequence[float], params: ShockParams) -> tuple[float, float | None]:
     """The effective threshold in % and σ in % (None when too few returns) from closes before the session.
 
     ``closes_before`` are daily closes, oldest first, ending with the prior close; only
     the last ``sigma_window + 1`` are used.
     """
-    closes = list(closes_before)[-(params.sigma_window + 1) :]
-    if any(not (math.isfinite(c) and c > 0) for c in closes):
-        raise ValueError("closes must be positive prices")
-    returns = [_pct(b, a) for a, b in itertools.pairwise(closes)]
-    if len(returns) < params.min_returns:
+    sigma = daily_sigma(closes_before, params.sigma_window, params.min_returns)
+    if sigma is None:
         return params.shock_pct, None
-    sigma = statistics.stdev(returns)
-    if sigma <= 0:
-        return params.shock_pct, sigma
     return min(params.shock_pct, params.sigmas * sigma), sigma
 
 
@@ -155,38 +126,6 @@ def first_session_after(report: EarningsDate, hours: MarketHours) -> date:
     if report.timing == "before_open" and hours.is_trading_day(day):
         return day
     return hours.next_trading_day(day)
-
-
-def closes_before_session(daily: Sequence[Bar], session: date) -> list[float]:
-    """Closes of the daily bars dated before ``session``, oldest first (input for :func:`shock_threshold`)."""
-    return [bar.close for bar in daily if bar.ts.date() < session]
-
-
-def session_prices(
-    symbol: str,
-    daily: Sequence[Bar],
-    session: date,
-    *,
-    complete: bool = True,
-    hours: MarketHours | None = None,
-) -> SessionPrices | None:
-    """The session's prices from daily bars (oldest first): its bar and the bar before it.
-
-    None if there is no bar for ``session`` or none before it. Pass ``complete=False``
-    while the session runs (its bar's close is then the latest price). With ``hours``,
-    the bar before must be the previous trading day, so a hole in the data is not
-    mistaken for a gap.
-    """
-    days = [bar.ts.date() for bar in daily]
-    if session not in days:
-        return None
-    index = days.index(session)
-    if index == 0:
-        return None
-    previous, bar = daily[index - 1], daily[index]
-    if hours is not None and days[index - 1] != hours.previous_trading_day(session):
-        return None
-    return SessionPrices(symbol, session, previous.close, bar.open, bar.close, complete)
 
 
 def _report_for(
@@ -296,54 +235,20 @@ def params(values: Mapping[str, Any]) -> Threshold:
 def scopes(tick: Tick) -> Iterable[str]:
     """Names whose session just closed (a daily bar), or that traded while their session runs (a quote)."""
     closed = {b.symbol for b in tick.daily_bars() if b.symbol in tick.watchlist}
-    trading = {q.symbol for q in tick.quotes if q.symbol in tick.watchlist} if _open_session(tick) else set()
+    trading = {q.symbol for q in tick.quotes if q.symbol in tick.watchlist} if open_session(tick) else set()
     return sorted(closed | trading)
 
 
-def _open_session(tick: Tick) -> Session | None:
-    try:
-        return tick.hours.latest_started_session(tick.now) if tick.hours.is_open(tick.now) else None
-    except CalendarRangeError:
-        return None
-
-
-def _session_prices(view: MarketView, tick: Tick, symbol: str, daily: list[Bar]) -> SessionPrices | None:
-    """The session's prices: from its daily bar once closed, else from the first and latest quotes."""
-    bar = next((b for b in tick.daily_bars() if b.symbol == symbol), None)
-    if bar is not None:
-        return session_prices(symbol, daily, bar.ts.date(), complete=True, hours=tick.hours)
-    session = _open_session(tick)
-    quote = max((q for q in tick.quotes if q.symbol == symbol), key=lambda q: q.ts, default=None)
-    if session is None or quote is None or quote.ts < session.open:
-        return None
-    before = [b for b in daily if b.ts.date() < session.day]
-    first = view.first_quote_since(symbol, session.open)
-    if not before or first is None or before[-1].ts.date() != tick.hours.previous_trading_day(session.day):
-        return None
-    return SessionPrices(symbol, session.day, before[-1].close, first.price, quote.price, False)
-
-
-def _price_at(view: MarketView, symbol: str, when: datetime) -> float | None:
-    history = view.prices(symbol, when - timedelta(days=3), when)
-    return history[-1][1] if history else None
-
-
-def _btc_move(view: MarketView, tick: Tick, day: date) -> float | None:
-    try:
-        session = tick.hours.session(day)
-        prior = tick.hours.session(tick.hours.previous_trading_day(day))
-    except CalendarRangeError:
-        return None
-    if session is None or prior is None:
-        return None
-    now_price = _price_at(view, "BTC", min(session.close, tick.now))
-    before = _price_at(view, "BTC", prior.close)
-    return (now_price / before - 1) * 100 if now_price and before else None
+def _btc_move(view: MarketView, tick: Tick, session: date) -> float | None:
+    """BTC over the stock's window (previous close to now), from intraday BTC; None without it."""
+    window = session_window(tick.hours, session, tick.now)
+    move = intraday_move(view, BTC, *window) if window else None
+    return move.move_pct if move else None
 
 
 def inputs(view: MarketView, tick: Tick, scope: str, params: Threshold) -> Inputs:
     daily = view.daily(scope, tick.now - HISTORY)
-    prices = _session_prices(view, tick, scope, daily)
+    prices = current_session(view, tick, scope, daily)
     if prices is None:
         return Inputs(None, (), (), tick.hours, {}, None, None)
     peers: dict[str, float] = {}
