@@ -93,7 +93,7 @@ def test_cli_prints_alerts_as_a_chat_reads_them():
     assert result.returncode == 0, result.stderr
     assert "ORCL" in result.stdout and "90,000" in result.stdout
     assert "<b>" not in result.stdout
-    assert "5 alert(s) in 3 message(s) from 2025-12-11" in result.stderr
+    assert "7 alert(s) in 3 message(s) from 2025-12-11" in result.stderr
 
 
 @pytest.mark.parametrize(
