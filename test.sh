@@ -18,4 +18,5 @@ fail() { echo "error: $1" >&2; exit 1; }
 .venv/bin/ruff check --quiet . || fail "lint errors above: fix them (many: .venv/bin/ruff check --fix .)"
 .venv/bin/mypy --no-error-summary || fail "type errors above (mypy --strict on bot/)"
 .venv/bin/python scripts/catalogues.py --check || fail "message catalogues are incomplete or out of date (above): run python scripts/catalogues.py"
+.venv/bin/python scripts/readme_tables.py --check || fail "README.md's settings table is out of date: run python scripts/readme_tables.py"
 exec .venv/bin/python -m pytest -n auto --dist loadgroup -m "slow or not slow" --cov --cov-report=term "$@"

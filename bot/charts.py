@@ -39,7 +39,7 @@ from bot.i18n import language, t
 from bot.markettime import utc_midnight
 from bot.rules.correlation import CorrelationResolved, CorrelationSpike
 from bot.rules.correlation_stats import aligned_returns, rolling_correlation
-from bot.rules.earnings_shock import EarningsShock
+from bot.rules.session_news import SessionNews
 from bot.store.market import load_bars
 
 log = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ def correlation_chart(
     return _draw(lang, paint)
 
 
-def shock_chart(alert: EarningsShock, name_daily: Sequence[Bar], btc_daily: Sequence[Bar], lang: str) -> bytes:
+def shock_chart(alert: SessionNews, name_daily: Sequence[Bar], btc_daily: Sequence[Bar], lang: str) -> bytes:
     """The name's closes before the shock with the gap marked (top) and BTC over the same days (bottom)."""
     closes = {d: c for d, c in _daily_closes(name_daily).items() if d < alert.session}
     days = sorted(closes)[-SHOCK_SESSIONS:]
@@ -273,14 +273,11 @@ def shock_chart(alert: EarningsShock, name_daily: Sequence[Bar], btc_daily: Sequ
         for ax in (top, bottom):
             ax.axvline(session, color="grey", ls=":", lw=1)
         _date_axis(bottom, lang)
-        key = "chart.shock.title_earnings" if alert.earnings else "chart.shock.title_gap"
+        earnings = alert.kind != "gap" and getattr(alert, "earnings", True)  # a reversal is earnings news too
+        key = "chart.shock.title_earnings" if earnings else "chart.shock.title_gap"
         when = fmt_date(alert.session, lang, year=True)
-        fig.suptitle(
-            _label(
-                lang, key, symbol=alert.symbol, move=fmt_pct(move if alert.earnings else alert.gap_pct, lang), date=when
-            ),
-            fontsize=11,
-        )
+        shown = fmt_pct(move if earnings else alert.gap_pct, lang)
+        fig.suptitle(_label(lang, key, symbol=alert.symbol, move=shown, date=when), fontsize=11)
 
     return _draw(lang, paint)
 
@@ -298,7 +295,7 @@ def chart_for_alert(db: Database, alert: Alert, lang: str) -> bytes | None:
         if isinstance(alert, (CorrelationSpike, CorrelationResolved)):
             btc, equity = correlation_bars(db, alert.symbol, alert.time)
             return correlation_chart(alert.symbol, btc, equity, alert.window, lang)
-        if isinstance(alert, EarningsShock):
+        if isinstance(alert, SessionNews):
             start = utc_midnight(alert.session)
             name = load_bars(db, alert.symbol, "1d", start - SHOCK_LOOKBACK, start)
             btc = load_bars(db, BTC, "1d", start - SHOCK_LOOKBACK, start + timedelta(days=1))

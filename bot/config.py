@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AnyHttpUrl,
@@ -21,6 +21,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from bot.values import Threshold
 
 DEFAULT_WATCHLIST = ("NVDA", "AMD", "ORCL", "MSFT", "AVGO", "META", "TSM", "QQQ")
 DEFAULT_EXCHANGES = ("binance", "okx", "kraken", "coinbase")
@@ -92,10 +95,11 @@ class Settings(BaseSettings):
     level_chop_quiet_hours: float = Field(24.0, gt=0, le=168)
     level_chop_exit_pct: float = Field(1.0, gt=0, le=20)
     corr_windows: Annotated[tuple[int, ...], NoDecode] = (21, 63)
-    corr_threshold: float = Field(0.7, gt=0, le=1)
-    corr_jump: float = Field(0.4, gt=0, le=2)
+    corr_change_z: float = Field(3.1, ge=2, le=6)
     shock_pct: float = Field(7.0, gt=0, le=100)
-    move_pct: float = Field(5.0, gt=0, le=100)
+    move: str = "3σ"  # a large move: "5%" or "3σ" (of the name's 60-session daily returns)
+    move_pct: float = Field(5.0, gt=0, le=100)  # the % used while a name's σ is not known yet
+    market_index: str = "QQQ"  # the index a market-wide move is judged by, beside the watched names
 
     @field_validator("crypto_exchanges", "crypto_symbols", "equity_watchlist", mode="before")
     @classmethod
@@ -135,6 +139,21 @@ class Settings(BaseSettings):
             raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
         return name
 
+    @field_validator("move")
+    @classmethod
+    def _move(cls, value: str) -> str:
+        from bot.values import BadArgument, threshold
+
+        try:
+            return str(threshold(value))
+        except BadArgument as error:
+            raise ValueError(error.message_en()) from None
+
+    @field_validator("market_index")
+    @classmethod
+    def _index(cls, value: str) -> str:
+        return value.strip().upper()
+
     @field_validator("default_levels")
     @classmethod
     def _levels(cls, value: str) -> str:
@@ -154,6 +173,12 @@ class Settings(BaseSettings):
     @property
     def levels(self) -> dict[str, tuple[float, ...]]:
         return parse_levels(self.default_levels)
+
+    @property
+    def move_threshold(self) -> Threshold:
+        from bot.values import threshold
+
+        return threshold(self.move)
 
     @property
     def api_base(self) -> str | None:

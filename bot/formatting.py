@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import decimal
 import functools
+import html
 import logging
 import math
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -87,6 +88,14 @@ def fmt_pct(value: float | None, lang: str = "en", signed: bool = True, *, small
     sign = ("+" if value > 0 else MINUS if value < 0 else "") if signed else ""
     number = _number(abs(value), "#,##0.00" if small and abs(value) < 0.095 else "#,##0.0", lang)
     return sign + template(lang, "format.percent").format(number=number)
+
+
+def fmt_sigmas(value: float | None, lang: str = "en") -> str:
+    """A size in standard deviations, one decimal: ``2.6σ``."""
+    if not _finite(value):
+        return MISSING
+    assert value is not None
+    return _number(abs(value), "#,##0.0", lang) + "σ"
 
 
 def fmt_corr(value: float | None, signed: bool = False, lang: str = "en") -> str:
@@ -209,6 +218,17 @@ def fmt_symbol(value: object) -> str:
     """A name from an alert on one line, without control characters, cut if absurdly long."""
     text = "".join(c for c in " ".join(str(value).split()) if c.isprintable())
     return text if len(text) <= _SYMBOL_CHARS else text[: _SYMBOL_CHARS - 1] + "…"
+
+
+NASDAQ = "QQQ"  # the Nasdaq-100 fund, named so beside its ticker
+
+
+def fmt_ticker(symbol: str, lang: str = "en") -> str:
+    """A ticker in a list of names, escaped for HTML: ``NVDA``, ``QQQ (Nasdaq)``."""
+    name = fmt_symbol(symbol)
+    if name == NASDAQ:
+        return template(lang, "alert.shock.nasdaq").format(symbol=name)
+    return html.escape(name, quote=False)
 
 
 def headline_pct(value: float | None, lang: str) -> str:

@@ -46,9 +46,14 @@ def render_message(alerts: Sequence[Alert], lang: str = DEFAULT_LANGUAGE, tz: st
     rendered = [render_lines(alert, lang, where) for alert in alerts]
     blocks = []
     for i, (headline, *context) in enumerate(rendered):
-        # A context line the next alerts repeat (the daily bar they were seen in, the same
-        # high) is said once, by the last of them.
-        later = {line for lines in rendered[i + 1 :] for line in lines[1:]}
+        # A context line the next alerts about the same name repeat (the daily bar they were
+        # seen in, the same high) is said once, by the last of them.
+        later = {
+            line
+            for alert, lines in zip(alerts[i + 1 :], rendered[i + 1 :], strict=True)
+            if alert.symbol == alerts[i].symbol
+            for line in lines[1:]
+        }
         blocks.append("\n".join([f"<b>{headline}</b>", *(line for line in context if line not in later)]))
     latest = max(alert.time for alert in alerts)
     return "\n\n".join(blocks) + f"\n<i>{fmt_time(latest, where, lang)}</i>"

@@ -41,3 +41,11 @@ async def fake():
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture(scope="session")
+def recent_data(tmp_path_factory):
+    """The shipped replay data from September 2025 on (see tests.helpers.recent_replay_data)."""
+    from tests.helpers import recent_replay_data
+
+    return recent_replay_data(tmp_path_factory.mktemp("recent"))

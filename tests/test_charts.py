@@ -56,12 +56,16 @@ def spike(cls=CorrelationSpike, **extra):
     common = {
         "symbol": "NVDA",
         "time": datetime(2025, 12, 1, 21, 0, tzinfo=UTC),
-        "window": 21,
+        "direction": "up",
+        "threshold": 3.1,
+        "z": 3.3,
         "value": 0.72,
-        "previous": 0.65,
-        "threshold": 0.7,
-        "jump": 0.4,
-        "start": date(2025, 10, 30),
+        "low": 0.41,
+        "high": 0.88,
+        "usual": 0.2,
+        "usual_low": 0.01,
+        "usual_high": 0.38,
+        "start": date(2025, 11, 3),
         "end": date(2025, 12, 1),
     }
     return cls(**common, **extra)
@@ -120,8 +124,7 @@ def test_chinese_labels_only_with_a_font_that_has_their_glyphs():
 
 @pytest.mark.parametrize("cls", [CorrelationSpike, CorrelationResolved])
 def test_chart_for_a_correlation_alert(db, cls):
-    extra = {"trigger": "threshold", "change_10d": 0.3} if cls is CorrelationSpike else {}
-    assert_png(charts.chart_for_alert(db, spike(cls, **extra), "en"))
+    assert_png(charts.chart_for_alert(db, spike(cls), "en"))
 
 
 def test_chart_for_an_earnings_shock(db):
@@ -134,11 +137,11 @@ def test_no_chart_for_other_kinds_or_without_data(db):
     upcoming = EarningsUpcoming("ORCL", now, date(2025, 12, 10), "after_close")
     assert charts.chart_for_alert(db, level, "en") is None
     assert charts.chart_for_alert(db, upcoming, "en") is None
-    no_bars = replace(spike(trigger="threshold", change_10d=0.3), symbol="AMD")
+    no_bars = replace(spike(), symbol="AMD")
     assert charts.chart_for_alert(db, no_bars, "en") is None
     assert charts.chart_for_alert(db, orcl_shock(symbol="AMD"), "en") is None
 
 
 def test_chart_for_an_alert_uses_only_bars_before_it(db):
-    early = replace(spike(trigger="threshold", change_10d=0.3), time=datetime(2025, 1, 3, 21, 0, tzinfo=UTC))
+    early = replace(spike(), time=datetime(2025, 1, 3, 21, 0, tzinfo=UTC))
     assert charts.chart_for_alert(db, early, "en") is None  # one common close by then: nothing to draw

@@ -9,6 +9,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.store import prefs
+from bot.values import Threshold
 from tests.fakes.telegram import FakeChat, FakeTelegram, FakeUser, Sent
 from tests.helpers import chosen
 from tests.telegram_harness import bot_settings, running_bot
@@ -33,7 +34,7 @@ async def ask(fake: FakeTelegram, text: str, user: FakeUser, chat: FakeChat = GR
 
 async def test_a_groups_admins_are_asked_once_for_many_commands(fake, bot):
     fake.set_member(GROUP, ADA, "administrator")
-    for text in ("/set corr 0.8", "/set move 3", "/mute move 2h"):
+    for text in ("/set corr 3.5", "/set move 3", "/mute move 2h"):
         assert (await ask(fake, text, ADA)).text.startswith(("✅", "🔕"))
     assert (await ask(fake, "/set shock 9", BOB)).text == "In groups only chat admins can do that."
     assert fake.admin_lookups == [GROUP.id]
@@ -41,30 +42,30 @@ async def test_a_groups_admins_are_asked_once_for_many_commands(fake, bot):
 
 async def test_a_member_change_is_seen_at_once(fake, bot):
     fake.set_member(GROUP, ADA, "administrator")
-    assert (await ask(fake, "/set corr 0.8", ADA)).text == "✅ Correlation threshold: 0.80"
+    assert (await ask(fake, "/set corr 3.5", ADA)).text == "✅ Correlation change alert: 3.5σ"
     fake.set_member(GROUP, ADA, "member")  # Telegram sends chat_member: the cache is dropped
-    assert (await ask(fake, "/set corr 0.9", ADA)).text == "In groups only chat admins can do that."
-    assert chosen(bot.db, GROUP.id)["corr"] == 0.8
+    assert (await ask(fake, "/set corr 4", ADA)).text == "In groups only chat admins can do that."
+    assert chosen(bot.db, GROUP.id)["corr"] == Threshold(3.5, "σ")
     fake.set_member(GROUP, BOB, "creator")
-    assert (await ask(fake, "/set corr 0.9", BOB)).text == "✅ Correlation threshold: 0.90"
+    assert (await ask(fake, "/set corr 4", BOB)).text == "✅ Correlation change alert: 4σ"
     assert fake.admin_lookups == [GROUP.id] * 3
 
 
 async def test_an_anonymous_admin_posting_as_the_group_may_change_it(fake, bot):
     anonymous = FakeUser(1087968824, "Group", "GroupAnonymousBot", None)
-    reply = await ask(fake, "/set corr 0.75", anonymous, sender_chat=GROUP.to_api())
-    assert reply.text == "✅ Correlation threshold: 0.75"
+    reply = await ask(fake, "/set corr 3.75", anonymous, sender_chat=GROUP.to_api())
+    assert reply.text == "✅ Correlation change alert: 3.75σ"
     assert fake.admin_lookups == []  # nobody needed asking
     other = FakeChat(-100999, "channel", title="Someone's channel")
-    reply = await ask(fake, "/set corr 0.5", anonymous, sender_chat=other.to_api())
+    reply = await ask(fake, "/set corr 5", anonymous, sender_chat=other.to_api())
     assert reply.text == "In groups only chat admins can do that."
-    assert chosen(bot.db, GROUP.id)["corr"] == 0.75
+    assert chosen(bot.db, GROUP.id)["corr"] == Threshold(3.75, "σ")
 
 
 @pytest.mark.parametrize(
     ("text", "answer"),
     [
-        ("/set corr lots", "“lots” is not a number.\nUsage: <code>/set corr 0.8</code>"),
+        ("/set corr lots", "“lots” is not a number.\nUsage: <code>/set corr 3.5</code>"),
         (
             "/alert add btc sideways 9",
             "“sideways”: expected one of above, below.\nUsage: <code>/alert add btc below 88000</code>",

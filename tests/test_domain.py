@@ -36,6 +36,7 @@ def strategy_for(annotation: str) -> st.SearchStrategy[object]:
         "Literal['threshold', 'jump']": st.sampled_from(["threshold", "jump"]),
         "dict[str, float]": st.dictionaries(TEXT, FLOATS, max_size=4),
         "dict[str, float | None]": st.dictionaries(TEXT, st.none() | FLOATS, max_size=4),
+        "tuple[str, ...]": st.lists(TEXT, max_size=4).map(tuple),
     }[base]
     return st.none() | values if optional else values
 

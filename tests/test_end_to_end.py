@@ -17,6 +17,7 @@ from bot.health import HealthRegistry
 from bot.markettime import default_market_hours
 from bot.sources.crypto import CryptoSource
 from bot.store import open_db, outbox
+from bot.values import Threshold
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram, FakeUser
 from tests.telegram_harness import bot_settings, running_bot
@@ -55,12 +56,12 @@ async def test_a_crossing_reaches_each_owner_once_in_their_language(tmp_path):
             for user in (ADA, LI):
                 telegram.user_sends("/start", user)
                 telegram.user_sends("/alert add btc below 85000", user)
-            telegram.user_sends("/set corr 0.8", ADA)
+            telegram.user_sends("/set corr 4", ADA)
             await telegram.wait_for(ADA.id, 3, timeout=20)
             await telegram.wait_for(LI.id, 2, timeout=20)
             assert {c.chat_id: c.values["corr"] for c in load_audience(db, settings, clock.now())} == {
-                111: 0.8,
-                222: 0.7,
+                111: Threshold(4.0, "σ"),
+                222: Threshold(3.1, "σ"),
             }
 
             await tick(86_000)  # first price: nothing to cross from

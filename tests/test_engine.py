@@ -174,3 +174,41 @@ def test_alerts_of_one_moment_go_out_as_one_message_most_important_first(db):
     assert messages_of(db, 1)[-1] == ["level_break", "large_move"]
     assert messages_of(db, 2)[-1] == ["level_break"]  # chat 2 keeps the 5 % move threshold
     assert len(messages_of(db, 1)) == len(messages_of(db, 2))
+
+
+def calm_history(db, symbol: str, until: datetime, price: float = 100.0) -> None:
+    """90 daily bars before ``until``'s session whose returns alternate ±1 % (σ about 1 %)."""
+    day, bars = until.date(), []
+    while len(bars) < 90:
+        day -= timedelta(days=1)
+        if HOURS.is_trading_day(day):
+            close = price * (1.01 if len(bars) % 2 else 1.0)
+            ts = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            bars.append(Bar(symbol, "1d", ts, close, close, close, close, None, "test"))
+    market.upsert_bars(db, reversed(bars))
+
+
+def test_a_market_wide_move_tells_the_names_it_lists_and_a_name_that_moves_on_is_news_again(db):
+    """Live, Thu 11 Dec 2025 (σ of each name about 1 %, every chat at the default 3σ)."""
+    eng = engine(db, global_levels={})
+    for symbol in ("NVDA", "ORCL", "QQQ"):
+        calm_history(db, symbol, T0)
+    prior = {s: b.close for s, b in ((s, market.load_bars(db, s, "1d")[-1]) for s in ("NVDA", "ORCL", "QQQ"))}
+
+    def trade(minutes: float, **moves: float):
+        quotes = [
+            Quote(
+                s, prior[s] * (1 + m / 100), T0 + timedelta(minutes=minutes), "yahoo", T0 + timedelta(minutes=minutes)
+            )
+            for s, m in moves.items()
+        ]
+        market.insert_quotes(db, quotes)
+        return eng.process(quotes[0].ts, quotes=quotes)
+
+    assert trade(31, NVDA=-0.2, ORCL=0.1, QQQ=-0.1) == []  # 14:31 UTC, the open: no gap
+    first = trade(60, NVDA=-3.5, ORCL=-1.0, QQQ=-2.5)
+    assert [d.alert.kind for d in first] == ["market_move"]  # NVDA's own 3.5σ move is in it
+    assert first[0].alert.moves["NVDA"] == pytest.approx(-3.5) and first[0].chat_ids == (1, 2, 3)
+    assert trade(90, NVDA=-3.8, ORCL=-1.5, QQQ=-2.6) == []  # told already: NVDA listed at -3.5 %
+    [orcl] = trade(120, NVDA=-3.8, ORCL=-4.2, QQQ=-2.6)  # ORCL was listed at -1 %: its fall is news
+    assert (orcl.alert.kind, orcl.alert.symbol, orcl.alert.session) == ("large_move", "ORCL", T0.date())

@@ -20,6 +20,7 @@ from bot.config import SHIPPED_REPLAY_DATA
 from bot.domain import EarningsDate, Quote
 from bot.formatting import fmt_corr, fmt_date_range
 from bot.health import HealthRegistry
+from bot.rules.correlation import latest_verdict
 from bot.rules.correlation_stats import current_correlation
 from bot.sources.base import SourceUnavailable, UnknownSymbol
 from bot.sources.replay import ReplaySource
@@ -214,24 +215,35 @@ async def test_price_bad_arguments_get_one_line_and_usage(same, arguments, probl
 # -- /corr -----------------------------------------------------------------------------------
 
 
-async def test_corr_gives_30d_and_90d_values_their_change_the_date_range_and_a_chart(same):
+async def test_corr_gives_30d_and_90d_values_their_intervals_change_the_date_range_the_alert_test_and_a_chart(same):
     btc = market.load_bars(same.bot.db, "BTC", "1d")
     nvda = market.load_bars(same.bot.db, "NVDA", "1d")
     r30, r90 = current_correlation(btc, nvda, 21), current_correlation(btc, nvda, 63)
+    test = latest_verdict(btc, [], nvda, AFTER_2025)  # no hourly BTC stored: BTC's daily closes
+    (low, high), (usual_low, usual_high) = test.bounds()
 
     text, photo = await same.ask("/corr nvda", 2)
 
     assert text.method == "sendMessage"
 
+    def value(reading) -> str:
+        return f"<b>{fmt_corr(reading.value)}</b> (95 % CI {fmt_corr(reading.low)}–{fmt_corr(reading.high)})"
+
     def change(reading) -> str:
         return fmt_corr(reading.value - reading.earlier, signed=True)
 
+    z = ("+" if test.z > 0 else "−") + f"{abs(test.z):.1f}σ"
     assert text.text.splitlines() == [
         "<b>BTC × NVDA correlation</b> (daily returns)",
-        f"30d (21 sessions): <b>{fmt_corr(r30.value)}</b> · {change(r30)} over 10 sessions",
-        f"90d (63 sessions): <b>{fmt_corr(r90.value)}</b> · {change(r90)} over 10 sessions",
+        f"30d (21 sessions): {value(r30)} · {change(r30)} over 10 sessions",
+        f"90d (63 sessions): {value(r90)} · {change(r90)} over 10 sessions",
         f"Data: {fmt_date_range(r90.start, r30.end)}",
+        "<b>Alert test</b>: last 20 sessions vs the 100 before, BTC at the NYSE close, outliers capped",
+        f"Correlation {fmt_corr(test.recent)} (95 % CI {fmt_corr(low)}–{fmt_corr(high)})"
+        f" vs usual {fmt_corr(test.usual)} ({fmt_corr(usual_low)}–{fmt_corr(usual_high)})",
+        f"Change {z} (standard errors); alerts from ±3.1σ",
     ]
+    assert -1 < r30.low < r30.value < r30.high < 1 and r90.high - r90.low < r30.high - r30.low
     assert r30.end == date(2025, 12, 31)
     assert photo.method == "sendPhoto"
     assert photo.photo.startswith(b"\x89PNG\r\n\x1a\n") and 20_000 < len(photo.photo) < 300_000
@@ -245,7 +257,7 @@ async def test_corr_with_a_window(same, window, label):
     expected = current_correlation(btc, market.load_bars(same.bot.db, "QQQ", "1d"), days)
     text, photo = await same.ask(f"/corr QQQ {window}", 2)
     assert text.text.splitlines()[1].startswith(f"{label}: <b>{fmt_corr(expected.value)}</b>")
-    assert len(text.text.splitlines()) == 3
+    assert len(text.text.splitlines()) == 6
     assert photo.method == "sendPhoto" and "QQQ" in photo.text
 
 

@@ -1,16 +1,21 @@
-"""Large 24 h moves: once per move, re-armed at half the threshold, both directions, JSON state."""
+"""Large moves: a 24 h move fires once per move (re-armed at half the threshold or a day later),
+an equity's move is measured from the previous session's close once per session and direction,
+thresholds in % or σ."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.rules.large_move import MoveState, evaluate_large_move
+from bot.rules import large_move
+from bot.rules.large_move import MoveState, evaluate_large_move, session_move
+from bot.rules.sessions import SessionPrices
 from bot.store import open_db, outbox
 from bot.store.outbox import RuleKey
+from bot.values import Threshold
 
 T0 = datetime(2025, 11, 20, 0, 0, tzinfo=UTC)
 DAY = timedelta(hours=24)
@@ -53,11 +58,25 @@ def test_fires_once_per_move_in_each_direction(prices, expected):
     assert run(prices)[1] == expected
 
 
+def armed(state: MoveState) -> tuple[bool, bool]:
+    return state.up_armed, state.down_armed
+
+
 def test_state_says_which_sides_have_fired():
-    assert run([106])[0] == MoveState(up_armed=False, down_armed=True)
+    assert armed(run([106])[0]) == (False, True)
     assert run([106, 102])[0] == MoveState()
-    assert run([93, 97])[0] == MoveState(up_armed=True, down_armed=False)  # -3 % is not back under 2.5 %
+    assert armed(run([93, 97])[0]) == (True, False)  # -3 % is not back under 2.5 %
     assert run([93, 97.6])[0] == MoveState()
+
+
+def test_a_fall_that_goes_on_is_news_again_a_day_after_it_was_told():
+    """Re-armed 24 h after it fired even if the 24 h move never fell back under half the threshold."""
+    hourly = [(T0 + timedelta(hours=h), 100.0 * 0.9975**h) for h in range(80)]  # -5.8 % a day, for days
+    state, fired = MoveState(), []
+    for now, _ in hourly:
+        state, alerts = evaluate_large_move("BTC", hourly, 5.0, state, now)
+        fired += [(a.time - T0) / timedelta(hours=1) for a in alerts]
+    assert fired == [24.0, 48.0, 72.0]
 
 
 def test_the_alert_carries_price_reference_and_threshold():
@@ -74,9 +93,14 @@ def test_the_alert_carries_price_reference_and_threshold():
         "reference_time": "2025-11-20T00:00:00Z",
         "threshold_pct": 5.0,
         "hours": 24,
+        "setting": "",
+        "sigma_pct": None,
+        "session": None,
+        "prior_session": None,
+        "complete": True,
     }
     assert str(alert.key) == "large_move:BTC:5:up:2025-11-21T00:10"
-    assert state == MoveState(up_armed=False)
+    assert state == MoveState(up_armed=False, up_fired=T0 + DAY + 2 * STEP)
 
 
 def test_reference_is_the_last_observation_at_or_before_24_hours_ago():
@@ -111,27 +135,57 @@ def test_no_reference_no_alert(observations):
     assert evaluate_large_move("BTC", observations, 5.0, state, T0 + DAY) == (state, [])
 
 
-def test_equity_overnight_reference_is_the_previous_close():
-    # NVDA quotes: Mon 12-08 close 100 (21:00 UTC), Tue 12-09 from the open to the close.
-    mon_close = datetime(2025, 12, 8, 21, 0, tzinfo=UTC)
-    tue = [
-        (datetime(2025, 12, 9, 14, 30, tzinfo=UTC) + k * timedelta(hours=1), p)
-        for k, p in enumerate([101.0, 103.0, 104.0, 105.5, 106.0, 106.0])
+def session(move_to: float, *, complete: bool = True, prior: date = date(2025, 3, 28)) -> SessionPrices:
+    return SessionPrices("AMD", date(2025, 3, 31), 100.0, 99.0, move_to, complete, prior)
+
+
+def test_an_equity_move_is_measured_from_the_previous_session_close_once_a_session_each_way():
+    now = datetime(2025, 3, 31, 20, 0, tzinfo=UTC)
+    alert = session_move(session(106.0), 5.0, now, sigma_pct=2.0, setting="3σ")
+    assert alert is not None
+    assert (alert.direction, alert.move_pct, alert.reference_price, alert.prior_session, alert.sigmas) == (
+        "up",
+        pytest.approx(6.0),
+        100.0,
+        date(2025, 3, 28),
+        pytest.approx(3.0),
+    )
+    assert str(alert.key) == "large_move:AMD:3σ:up:2025-03-31"  # one per session and direction
+    assert session_move(session(104.9), 5.0, now) is None
+    assert session_move(session(95.0), 5.0, now).direction == "down"
+
+
+@pytest.mark.parametrize(
+    ("setting", "sigma", "fires_at"),
+    [
+        (Threshold(5, "%"), 1.0, 5.0),
+        (Threshold(3, "σ"), 2.0, 6.0),  # 3 × σ
+        (Threshold(3, "σ"), 1.0, 3.0),
+        (Threshold(3, "σ"), None, 5.0),  # σ unknown: the bot's MOVE_PCT
+    ],
+)
+def test_the_threshold_is_in_percent_or_in_sigmas_of_the_name(setting, sigma, fires_at):
+    now = datetime(2025, 3, 31, 20, 0, tzinfo=UTC)
+    for move, fires in ((fires_at - 0.01, False), (fires_at + 0.01, True)):
+        inputs = large_move.Inputs("AMD", sigma, 5.0, session=session(100.0 + move))
+        _, outs = large_move.evaluate(inputs, MoveState(), setting, now)
+        assert bool(outs) == fires, (setting, sigma, move)
+
+
+def test_the_message_says_since_when_and_how_many_sigmas():
+    now = datetime(2025, 3, 31, 20, 0, tzinfo=UTC)
+    closed = session_move(session(108.8), 5.0, now, sigma_pct=3.4, setting="3σ")
+    running = session_move(session(91.0, complete=False), 5.0, now, sigma_pct=None)
+    assert large_move.render(closed, "en", UTC) == [
+        "🚀 AMD +8.8 % since Friday's close (2.6σ)",
+        "Close 108.80 · Friday's close 100.00",
+        "Its usual daily move (σ, 60 sessions): 3.4 %",
     ]
-    observations = [
-        (mon_close - timedelta(hours=6), 99.0),
-        (mon_close, 100.0),
-        *tue,
-        (datetime(2025, 12, 9, 21, 0, tzinfo=UTC), 106.2),
+    assert large_move.render(running, "en", UTC) == [
+        "📉 AMD −9.0 % since Friday's close",
+        "Price 91.00 · Friday's close 100.00",
     ]
-    # After Tuesday's close, 24 h back is Monday evening: the reference is Monday's close.
-    _, (alert,) = evaluate_large_move("NVDA", observations, 5.0, MoveState(), datetime(2025, 12, 9, 23, 0, tzinfo=UTC))
-    assert (alert.reference_price, alert.reference_time, alert.price) == (100.0, mon_close, 106.2)
-    # Over a weekend the reference is Friday's close, seen from Monday.
-    fri_close = datetime(2025, 12, 12, 21, 0, tzinfo=UTC)
-    weekend = [(fri_close, 100.0), (datetime(2025, 12, 15, 14, 31, tzinfo=UTC), 94.0)]
-    _, (alert,) = evaluate_large_move("NVDA", weekend, 5.0, MoveState(), datetime(2025, 12, 15, 15, 0, tzinfo=UTC))
-    assert (alert.direction, alert.reference_time) == ("down", fri_close)
+    assert large_move.render(closed, "zh", UTC)[0] == "🚀 AMD 较周五收盘上涨 8.8%(2.6σ)"
 
 
 @pytest.mark.parametrize(

@@ -37,3 +37,15 @@ def test_shipped_replay_data_is_packaged():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "data/market_2025/*" in config["tool"]["setuptools"]["package-data"]["bot"]
     assert (ROOT / "bot" / "data" / "market_2025" / "SOURCES.md").exists()
+
+
+def test_the_readme_settings_table_says_what_set_does():
+    """The README's table of per-chat settings is the one the rules' declarations make."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import readme_tables
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert readme_tables.updated(readme) == readme, "run python scripts/readme_tables.py"
+    assert "| `/set move 3σ` | 3σ |" in readme

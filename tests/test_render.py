@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,10 +22,14 @@ from bot.render import (
     telegram_length,
 )
 from bot.rules.correlation import CorrelationResolved, CorrelationSpike
+from bot.rules.earnings_reversal import EarningsReversal
 from bot.rules.earnings_shock import EarningsShock
 from bot.rules.earnings_upcoming import EarningsUpcoming
+from bot.rules.gap import Gap
 from bot.rules.large_move import LargeMove
 from bot.rules.levels import LevelBreak, LevelChop
+from bot.rules.market_move import MarketMove
+from tests.helpers import correlation_spike
 
 THU_15H = datetime(2025, 12, 11, 15, 0, tzinfo=UTC)
 
@@ -45,36 +50,22 @@ def level_break(**changes) -> LevelBreak:
     return LevelBreak(**{**fields, **changes})
 
 
-def correlation_spike(**changes) -> CorrelationSpike:
-    fields = {
-        "symbol": "NVDA",
-        "time": datetime(2025, 12, 11, 21, 30, tzinfo=UTC),
-        "window": 21,
-        "value": 0.7412,
-        "previous": 0.61,
-        "trigger": "jump",
-        "threshold": 0.7,
-        "jump": 0.3,
-        "change_10d": 0.31,
-        "windows": {"21": 0.7412, "63": 0.52},
-        "start": date(2025, 11, 12),
-        "end": date(2025, 12, 11),
-    }
-    return CorrelationSpike(**{**fields, **changes})
-
-
 def correlation_resolved(**changes) -> CorrelationResolved:
     fields = {
         "symbol": "NVDA",
         "time": datetime(2025, 12, 19, 21, 30, tzinfo=UTC),
-        "window": 21,
-        "value": 0.55,
-        "previous": 0.66,
-        "threshold": 0.7,
-        "jump": 0.3,
-        "windows": {"21": 0.55, "63": 0.5},
-        "start": date(2025, 11, 19),
+        "direction": "up",
+        "threshold": 3.1,
+        "z": 0.62,
+        "value": 0.35,
+        "low": -0.1,
+        "high": 0.68,
+        "usual": 0.22,
+        "usual_low": 0.03,
+        "usual_high": 0.4,
+        "start": date(2025, 11, 20),
         "end": date(2025, 12, 19),
+        "at_close": 14,
     }
     return CorrelationResolved(**{**fields, **changes})
 
@@ -98,6 +89,10 @@ def orcl_shock(**changes) -> EarningsShock:
         "btc_move_pct": 0.61,
         "btc_corr_30d": 0.41,
         "sigma_pct": 2.1,
+        "index": "QQQ",
+        "index_move_pct": -0.323,
+        "beta": 1.16,
+        "net_move_pct": -10.834 + 1.16 * 0.323,
     }
     return EarningsShock(**{**fields, **changes})
 
@@ -258,63 +253,51 @@ def test_a_chop_is_one_message_that_says_it_will_be_updated_until_it_ends():
     ]
 
 
-def test_correlation_spike_on_a_jump():
+def test_correlation_spike_on_a_rise():
     assert lines(correlation_spike()) == [
-        "<b>📈 BTC–NVDA correlation spiked to 0.74 (30d)</b>",
-        "Rose by 0.31 within 10 sessions (alert on a rise of 0.30)",
-        "Windows: 30d 0.74 · 90d 0.52",
-        "Previous session: 0.61",
-        "Daily returns 12 Nov\u2009–\u200911 Dec 2025",
+        "<b>📈 BTC moves with NVDA more than usual</b>",
+        "Correlation 0.78 (95 % CI 0.52–0.91) vs usual 0.21 (0.02–0.38)",
+        "A change of 3.4σ (standard errors; alerts from 3.1σ)",
+        "Last 20 sessions 13 Nov\u2009–\u200911 Dec 2025 vs the 100 before",
+        "Daily returns with BTC priced at the NYSE close",
         "<i>Thu 11 Dec 2025, 21:30 UTC</i>",
     ]
     assert lines(correlation_spike(), "zh") == [
-        "<b>📈 BTC 与 NVDA 的相关性升至 0.74(30日)</b>",
-        "10 个交易日内上升 0.31(触发值 0.30)",
-        "各窗口:30日 0.74 · 90日 0.52",
-        "前一交易日:0.61",
-        "日收益率区间:2025年11月12日\u2009–\u200912月11日",
+        "<b>📈 BTC 与 NVDA 的联动高于往常</b>",
+        "相关性 0.78(95% 置信区间 0.52–0.91),往常 0.21(0.02–0.38)",
+        "变化幅度 3.4σ(以标准误计;达到 3.1σ 即提醒)",
+        "最近 20 个交易日(2025年11月13日\u2009–\u200912月11日)对比此前 100 个交易日",
+        "日收益率中的 BTC 价格取美股收盘时刻",
         "<i>2025年12月11日 周四 21:30 UTC</i>",
     ]
 
 
-def test_correlation_spike_over_the_threshold():
-    alert = correlation_spike(
-        symbol="QQQ", window=63, trigger="threshold", change_10d=0.12, previous=None, start=None, end=None
-    )
-    assert lines(alert)[:3] == [
-        "<b>📈 BTC–QQQ correlation spiked to 0.74 (90d)</b>",
-        "Above the 0.70 threshold · +0.12 in 10 sessions",
-        "Windows: 30d 0.74 · 90d 0.52",
+def test_correlation_spike_on_a_fall_and_without_dates():
+    alert = correlation_spike(symbol="QQQ", direction="down", z=-3.25, value=-0.2, low=-0.58, high=0.26, start=None)
+    assert lines(alert)[:4] == [
+        "<b>📉 BTC decoupled from QQQ: less correlated than usual</b>",
+        "Correlation −0.20 (95 % CI −0.58–0.26) vs usual 0.21 (0.02–0.38)",
+        "A change of 3.2σ (standard errors; alerts from 3.1σ)",
+        "Last 20 sessions 11 Dec 2025 vs the 100 before",
     ]
-    assert lines(alert, "zh")[:2] == [
-        "<b>📈 BTC 与 QQQ 的相关性升至 0.74(90日)</b>",
-        "高于阈值 0.70 · 10 个交易日变化 +0.12",
-    ]
-    assert len(lines(alert)) == 4  # no previous value, no dates: no empty lines for them
-
-
-def test_correlation_spike_other_window_and_missing_change():
-    alert = correlation_spike(window=10, trigger="jump", change_10d=None, windows={"10": 0.8})
-    assert lines(alert)[:2] == [
-        "<b>📈 BTC–NVDA correlation spiked to 0.74 (10d)</b>",
-        "Rose by more than 0.30 within 10 sessions",
-    ]
-    assert not any(line.startswith("Windows") for line in lines(alert))  # only the window already in the headline
+    assert lines(alert, "zh")[0] == "<b>📉 BTC 与 QQQ 脱钩:相关性低于往常</b>"
 
 
 def test_correlation_resolved():
     assert lines(correlation_resolved()) == [
-        "<b>✅ BTC–NVDA correlation back to normal: 0.55 (30d)</b>",
-        "Below the 0.70 threshold",
-        "Windows: 30d 0.55 · 90d 0.50",
-        "Previous session: 0.66",
-        "Daily returns 19 Nov\u2009–\u200919 Dec 2025",
+        "<b>✅ BTC and NVDA: back to their usual correlation</b>",
+        "Correlation 0.35 (95 % CI −0.10–0.68) vs usual 0.22 (0.03–0.40)",
+        "The change is down to 0.6σ (an episode ends below 1.0σ)",
+        "Last 20 sessions 20 Nov\u2009–\u200919 Dec 2025 vs the 100 before",
+        "BTC priced at the NYSE close on 14 of 20 sessions (else at 00:00 UTC)",
         "<i>Fri 19 Dec 2025, 21:30 UTC</i>",
     ]
-    assert lines(correlation_resolved(), "zh")[:2] == [
-        "<b>✅ BTC 与 NVDA 的相关性回落至正常:0.55(30日)</b>",
-        "低于阈值 0.70",
+    assert lines(correlation_resolved(), "zh")[:3] == [
+        "<b>✅ BTC 与 NVDA 的相关性回到往常水平</b>",
+        "相关性 0.35(95% 置信区间 −0.10–0.68),往常 0.22(0.03–0.40)",
+        "变化幅度已回落至 0.6σ(低于 1.0σ 即视为结束)",
     ]
+    assert "threshold" not in render(correlation_resolved())
 
 
 def test_orcl_earnings_shock_in_english():
@@ -322,8 +305,9 @@ def test_orcl_earnings_shock_in_english():
         "<b>⚡ ORCL −10.8 % after earnings</b>",
         "Gap at the open −14.5 % (188.80 vs 220.88)",
         "Reported Wed 10 Dec after the close",
+        "Net of the market: −10.5 % (β 1.16 × QQQ (Nasdaq) −0.3 %)",
         "Peers: NVDA −1.6 %, QQQ (Nasdaq) −0.3 %, AMD +0.0 %",
-        "BTC +0.6 % · 30d correlation with ORCL 0.41",
+        "BTC +0.6 % over the same hours · 30d correlation with ORCL 0.41",
         "<i>Thu 11 Dec 2025, 21:00 UTC</i>",
     ]
 
@@ -333,14 +317,15 @@ def test_orcl_earnings_shock_in_chinese():
         "<b>⚡ ORCL 财报后下跌 10.8%</b>",
         "开盘跳空 −14.5%(开盘 188.80,前收 220.88)",
         "财报发布于 12月10日 周三盘后",
+        "扣除大盘影响:−10.5%(β 1.16 × QQQ(纳指) −0.3%)",
         "同行:NVDA −1.6%、QQQ(纳指) −0.3%、AMD +0.0%",
-        "BTC +0.6% · 与 ORCL 的 30日相关性 0.41",
+        "同一时段 BTC +0.6% · 与 ORCL 的 30日相关性 0.41",
         "<i>2025年12月11日 周四 21:00 UTC</i>",
     ]
 
 
 def test_shock_before_the_close_headlines_the_gap():
-    alert = orcl_shock(move_pct=None, timing="before_open", peers={}, btc_move_pct=None)
+    alert = orcl_shock(move_pct=None, timing="before_open", peers={}, btc_move_pct=None, beta=None)
     assert lines(alert)[:4] == [
         "<b>⚡ ORCL gaps −14.5 % after earnings</b>",
         "Open 188.80 vs prior close 220.88",
@@ -354,14 +339,15 @@ def test_shock_before_the_close_headlines_the_gap():
     ]
 
 
-def test_shock_without_a_report_says_gap_not_earnings():
-    alert = orcl_shock(earnings=False, gap_pct=8.04, move_pct=3.0, price=227.5, report_date=None, timing=None, peers={})
+def test_a_gap_without_a_report_says_gap_not_earnings():
+    fields = {f.name: getattr(orcl_shock(), f.name) for f in dataclasses.fields(Gap)}
+    alert = Gap(**{**fields, "gap_pct": 8.04, "move_pct": 3.0, "price": 227.5, "peers": {}, "beta": None})
     assert lines(alert)[:5] == [
         "<b>⚡ ORCL +8.0 % gap at the open</b>",
         "Open 188.80 vs prior close 220.88",
         "Price 227.50 · +3.0 % vs the prior close",
         "No earnings report on record for this session",
-        "BTC +0.6 % · 30d correlation with ORCL 0.41",
+        "BTC +0.6 % over the same hours · 30d correlation with ORCL 0.41",
     ]
     assert "earnings" not in lines(alert)[0]
     assert lines(alert, "zh")[0] == "<b>⚡ ORCL 跳空高开 8.0%</b>"
@@ -370,10 +356,10 @@ def test_shock_without_a_report_says_gap_not_earnings():
 
 def test_shock_with_many_peers_lists_the_largest_and_counts_the_rest():
     peers = {f"P{i:02d}": float(i) for i in range(40)}
-    peer_line = lines(orcl_shock(peers=peers))[3]
+    peer_line = lines(orcl_shock(peers=peers))[4]
     assert peer_line.startswith("Peers: P39 +39.0 %, P38 +38.0 %, ")
     assert peer_line.endswith("P28 +28.0 %, and 28 more")
-    assert lines(orcl_shock(peers=peers), "zh")[3].endswith("P28 +28.0%、另有 28 个")
+    assert lines(orcl_shock(peers=peers), "zh")[4].endswith("P28 +28.0%、另有 28 个")
 
 
 @pytest.mark.parametrize(
@@ -669,60 +655,99 @@ _times = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1
 )
 _dates = st.dates(min_value=date(1970, 1, 2), max_value=date(2200, 1, 1))
 _directions = st.sampled_from(["up", "down"])
-_windows = st.dictionaries(_text, _opt, max_size=8)
 _alerts = st.one_of(
     st.builds(LevelBreak, _text, _times, _floats, _directions, _floats, _floats, _floats),
-    st.builds(
-        CorrelationSpike,
-        symbol=_text,
-        time=_times,
-        window=st.integers(1, 300),
-        value=_floats,
-        previous=_opt,
-        trigger=st.sampled_from(["threshold", "jump"]),
-        threshold=_floats,
-        jump=_floats,
-        change_10d=_opt,
-        windows=_windows,
-        start=st.none() | _dates,
-        end=st.none() | _dates,
+    *(
+        st.builds(
+            kind,
+            symbol=_text,
+            time=_times,
+            direction=_directions,
+            threshold=_floats,
+            z=_floats,
+            window=st.integers(1, 300),
+            baseline=st.integers(1, 300),
+            value=_floats,
+            low=_floats,
+            high=_floats,
+            usual=_floats,
+            usual_low=_floats,
+            usual_high=_floats,
+            kappa=_floats,
+            start=st.none() | _dates,
+            end=st.none() | _dates,
+            usual_start=st.none() | _dates,
+            usual_end=st.none() | _dates,
+            at_close=st.integers(-5, 300),
+        )
+        for kind in (CorrelationSpike, CorrelationResolved)
+    ),
+    *(
+        st.builds(
+            kind,
+            symbol=_text,
+            time=_times,
+            session=_dates,
+            gap_pct=_floats,
+            move_pct=_opt,
+            threshold_pct=_floats,
+            prior_close=_floats,
+            open=_floats,
+            price=_floats,
+            peers=st.dictionaries(_text, _floats, max_size=60),
+            btc_move_pct=_opt,
+            btc_corr_30d=_opt,
+            sigma_pct=_opt,
+            index=st.none() | _text,
+            index_move_pct=_opt,
+            beta=_opt,
+            **extra,
+        )
+        for kind, extra in (
+            (
+                EarningsShock,
+                {
+                    "earnings": st.booleans(),
+                    "report_date": st.none() | _dates,
+                    "timing": st.none() | st.sampled_from(["after_close", "before_open", "unknown"]) | _text,
+                },
+            ),
+            (EarningsReversal, {"report_date": st.none() | _dates, "complete": st.booleans()}),
+            (Gap, {}),
+        )
     ),
     st.builds(
-        CorrelationResolved,
+        MarketMove,
         symbol=_text,
         time=_times,
-        window=st.integers(1, 300),
-        value=_floats,
-        previous=_opt,
-        threshold=_floats,
-        jump=_floats,
-        windows=_windows,
-        start=st.none() | _dates,
-        end=st.none() | _dates,
-    ),
-    st.builds(
-        EarningsShock,
-        _text,
-        _times,
-        _dates,
-        _floats,
-        _opt,
-        _floats,
-        _floats,
-        _floats,
-        _floats,
-        st.booleans(),
-        st.none() | _dates,
-        st.none() | st.sampled_from(["after_close", "before_open", "unknown"]) | _text,
-        st.dictionaries(_text, _floats, max_size=60),
-        _opt,
-        _opt,
-        _opt,
+        session=_dates,
+        prior_session=_dates,
+        direction=_directions,
+        moves=st.dictionaries(_text, _floats, max_size=20),
+        sigmas=st.dictionaries(_text, _floats, max_size=20),
+        btc_move_pct=_opt,
+        complete=st.booleans(),
     ),
     st.builds(
         EarningsUpcoming, _text, _times, _dates, st.sampled_from(["after_close", "before_open", "unknown"]) | _text
     ),
     st.builds(LargeMove, _text, _times, _directions, _floats, _floats, _floats, _times, _floats, st.integers(1, 168)),
+    st.builds(
+        LargeMove,
+        symbol=_text,
+        time=_times,
+        direction=_directions,
+        move_pct=_floats,
+        price=_floats,
+        reference_price=_floats,
+        reference_time=st.none(),
+        threshold_pct=_floats,
+        setting=_text,
+        sigma_pct=_opt,
+        session=_dates,
+        prior_session=_dates,
+        complete=st.booleans(),
+    ),
 )
 _zones = st.sampled_from(["UTC", "Europe/Berlin", "Asia/Shanghai", "America/New_York", "Pacific/Kiritimati"]) | _text
 

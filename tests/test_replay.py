@@ -60,8 +60,9 @@ def test_no_large_move_echo_of_the_orcl_shock(december):
     ]
 
 
-def test_levels_option_replaces_the_default_levels():
-    alerts = replayed(default_plan(start=date(2025, 12, 10), end=date(2025, 12, 12), levels={"BTC": (93_000.0,)}))
+def test_levels_option_replaces_the_default_levels(recent_data):
+    plan = default_plan(recent_data, start=date(2025, 12, 10), end=date(2025, 12, 12), levels={"BTC": (93_000.0,)})
+    alerts = replayed(plan)
     levels = {a.level for a in alerts if a.kind == "level_break"}
     assert levels == {93_000.0}
 
@@ -73,23 +74,30 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_cli_json_lines_carry_the_documented_fields():
-    result = _cli("--start", "2025-12-11", "--end", "2025-12-11", "--json")
+def test_cli_json_lines_carry_the_documented_fields_and_their_message_number(recent_data):
+    result = _cli("--data", str(recent_data), "--start", "2025-12-11", "--end", "2025-12-11", "--json")
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert records, "December 11 has alerts"
     for record in records:
-        assert {"time", "kind", "symbol"} <= set(record)
+        assert {"time", "kind", "symbol", "message"} <= set(record)
         assert record["time"].endswith("Z")
     shock = next(r for r in records if r["kind"] == "earnings_shock")
-    assert {"gap_pct", "move_pct", "peers", "btc_move_pct"} <= set(shock)
+    assert {"gap_pct", "move_pct", "peers", "btc_move_pct", "beta", "net_move_pct"} <= set(shock)
     level = next(r for r in records if r["kind"] == "level_break")
-    assert {"level", "direction", "price"} <= set(level) and level["direction"] in ("up", "down")
+    assert {"level", "direction", "price", "bar_start"} <= set(level) and level["direction"] in ("up", "down")
+    assert [r["message"] for r in records] == sorted(r["message"] for r in records)
+    by_message: dict[int, list[str]] = {}
+    for r in records:
+        by_message.setdefault(r["message"], []).append(r["kind"])
+    # the level breaks of the 11 Dec daily bar are one message
+    assert any(kinds.count("level_break") >= 2 for kinds in by_message.values())
+    assert all("edit_of" not in r for r in records)
 
 
 @pytest.mark.slow
-def test_cli_prints_alerts_as_a_chat_reads_them():
-    result = _cli("--start", "2025-12-11", "--end", "2025-12-11")
+def test_cli_prints_alerts_as_a_chat_reads_them(recent_data):
+    result = _cli("--data", str(recent_data), "--start", "2025-12-11", "--end", "2025-12-11")
     assert result.returncode == 0, result.stderr
     assert "ORCL" in result.stdout and "90,000" in result.stdout
     assert "<b>" not in result.stdout
@@ -121,21 +129,8 @@ def run_cli(*argv: str) -> tuple[int, str]:
     return replay_cli.run(args, None, out), out.getvalue()
 
 
-def test_json_objects_carry_their_message_number():
-    status, out = run_cli("--start", "2025-12-11", "--end", "2025-12-11", "--json")
-    assert status == 0
-    records = [json.loads(line) for line in out.splitlines()]
-    assert [r["message"] for r in records] == sorted(r["message"] for r in records)
-    by_message: dict[int, list[str]] = {}
-    for r in records:
-        by_message.setdefault(r["message"], []).append(r["kind"])
-    # the two level breaks of the 11 Dec daily bar are one message
-    assert any(kinds.count("level_break") >= 2 for kinds in by_message.values())
-    assert all("edit_of" not in r for r in records)
-
-
-def test_stats_count_alerts_and_messages_per_kind_and_week():
-    status, out = run_cli("--start", "2025-12-01", "--stats")
+def test_stats_count_alerts_and_messages_per_kind_and_week(recent_data):
+    status, out = run_cli("--data", str(recent_data), "--start", "2025-12-01", "--stats")
     assert status == 0
     lines = out.splitlines()
     assert lines[0].startswith("Replay 2025-12-01 to 2025-12-31 (4.4 weeks)")  # the period, not the last message
@@ -146,9 +141,10 @@ def test_stats_count_alerts_and_messages_per_kind_and_week():
     assert any(line.startswith("peak day:") for line in lines)
 
 
-def test_set_replays_with_a_chats_own_settings():
-    _, default = run_cli("--start", "2025-12-01", "--json")
-    _, quiet = run_cli("--start", "2025-12-01", "--json", "--set", "move=50", "--set", "heads-up=off")
+def test_set_replays_with_a_chats_own_settings(recent_data):
+    data = ("--data", str(recent_data), "--start", "2025-12-01", "--json")
+    _, default = run_cli(*data, "--set", "move=3%")
+    _, quiet = run_cli(*data, "--set", "move=10σ", "--set", "heads-up=off")
     kinds = lambda out: {json.loads(line)["kind"] for line in out.splitlines()}  # noqa: E731
     assert "large_move" in kinds(default) and "large_move" not in kinds(quiet)
     assert "earnings_upcoming" in kinds(default) and "earnings_upcoming" not in kinds(quiet)

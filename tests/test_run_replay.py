@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 
-from bot.config import SHIPPED_REPLAY_DATA
 from bot.wiring import replay_parts
 from tests.fakes.telegram import FakeUser
 from tests.telegram_harness import bot_settings, running_bot
@@ -17,10 +16,10 @@ LI = FakeUser(222, "Li", "li", "zh-hans")
 
 
 @pytest.mark.slow  # a simulated day every two real seconds
-async def test_subscribers_get_the_december_11_alerts_in_their_language(fake, tmp_path):
+async def test_subscribers_get_the_december_11_alerts_in_their_language(fake, tmp_path, recent_data):
     settings = bot_settings(fake, tmp_path)
     # a simulated day every 2 real seconds, from the evening before ORCL's shock
-    parts = await replay_parts(settings, SHIPPED_REPLAY_DATA, date(2025, 12, 11), speed=43_200)
+    parts = await replay_parts(settings, recent_data, date(2025, 12, 11), speed=43_200)
     async with running_bot(settings, fake, parts=parts):
         fake.user_sends("/start", ADA)
         fake.user_sends("/start", LI)

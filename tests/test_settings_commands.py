@@ -163,10 +163,10 @@ async def test_new_level_reaches_the_engine_at_once(fake, tmp_path):
 @pytest.mark.parametrize(
     ("command", "reply", "column", "stored"),
     [
-        ("/set corr 0.8", "✅ Correlation threshold: 0.80", "corr", 0.8),
-        ("/set jump 0.25", "✅ Correlation jump (10 sessions): 0.25", "jump", 0.25),
+        ("/set corr 3.5", "✅ Correlation change alert: 3.5σ", "corr", Threshold(3.5, "σ")),
+        ("/set corr 4σ", "✅ Correlation change alert: 4σ", "corr", Threshold(4.0, "σ")),
         ("/set shock 5%", "✅ Earnings shock: 5 %", "shock", Threshold(5.0, "%")),
-        ("/set move 2.5", "✅ Large move (24 h): 2.5 %", "move", Threshold(2.5, "%")),
+        ("/set move 2.5", "✅ Large move: 2.5 %", "move", Threshold(2.5, "%")),
         ("/set charts off", "✅ Charts: off", "charts", False),
         ("/set heads-up off", "✅ Earnings heads-up: off", "heads-up", False),
     ],
@@ -178,12 +178,12 @@ async def test_set_confirms_and_stores(fake, bot, command, reply, column, stored
 
 
 async def test_set_default_and_usage(fake, bot):
-    await ask(fake, "/set corr 0.9", ADA)
+    await ask(fake, "/set corr 4", ADA)
     reply = await ask(fake, "/set corr default", ADA)
-    assert reply.text == "✅ Correlation threshold: back to the default, 0.70"
+    assert reply.text == "✅ Correlation change alert: back to the default, 3.1σ"
     assert "corr" not in chosen(bot.db, ADA.id)
     reply = await ask(fake, "/set", ADA)
-    assert reply.text.startswith("<b>/set</b> changes one setting of this chat:\n/set move 5")
+    assert reply.text.startswith("<b>/set</b> changes one setting of this chat:\n/set move 3σ")
 
 
 async def test_settings_shows_everything_and_marks_defaults(fake, bot):
@@ -192,19 +192,18 @@ async def test_settings_shows_everything_and_marks_defaults(fake, bot):
     reply = await ask(fake, "/settings", ADA)
     assert reply.text.splitlines() == [
         "<b>Settings of this chat</b>",
-        "Large move (24 h): 3 %",
+        "Large move: 3 %",
         "Earnings shock: 7 % (default)",
-        "Correlation threshold: 0.70 (default)",
-        "Correlation jump (10 sessions): 0.40 (default)",
+        "Correlation change alert: 3.1σ (default)",
         "Earnings heads-up: on (default)",
         "Charts: on (default)",
         "Own levels: 0 of 50 (/alert list)",
         "Language: English (/lang)",
         "Timezone: UTC (/tz)",
-        "Muted: Earnings alerts (shocks and heads-ups) until Thu 11 Dec 2025, 16:00 UTC",
+        "Muted: Earnings alerts (shocks, reversals and heads-ups) until Thu 11 Dec 2025, 16:00 UTC",
         "Alerts: this chat is not subscribed (/start)",
         "",
-        "Change one: /set corr 0.8 · /set move 3 · /mute move 2h. The buttons switch charts and heads-ups.",
+        "Change one: /set corr 3.5 · /set move 3 · /mute move 2h. The buttons switch charts and heads-ups.",
     ]
     buttons = json.loads(reply.params["reply_markup"])["inline_keyboard"]
     assert buttons == [
@@ -245,7 +244,7 @@ async def wait_for_edits(fake: FakeTelegram, chat_id: int, count: int) -> list[S
 REFUSED = (
     "/alert add btc below 87000",
     "/alert del 1",
-    "/set corr 0.8",
+    "/set corr 3.5",
     "/mute all 1h",
     "/unmute",
     "/tz Europe/Berlin",
@@ -283,8 +282,8 @@ async def test_group_non_admin_reads_but_cannot_press(fake, bot):
 
 async def test_group_admin_changes_settings(fake, bot):
     fake.set_member(GROUP, ADA, "creator")
-    assert (await ask(fake, "/set corr 0.85", ADA, GROUP)).text == "✅ Correlation threshold: 0.85"
-    assert chosen(bot.db, GROUP.id)["corr"] == 0.85
+    assert (await ask(fake, "/set corr 4.5", ADA, GROUP)).text == "✅ Correlation change alert: 4.5σ"
+    assert chosen(bot.db, GROUP.id)["corr"] == Threshold(4.5, "σ")
     message = await ask(fake, "/settings", ADA, GROUP)
     fake.press_button("settings:heads-up", ADA, message)
     [edit] = await wait_for_edits(fake, GROUP.id, 1)
@@ -310,6 +309,8 @@ async def test_mute_in_the_chats_timezone_and_the_engine_skips_it(fake, bot):
         "correlation_resolved": T0 + timedelta(days=1),
         "correlation_spike": T0 + timedelta(days=1),
         "large_move": T0 + timedelta(hours=2),
+        "market_move": T0 + timedelta(hours=2),  # moves of one name or of the market
+        "gap": T0 + timedelta(hours=2),
     }
     [audience] = load_audience(bot.db, bot.settings, T0)
     assert not audience.wants("large_move") and not audience.wants("correlation_spike")
@@ -322,7 +323,9 @@ async def test_mute_in_the_chats_timezone_and_the_engine_skips_it(fake, bot):
 
 
 async def test_unmute_what_is_not_muted_says_so(fake, bot):
-    assert (await ask(fake, "/unmute earnings", ADA)).text == "Earnings alerts (shocks and heads-ups): not muted."
+    assert (
+        await ask(fake, "/unmute earnings", ADA)
+    ).text == "Earnings alerts (shocks, reversals and heads-ups): not muted."
 
 
 async def test_mute_all_stops_every_kind(fake, bot):
@@ -352,7 +355,7 @@ async def test_lang_switches_every_later_reply(fake, bot):
     reply = await ask(fake, "/lang zh", ADA)
     assert reply.text == "✅ 语言:中文。本聊天的回复和提醒将使用该语言。"
     assert chats.get_chat(bot.db, ADA.id).language == "zh"
-    assert (await ask(fake, "/set corr 0.8", ADA)).text == "✅ 相关性阈值:0.80"
+    assert (await ask(fake, "/set corr 3.5", ADA)).text == "✅ 相关性变化提醒:3.5σ"
     assert (await ask(fake, "/lang english", ADA)).text.startswith("✅ Language: English.")
 
 
@@ -371,11 +374,11 @@ async def test_chinese_user_gets_chinese_settings_replies(fake, bot):
     reply = await ask(fake, "/mute 价位 2h", LI)
     assert reply.text == "🔕 价位突破已静音至 2025年12月12日 周五 00:00 北京时间。静音期间的提醒之后不会补发。"
     reply = await ask(fake, "/settings", LI)
-    assert "相关性阈值:0.70(默认)" in reply.text and "时区:Asia/Shanghai(/tz)" in reply.text
+    assert "相关性变化提醒:3.1σ(默认)" in reply.text and "时区:Asia/Shanghai(/tz)" in reply.text
     assert "已静音:价位突破 至 2025年12月12日 周五 00:00 北京时间" in reply.text
     assert json.loads(reply.params["reply_markup"])["inline_keyboard"][0][1]["text"] == "📊 图表:开"
-    reply = await ask(fake, "/set corr 3", newcomer(1, "zh-hans"))
-    assert reply.text == "3 超出范围:应在 0.05 到 1 之间。\n用法:<code>/set corr 0.8</code>"
+    reply = await ask(fake, "/set corr 0.8", newcomer(1, "zh-hans"))
+    assert reply.text == "0.8 超出范围:应在 2 到 6 之间。\n用法:<code>/set corr 3.5</code>"
     reply = await ask(fake, "/tz 火星", newcomer(2, "zh-hans"))
     assert reply.text.startswith("“火星”不是已知的时区")
 
@@ -386,7 +389,7 @@ USAGE = {
     "alert": "Usage: <code>/alert add btc below 88000 · /alert list · /alert del 3</code>",
     "add": "Usage: <code>/alert add btc below 88000</code>",
     "del": "Usage: <code>/alert del 3</code>",
-    "set": "Usage: <code>/set corr 0.8</code>",
+    "set": "Usage: <code>/set corr 3.5</code>",
     "mute": "Usage: <code>/mute level_break|correlation|earnings|move|all 2h</code>",
     "unmute": "Usage: <code>/unmute move</code>",
     "tz": "Usage: <code>/tz Europe/Berlin</code>",
@@ -427,14 +430,15 @@ BAD_INPUT: dict[str, list[tuple[str, str, str]]] = {
         ),
     ],
     "set": [
-        ("/set corr 5", "5 is out of range: expected 0.05 to 1.", "set"),
-        ("/set corr -0.5", "-0.5 is out of range: expected 0.05 to 1.", "set"),
+        ("/set corr 0.8", "0.8 is out of range: expected 2 to 6.", "set"),
+        ("/set corr 7σ", "7σ is out of range: expected 2 to 6.", "set"),
+        ("/set corr -0.5", "-0.5 is out of range: expected 2 to 6.", "set"),
         ("/set corr abc", "“abc” is not a number.", "set"),
-        ("/set jump 3", "3 is out of range: expected 0.05 to 2.", "set"),
+        ("/set jump 0.4", "“jump”: expected one of move, shock, corr, heads-up, charts.", "set"),
         ("/set shock 0", "0 is out of range: expected 0.5 to 50.", "set"),
         ("/set move 1000", "1000 is out of range: expected 0.5% to 50%.", "set"),
         ("/set charts maybe", "“maybe”: expected on or off.", "set"),
-        ("/set colour red", "“colour”: expected one of move, shock, corr, jump, heads-up, charts.", "set"),
+        ("/set colour red", "“colour”: expected one of move, shock, corr, heads-up, charts.", "set"),
         ("/set corr", "Something is missing.", "set"),
         ("/set corr 0.8 0.9", "Too many words: “0.9” is not needed.", "set"),
         ("/set corr <b>1</b>", "“&lt;b&gt;1&lt;/b&gt;” is not a number.", "set"),
@@ -558,7 +562,7 @@ def test_mute_aliases(word, group):
 
 def test_setting_change_parses_values_and_default():
     named = {s.name: s for s in SETTINGS}
-    assert settings_args.setting_change(["corr", "0.8"]) == (named["corr"], 0.8)
+    assert settings_args.setting_change(["corr", "3.5"]) == (named["corr"], Threshold(3.5, "σ"))
     assert settings_args.setting_change(["headsup", "off"]) == (named["heads-up"], False)
     assert settings_args.setting_change(["move", "default"]) == (named["move"], None)
     assert settings_args.setting_change(["move", "3σ"]) == (named["move"], Threshold(3.0, "σ"))

@@ -5,12 +5,18 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime
 
+import numpy as np
 import pytest
 
 from bot.domain import Bar, EarningsDate
+from bot.formatting import fmt_pct
 from bot.markettime import default_market_hours
-from bot.rules.earnings_shock import ShockParams, evaluate_shock, first_session_after, shock_threshold
+from bot.render import render_plain
+from bot.rules.earnings_reversal import evaluate_reversal
+from bot.rules.earnings_shock import Inputs, ShockParams, evaluate_shock, first_session_after, shock_threshold
 from bot.rules.earnings_upcoming import EarningsUpcoming, evaluate_heads_up
+from bot.rules.gap import evaluate_gap
+from bot.rules.session_news import SessionContext, market_beta
 from bot.rules.sessions import SessionPrices, closes_before_session, session_prices
 from bot.sources.replay_data import load_replay_data
 
@@ -137,9 +143,14 @@ def test_a_six_percent_gap_on_a_calm_name_fires_with_the_context(hours):
         hours,
         PARAMS,
         AFTER_THU_CLOSE,
-        peers={"NVDA": -5.0, "AMD": -3.5, "QQQ": -1.25},
-        btc_move_pct=-2.0,
-        btc_corr_30d=0.64,
+        context=SessionContext(
+            peers={"NVDA": -5.0, "AMD": -3.5, "QQQ": -1.25},
+            index="QQQ",
+            index_move_pct=-1.25,
+            beta=1.6,
+            btc_move_pct=-2.0,
+            btc_corr_30d=0.64,
+        ),
     )
     assert shock is not None
     assert shock.to_record() == {
@@ -153,13 +164,17 @@ def test_a_six_percent_gap_on_a_calm_name_fires_with_the_context(hours):
         "prior_close": 100.0,
         "open": 94.0,
         "price": 95.0,
-        "earnings": True,
-        "report_date": "2025-12-10",
-        "timing": "after_close",
         "peers": {"AMD": -3.5, "QQQ": -1.25},  # the name itself is not its own peer
         "btc_move_pct": -2.0,
         "btc_corr_30d": 0.64,
         "sigma_pct": round(SAMPLE, 6),
+        "index": "QQQ",
+        "index_move_pct": -1.25,
+        "beta": 1.6,
+        "net_move_pct": -3.0,  # -5 % - 1.6 × -1.25 %
+        "earnings": True,
+        "report_date": "2025-12-10",
+        "timing": "after_close",
     }
     assert str(shock.key) == f"earnings_shock:NVDA:{3 * SAMPLE:.10g}:-:2025-12-11"
 
@@ -182,24 +197,73 @@ WED_REPORT = [report("NVDA", date(2025, 12, 10))]
         (THU, 99.0, 91.0, WED_REPORT, True),  # gap -1 %, move -9 %
         (THU, 107.0, 107.0, WED_REPORT, True),  # exactly 7 % reaches the threshold
         (THU, 106.9, 106.9, WED_REPORT, None),
-        # any other session: only a gap counts, and it says earnings=False
-        (THU, 92.0, 95.0, [], False),
-        (THU, 99.0, 91.0, [], None),  # a slide during the day is not a shock
-        (date(2025, 12, 12), 92.0, 95.0, WED_REPORT, False),  # a day late: not the report's session
+        # any other session: no shock (a gap is its own kind, see test_a_gap_without_a_report)
+        (THU, 92.0, 95.0, [], None),
+        (THU, 99.0, 91.0, [], None),
+        (date(2025, 12, 12), 92.0, 95.0, WED_REPORT, None),  # a day late: not the report's session
         (date(2025, 12, 12), 99.0, 91.0, WED_REPORT, None),
         (date(2025, 12, 10), 99.0, 91.0, WED_REPORT, None),  # the report day itself, before the news
         (THU, 99.0, 91.0, [report("AMD", date(2025, 12, 10))], None),  # another company's report
     ],
 )
-def test_gap_or_move_after_a_report_and_gap_only_otherwise(hours, session, open_, price, earnings, expected):
+def test_gap_or_move_after_a_report_and_nothing_otherwise(hours, session, open_, price, earnings, expected):
     now = datetime.combine(session, datetime.min.time(), UTC).replace(hour=22)
     shock = evaluate_shock(prices(session, 100.0, open_, price), [], earnings, hours, PARAMS, now)
     if expected is None:
         assert shock is None
     else:
         assert (shock.earnings, shock.threshold_pct, shock.sigma_pct) == (expected, 7.0, None)
-        assert shock.report_date == (date(2025, 12, 10) if expected else None)
-        assert shock.timing == ("after_close" if expected else None)
+        assert (shock.report_date, shock.timing) == (date(2025, 12, 10), "after_close")
+
+
+def session_inputs(session: date, open_: float, price: float, earnings, complete: bool = True) -> Inputs:
+    hours = default_market_hours()
+    return Inputs(prices(session, 100.0, open_, price, complete), (), tuple(earnings), hours, SessionContext())
+
+
+@pytest.mark.parametrize(
+    ("session", "open_", "price", "earnings", "fires"),
+    [
+        (THU, 92.0, 95.0, [], True),  # -8 % at the open, nothing on the calendar
+        (THU, 107.0, 101.0, [], True),
+        (THU, 93.1, 90.0, [], False),  # under 7 % at the open: a slide later in the day is no gap
+        (THU, 92.0, 95.0, WED_REPORT, False),  # after a report: an earnings shock instead
+        (date(2025, 12, 12), 92.0, 95.0, WED_REPORT, True),  # a day late: not the report's news
+    ],
+)
+def test_a_gap_without_a_report_is_its_own_kind(session, open_, price, earnings, fires):
+    now = datetime.combine(session, datetime.min.time(), UTC).replace(hour=22)
+    found = evaluate_gap(session_inputs(session, open_, price, earnings), PARAMS, now)
+    assert (found is not None) == fires
+    if found:
+        assert found.kind == "gap" and str(found.key) == f"gap:NVDA:7:-:{session}"
+        text = render_plain(found)
+        assert "gap at the open" in text and "No earnings report on record" in text
+        assert "after earnings" not in text
+
+
+@pytest.mark.parametrize(
+    ("open_", "price", "fires"),
+    [
+        (105.0, 96.0, True),  # +5 % at the open, -4 % at the close: σ unknown, 4 % and 2 %
+        (95.0, 103.0, True),
+        (105.0, 98.5, False),  # not 2 % through the prior close
+        (103.0, 96.0, False),  # a 3 % gap is not a report-day gap
+        (105.0, 104.0, False),  # held its gap
+    ],
+)
+def test_a_report_day_reversal_is_its_own_kind(open_, price, fires):
+    running = utc(2025, 12, 11, 18, 0)
+    found = evaluate_reversal(session_inputs(THU, open_, price, WED_REPORT, complete=False), running)
+    assert (found is not None) == fires
+    assert evaluate_reversal(session_inputs(THU, open_, price, []), AFTER_THU_CLOSE) is None  # no report
+    if found:
+        assert found.report_date == date(2025, 12, 10)
+        assert (
+            render_plain(found)
+            .splitlines()[0]
+            .startswith(f"↩️ NVDA reverses after earnings: opened {fmt_pct(found.gap_pct)}, now")
+        )
 
 
 @pytest.mark.parametrize(
@@ -284,9 +348,7 @@ def golden(replay, hours, symbol: str, session: date, params: ShockParams = PARA
         hours,
         params,
         now,
-        peers=peers,
-        btc_move_pct=None,
-        btc_corr_30d=0.5,
+        context=SessionContext(peers=peers, btc_corr_30d=0.5),
     )
 
 
@@ -389,3 +451,16 @@ def test_heads_ups_come_in_report_date_order(hours):
         ("AMD", date(2025, 12, 15)),
         ("NVDA", date(2025, 12, 15)),
     ]
+
+
+def test_beta_to_the_market_is_the_slope_of_daily_returns(replay):
+    """ORCL's β to QQQ before 11 Dec 2025, against numpy's least-squares slope of the same 60 returns."""
+    orcl, qqq = replay.series("ORCL", "1d"), replay.series("QQQ", "1d")
+    day = date(2025, 12, 11)
+    closes = np.array([[a.close, b.close] for a, b in zip(orcl, qqq, strict=True) if a.ts.date() < day][-61:])
+    returns = closes[1:] / closes[:-1] - 1
+    slope = np.polyfit(returns[:, 1], returns[:, 0], 1)[0]
+    assert market_beta(orcl, qqq, day) == pytest.approx(slope, rel=1e-9)
+    assert market_beta(orcl[:15], qqq[:15], day) is None  # fewer than 20 returns
+    flat = [Bar("QQQ", "1d", b.ts, 1.0, 1.0, 1.0, 1.0, None, "test") for b in qqq]
+    assert market_beta(orcl, flat, day) is None

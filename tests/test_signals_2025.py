@@ -7,6 +7,7 @@ shared by the tests of this module: they run in one xdist group).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from functools import cache
 
@@ -15,6 +16,7 @@ import pytest
 
 from bot.render import render_plain
 from bot.replay import SHIPPED_REPLAY_DATA, ReplayMessage, default_plan
+from bot.values import Threshold
 from tests.helpers import subscriber_messages
 
 pytestmark = pytest.mark.xdist_group("year_2025")
@@ -150,3 +152,134 @@ def test_btc_is_left_out_rather_than_shown_for_another_day():
     shock = shocks()[("ORCL", date(2025, 12, 11))]
     assert shock.btc_move_pct is None
     assert not any(line.startswith("BTC −0.7") for line in render_plain(shock).splitlines())
+
+
+# -- large moves: since the previous session's close, Mondays and holidays included ------------
+
+
+@cache
+def year_at_5_pct() -> tuple[ReplayMessage, ...]:
+    """The same year for a chat that set ``/set move 5%``."""
+    return tuple(subscriber_messages(default_plan(start=date(2025, 1, 1)), chosen={"move": Threshold(5.0, "%")}))
+
+
+def told_moves(messages: Iterable[ReplayMessage]) -> dict[tuple[str, date], tuple[float, str]]:
+    """(name, session) → (its move in %, the text of the message) for every session move told,
+    alone or in a market-wide message."""
+    told: dict[tuple[str, date], tuple[float, str]] = {}
+    for message in messages:
+        for alert in message.alerts:
+            if alert.kind == "large_move" and alert.session is not None:
+                told[(alert.symbol, alert.session)] = (alert.move_pct, render_plain(alert))
+            elif alert.kind == "market_move":
+                for symbol, move in alert.moves.items():
+                    told[(symbol, alert.session)] = (move, render_plain(alert))
+    return told
+
+
+@pytest.mark.parametrize(
+    ("symbol", "session", "move", "since"),
+    [
+        ("NVDA", date(2025, 3, 3), -8.7, "since Friday's close"),  # a Monday
+        ("AMD", date(2025, 3, 24), +7.0, "since Friday's close"),
+        ("AMD", date(2025, 6, 16), +8.8, "since Friday's close"),
+        ("ORCL", date(2025, 1, 21), +7.2, "since Friday's close"),  # after Martin Luther King Day
+        ("ORCL", date(2025, 1, 10), -5.1, "since Wednesday's close"),  # after the 9 January closure
+        ("AMD", date(2025, 10, 8), +11.4, "since Tuesday's close"),  # the second day of a run
+    ],
+)
+def test_a_move_after_a_weekend_or_a_holiday_is_told_from_the_previous_close(symbol, session, move, since):
+    told_move, text = told_moves(year_at_5_pct())[(symbol, session)]
+    assert told_move == pytest.approx(move, abs=0.05)
+    assert since in text, text
+
+
+def test_every_move_of_three_sigmas_is_told_with_default_settings():
+    """Each session (BTC: UTC day) where a name's close-to-close return was at least 3σ of its
+    previous 60 returns, computed here with pandas, is told that day by some alert about it."""
+    told = set(told_moves(year()))
+    for message in year():
+        for alert in message.alerts:
+            if alert.kind in ("earnings_shock", "gap", "earnings_reversal"):
+                told.add((alert.symbol, alert.session))
+            elif alert.kind == "large_move" and alert.session is None:  # BTC over 24 h, by UTC day
+                told.add((alert.symbol, alert.time.date()))
+                told.add((alert.symbol, (alert.time - timedelta(minutes=1)).date()))
+    expected = []
+    for symbol in ("NVDA", "AMD", "ORCL", "QQQ", "BTC"):
+        closes = pd.read_csv(SHIPPED_REPLAY_DATA / f"{symbol}{'-USD' if symbol == 'BTC' else ''}_1d.csv")
+        closes = closes.set_index(closes.columns[0])["close"]
+        returns = closes.pct_change()
+        sigmas = returns / returns.rolling(60, min_periods=20).std().shift(1)
+        expected += [(symbol, date.fromisoformat(day[:10])) for day in sigmas[sigmas.abs() >= 3].index]
+    assert len(expected) == 15
+    assert [move for move in expected if move not in told] == []
+
+
+def test_a_market_wide_move_is_one_message_with_every_name_and_btc_over_the_same_hours():
+    [message] = [
+        m for m in year() if any(a.kind == "market_move" and a.session == date(2025, 10, 10) for a in m.alerts)
+    ]
+    [market] = [a for a in message.alerts if a.kind == "market_move"]
+    assert market.direction == "down" and set(market.moves) == {"NVDA", "AMD", "ORCL", "QQQ"}
+    assert not [a for a in message.alerts if a.kind == "large_move" and a.symbol in market.moves]  # folded in
+    lines = render_plain(market).splitlines()
+    assert lines[0] == "📉 Tech sell-off since Thursday's close"
+    assert lines[1].startswith("QQQ (Nasdaq) −3.5 % (")  # the index first, then the largest moves
+    assert lines[2].startswith("AMD −7.7 %")
+    # BTC from the hourly bars that closed at the NYSE closes (20:00 UTC in October)
+    hourly = btc_bars("1h")["close"]
+    btc = (hourly[pd.Timestamp("2025-10-10T19:00Z")] / hourly[pd.Timestamp("2025-10-09T19:00Z")] - 1) * 100
+    assert market.btc_move_pct == pytest.approx(btc, abs=1e-9)
+    assert "BTC −3.6 % over the same hours" in lines
+
+
+# -- earnings: shocks, reversals and gaps without a report ---------------------------------------
+
+
+def report_sessions() -> pd.DataFrame:
+    """Every 2025 report of the shipped calendar with its first session's gap and move, from the CSVs."""
+    reports = pd.read_csv(SHIPPED_REPLAY_DATA / "earnings_dates.csv")
+    rows = []
+    for report in reports.itertuples():
+        daily = pd.read_csv(SHIPPED_REPLAY_DATA / f"{report.symbol}_1d.csv")
+        daily = daily.set_index(daily.columns[0])
+        at = daily.index.get_loc(report.first_session_after_report)
+        prior, today = daily.iloc[at - 1], daily.iloc[at]
+        gap, move = (today.open / prior.close - 1) * 100, (today.close / prior.close - 1) * 100
+        rows.append((report.symbol, date.fromisoformat(report.first_session_after_report), gap, move))
+    return pd.DataFrame(rows, columns=["symbol", "session", "gap", "move"])
+
+
+def alerts_of(kind: str) -> dict[tuple[str, date], object]:
+    return {(a.symbol, a.session): a for m in year() for a in m.alerts if a.kind == kind}
+
+
+def test_every_earnings_shock_of_seven_percent_is_told_with_its_move_net_of_the_market():
+    sessions = report_sessions()
+    assert len(sessions) == 12
+    big = sessions[(sessions.gap.abs() >= 7) | (sessions.move.abs() >= 7)]
+    assert len(big) == 5  # AMD 5 Feb, NVDA 27 Feb, ORCL 12 Jun, 10 Sep, 11 Dec
+    shocks = alerts_of("earnings_shock")
+    for row in big.itertuples():
+        shock = shocks[(row.symbol, row.session)]
+        assert shock.move_pct == pytest.approx(row.move, abs=1e-6)
+        text = render_plain(shock)
+        assert "after earnings" in text and "Net of the market: " in text, text
+
+
+def test_the_nvda_report_day_reversal_of_20_november_is_told():
+    reversal = alerts_of("earnings_reversal")[("NVDA", date(2025, 11, 20))]
+    assert render_plain(reversal).splitlines()[0] == "↩️ NVDA reversed after earnings: opened +5.1 %, closed −3.2 %"
+    assert reversal.report_date == date(2025, 11, 19)
+
+
+def test_a_gap_without_a_report_never_says_after_earnings():
+    reported = set(zip(report_sessions().symbol, report_sessions().session, strict=True))
+    gaps = alerts_of("gap")
+    assert ("ORCL", date(2025, 1, 22)) in gaps and ("AMD", date(2025, 10, 6)) in gaps  # Stargate, OpenAI
+    for key, gap in gaps.items():
+        assert key not in reported
+        text = render_plain(gap)
+        assert "after earnings" not in text and "No earnings report on record for this session" in text
+    assert not [a for a in alerts_of("earnings_shock").values() if not a.earnings]

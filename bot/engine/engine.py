@@ -25,10 +25,10 @@ from bot.config import Settings
 from bot.domain import Alert, AlertKey, Bar, Quote
 from bot.engine.audience import ChatPrefs, load_audience
 from bot.engine.bar_cache import BarCache
+from bot.engine.echoes import without_echoes
 from bot.engine.view import StoreView
 from bot.markettime import MarketHours
 from bot.rules.contract import Rule, Stateless, Tick
-from bot.rules.earnings_shock import EarningsShock
 from bot.rules.level_index import LevelOwners
 from bot.rules.registry import RULES, defaults, importance
 from bot.store import outbox
@@ -48,19 +48,6 @@ class Decided:
     alert_id: int
     alert: Alert
     chat_ids: tuple[int, ...]
-
-
-def _without_echoes(db: Database, candidates: list[Candidate]) -> list[Candidate]:
-    """A large move of a name that had an earnings shock that session is the same news: keep the shock."""
-    shocked = {(a.symbol, a.session) for a, _ in candidates if isinstance(a, EarningsShock)}
-    kept = []
-    for alert, chats in candidates:
-        if alert.kind == "large_move":
-            day = alert.time.date()
-            if (alert.symbol, day) in shocked or outbox.decided_in_period(db, "earnings_shock", alert.symbol, day):
-                continue
-        kept.append((alert, chats))
-    return kept
 
 
 class Engine:
@@ -124,6 +111,8 @@ class Engine:
         candidates: list[Candidate] = []
         changed: dict[RuleKey, Any] = {}
         for rule in self.rules:
+            if silent and rule.State is Stateless:
+                continue  # nothing to warm up: a stateless rule decides from what is stored
             groups = _groups(rule, audience, base)
             for scope in rule.scopes(tick):
                 for params, chats in groups.items():
@@ -138,7 +127,7 @@ class Engine:
                         wanted = [c.chat_id for c in chats if c.wants(out.alert.kind)]
                         targets = wanted if out.chats is None else [c for c in wanted if c in out.chats]
                         candidates.append((out.alert, targets))
-        return self._decide(now, _without_echoes(self.db, candidates), changed)
+        return self._decide(now, without_echoes(self.db, candidates), changed)
 
     # -- decide, queue, remember: one transaction -----------------------------------------
     def _decide(self, now: datetime, candidates: list[Candidate], states: dict[RuleKey, Any]) -> list[Decided]:

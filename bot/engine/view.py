@@ -6,8 +6,9 @@ parameter set shares them); nothing here writes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
@@ -18,6 +19,8 @@ from bot.rules.contract import Tick
 from bot.rules.level_index import LevelOwners
 from bot.store import market, outbox
 
+T = TypeVar("T")
+
 
 class StoreView:
     def __init__(self, db: Database, settings: Settings, tick: Tick, levels: LevelOwners, bars: BarCache) -> None:
@@ -26,6 +29,7 @@ class StoreView:
         self.tick = tick
         self._levels = levels
         self._bars = bars
+        self._memo: dict[Hashable, Any] = {}
 
     @property
     def settings(self) -> Settings:
@@ -57,6 +61,12 @@ class StoreView:
             if since <= end <= until:
                 points.add((end, bar.close))
         return sorted(points)
+
+    def memo(self, key: Hashable, make: Callable[[], T]) -> T:
+        if key not in self._memo:
+            self._memo[key] = make()
+        value: T = self._memo[key]
+        return value
 
     def first_quote_since(self, symbol: str, since: datetime) -> Quote | None:
         return market.first_quote_since(self.db, symbol, since)

@@ -24,7 +24,7 @@ A rule module declares
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any, Generic, Protocol, TypeVar
@@ -38,6 +38,7 @@ V = TypeVar("V")
 P = TypeVar("P")
 S = TypeVar("S")
 I = TypeVar("I")  # noqa: E741 - the Inputs type
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,9 @@ class MarketView(Protocol):
 
     def first_quote_since(self, symbol: str, since: datetime) -> Quote | None:
         """The first quote of ``symbol`` at or after ``since``."""
+
+    def memo(self, key: Hashable, make: Callable[[], T]) -> T:
+        """``make()``, computed once per tick for ``key`` (inputs several rules share)."""
 
     def earnings(self, symbols: Sequence[str], since: date) -> list[EarningsDate]:
         """Report dates of ``symbols`` from ``since`` on."""

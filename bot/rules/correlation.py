@@ -1,59 +1,158 @@
-"""Correlation spikes: BTC's rolling correlation with a tech stock or the Nasdaq (QQQ) jumping.
+"""Correlation changes: BTC moving with a tech stock or the Nasdaq (QQQ) more, or less, than usual.
 
-Rule, on the first (shortest) window: a spike fires when the value crosses the
-threshold (previous < threshold <= today: trigger "threshold"), or when it is at least
-``jump`` above the lowest of the previous ``jump_sessions`` values (trigger "jump"; the
-threshold wins when both hold). After a resolution, the jump is measured only from
-values seen after it, so a fall that resolves a spike cannot re-fire it at once. An
-active spike does not fire again; it resolves when the value falls below
-threshold - band, or, for a jump spike, below the lower of that and (value at firing -
-band). A None value neither fires nor resolves. Every new date updates the state, but
-only the latest date may alert: the bot never alerts on stale facts. A resolution goes
-only to the chats that were told of the spike.
+The statistics are in :mod:`bot.rules.correlation_change`: on synchronous daily returns (BTC
+priced at the NYSE close, :func:`~bot.rules.correlation_stats.synchronous_returns`), scaled
+robustly, the correlation of the last 20 sessions is compared with that of the 100 sessions
+before them; z is their Fisher-z difference in standard errors (corrected for fat tails).
+
+Rule, per symbol and per chat threshold (``/set corr``, default 3.1): an episode opens when
+|z| ≥ the threshold (a rise: "moves with NVDA more than usual"; a fall: "decoupled") and
+closes when |z| < 1 ("back to its usual correlation"). One alert per opening, one per closing,
+the closing only to the chats that were told of the opening. No verdict before 120 returns; a
+date without one (a flat side) neither opens nor closes. Every new date moves the state on,
+but only the latest NYSE session may alert, and only while both series are fresh.
+
+Both directions alert: a decoupling (BTC no longer trading as a piece of the tech trade) is
+as much news to someone holding both as a coupling, and the two-sided test still keeps false
+alarms near 0.3 per symbol-year (README, measured on the 2025 return pairs).
 """
 
 from __future__ import annotations
 
-import html
-import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta, tzinfo
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, ClassVar, Literal
 
+import numpy as np
+
 from bot.domain import AlertBase, AlertKind, Bar, UtcTime, num
-from bot.formatting import fmt_corr, fmt_date_range, fmt_symbol, fmt_window
-from bot.i18n import Html, t
+from bot.formatting import fmt_corr, fmt_date_range, fmt_sigmas, fmt_symbol
+from bot.i18n import t, tn
+from bot.markettime import CalendarRangeError, MarketHours
 from bot.rules.contract import MarketView, Out, Setting, Tick
-from bot.rules.correlation_stats import CorrelationSeries, aligned_returns, correlation_series
-from bot.values import number
+from bot.rules.correlation_change import BASELINE, RECENT, SPAN, ChangeTest, change_test, interval
+from bot.rules.correlation_stats import AlignedReturns, regular_close, synchronous_returns
+from bot.values import BadArgument, number
+from bot.values import Threshold as Sigmas
 
 NAME = "correlation"
 MUTE_GROUP = "correlation"
-HISTORY = timedelta(days=400)
-MAX_WINDOWS = 6
-Trigger = Literal["threshold", "jump"]
-_JUMP_TOLERANCE = 1e-12  # 0.7 - 0.3 is 0.39999999999999997 in floating point
+HISTORY = timedelta(days=250)  # about 170 sessions: the 121 a verdict needs, and 50 more for a catch-up
+Z_RANGE = (2.0, 6.0)
+CLOSE_Z = 1.0  # an episode closes once |z| is below this
+BTC = "BTC"
+DAY = timedelta(days=1)
+Direction = Literal["up", "down"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The test on one session: the two robust correlations, κ, z, and the windows' dates."""
+
+    day: date
+    z: float
+    recent: float  # the last RECENT sessions
+    usual: float  # the BASELINE sessions before them
+    kappa: float
+    start: date  # the first return dates of the recent and the usual window
+    usual_start: date
+    usual_end: date
+    at_close: int  # sessions of the recent window with BTC priced at the NYSE close
+
+    def bounds(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """The 95 % confidence intervals of the recent and the usual correlation."""
+        return interval(self.recent, RECENT, self.kappa), interval(self.usual, BASELINE, self.kappa)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Verdicts:
+    """The test on every return date: ``at(i)`` is the verdict on ``dates[i]`` (None before SPAN
+    returns, or where a side is flat)."""
+
+    dates: tuple[date, ...]
+    test: ChangeTest
+    at_close: np.ndarray  # per date: sessions of its recent window with BTC at the NYSE close
+
+    @classmethod
+    def of(cls, returns: AlignedReturns) -> Verdicts:
+        test = change_test(np.asarray(returns.btc), np.asarray(returns.equity))
+        synced = np.zeros(len(returns.dates)) if returns.at_close is None else returns.at_close.astype(float)
+        counts = np.concatenate(([0.0], np.cumsum(synced)))
+        in_window = counts[1:] - counts[np.maximum(np.arange(1, len(synced) + 1) - RECENT, 0)]
+        return cls(returns.dates, test, in_window)
+
+    def at(self, i: int) -> Verdict | None:
+        t = self.test
+        values = (float(t.z[i]), float(t.recent[i]), float(t.usual[i]), float(t.kappa[i]))
+        if i < SPAN - 1 or not all(np.isfinite(values)):
+            return None
+        dates = self.dates
+        return Verdict(
+            dates[i], *values, dates[i - RECENT + 1], dates[i - SPAN + 1], dates[i - RECENT], int(self.at_close[i])
+        )
+
+    def latest(self) -> Verdict | None:
+        return self.at(len(self.dates) - 1) if self.dates else None
+
+
+def session_closes(hours: MarketHours | None) -> Callable[[date], datetime]:
+    """When each session closed by ``hours`` (16:00 New York where it cannot say)."""
+
+    @functools.cache
+    def close(day: date) -> datetime:
+        try:
+            session = hours.session(day) if hours is not None else None
+        except CalendarRangeError:
+            session = None
+        return session.close if session is not None else regular_close(day)
+
+    return close
+
+
+def latest_verdict(
+    btc_daily: Sequence[Bar],
+    btc_hourly: Sequence[Bar],
+    equity_daily: Sequence[Bar],
+    now: datetime,
+    hours: MarketHours | None = None,
+) -> Verdict | None:
+    """The test on the latest session with data (for ``/corr``); None with too little data."""
+    returns = synchronous_returns(btc_daily, btc_hourly, equity_daily, now=now, session_close=session_closes(hours))
+    return Verdicts.of(returns).latest()
+
+
+# -- alerts -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Correlation(AlertBase):
-    """What both correlation alerts carry; the other side is always BTC."""
+    """What both alerts carry; the other side is always BTC."""
 
     symbol: str  # the equity or index
     time: UtcTime
-    window: int  # trading days of the window that fired (21 = "30d")
-    value: float
-    previous: float | None  # the value one session earlier
-    threshold: float
-    jump: float
-    windows: dict[str, float | None] = field(default_factory=dict)  # {"21": 0.74, "63": 0.52}
-    start: date | None = None  # first and last dates of the returns in the window
+    direction: Direction  # of the change that opened the episode
+    threshold: float  # |z| that opens an episode for these chats
+    z: float
+    window: int = RECENT  # sessions of the recent window (the chart shows this rolling window)
+    baseline: int = BASELINE
+    value: float  # robust correlation over the recent window, with its 95 % interval
+    low: float
+    high: float
+    usual: float  # over the baseline window before it
+    usual_low: float
+    usual_high: float
+    kappa: float = 1.0
+    start: date | None = None  # first and last return dates of the recent window
     end: date | None = None
+    usual_start: date | None = None
+    usual_end: date | None = None
+    at_close: int = 0  # sessions of the recent window with BTC at the NYSE close
 
     @property
     def param(self) -> str:
-        return f"{num(self.threshold)}/{num(self.jump)}/{self.window}"
+        return spike_param(self.threshold)
 
     @property
     def period(self) -> str:
@@ -63,8 +162,6 @@ class _Correlation(AlertBase):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CorrelationSpike(_Correlation):
     kind: ClassVar[AlertKind] = "correlation_spike"
-    trigger: Literal["threshold", "jump"]
-    change_10d: float | None  # value minus the lowest value of the last 10 sessions
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,254 +171,225 @@ class CorrelationResolved(_Correlation):
 
 KINDS = (CorrelationSpike, CorrelationResolved)
 CorrelationAlert = CorrelationSpike | CorrelationResolved
+
+
+def spike_param(threshold: float) -> str:
+    return f"{num(threshold)}/{RECENT}/{BASELINE}"
+
+
+# -- the setting ------------------------------------------------------------------------------
+
+_SIGMA_SUFFIXES = ("sigmas", "sigma", "σ", "se", "sd", "s")
+
+
+def sigmas(text: str) -> Sigmas:
+    """``3.1``, ``3.1σ``, ``3.1 sigma``: the standard errors a change must reach, 2 to 6."""
+    raw = text.strip().lower().replace(" ", "")
+    for suffix in _SIGMA_SUFFIXES:
+        if raw.endswith(suffix) and raw[: -len(suffix)]:
+            raw = raw[: -len(suffix)]
+            break
+    try:
+        return Sigmas(number(raw, low=Z_RANGE[0], high=Z_RANGE[1]), "σ")
+    except BadArgument as error:
+        error.values["text"] = text[:30]
+        raise
+
+
 SETTINGS: tuple[Setting[Any], ...] = (
     Setting(
         "corr",
-        float,
-        lambda text: number(text, low=0.05, high=1.0),
-        default=lambda settings: settings.corr_threshold,
-        label="setting.corr",
-        help="set.help.corr",
-        example="/set corr 0.8",
-        aliases=("correlation", "threshold", "corr_threshold"),
-    ),
-    Setting(
-        "jump",
-        float,
-        lambda text: number(text, low=0.05, high=2.0),
-        default=lambda settings: settings.corr_jump,
-        label="setting.jump",
-        help="set.help.jump",
-        example="/set jump 0.4",
-        aliases=("corr_jump",),
+        # Stored as {"value": 3.1, "unit": "σ"}: the bare 0.7 of the old correlation threshold
+        # cannot be read as one, so such a chat gets the default.
+        Sigmas,
+        sigmas,
+        default=lambda settings: Sigmas(settings.corr_change_z, "σ"),
+        label="setting.corr_z",
+        help="set.help.corr_z",
+        example="/set corr 3.5",
+        aliases=("correlation", "threshold", "corr_threshold", "corr_z"),
     ),
 )
 
 
 @dataclass(frozen=True, slots=True)
-class CorrelationParams:
-    """One chat's rule settings; ``windows`` in trading days, sorted, the first one alerts."""
+class Threshold:
+    """A chat's rule parameter: |z| that opens an episode."""
 
-    threshold: float = 0.7
-    jump: float = 0.4
-    windows: tuple[int, ...] = (21, 63)
-    jump_sessions: int = 10
-    band: float = 0.1
+    z: float
 
-    def __post_init__(self) -> None:
-        if not 0 < self.threshold <= 1:
-            raise ValueError(f"threshold must be in (0, 1], got {self.threshold}")
-        if not 0 < self.jump <= 2:
-            raise ValueError(f"jump must be in (0, 2], got {self.jump}")
-        if not 0 <= self.band <= 1:
-            raise ValueError(f"band must be in [0, 1], got {self.band}")
-        windows = tuple(self.windows)
-        if not windows or any(isinstance(w, bool) or not isinstance(w, int) or w < 5 for w in windows):
-            raise ValueError(f"windows must be whole numbers of trading days >= 5, got {self.windows}")
-        sessions = self.jump_sessions
-        if isinstance(sessions, bool) or not isinstance(sessions, int) or sessions < 1:
-            raise ValueError(f"jump_sessions must be a whole number >= 1, got {self.jump_sessions}")
-        object.__setattr__(self, "windows", tuple(sorted(set(windows))))
-
-    @property
-    def jump_floor(self) -> float:
-        """A jump only counts once it lands at or above threshold − jump (0.3 by default):
-        a rise from −0.36 to 0.04 is a big change, but not BTC trading with the name."""
-        return self.threshold - self.jump
-
-    @property
-    def window(self) -> int:
-        """The window the rule watches (the shortest, 21 = "30d")."""
-        return self.windows[0]
+    def __str__(self) -> str:
+        return num(self.z)
 
 
 @dataclass(frozen=True, slots=True)
 class CorrelationState:
-    """What the rule remembers per symbol and parameter set between evaluations."""
+    """What the rule remembers per symbol and threshold between evaluations."""
 
-    last_date: date | None = None  # the last aligned date evaluated
-    active: bool = False
-    trigger: Trigger | None = None  # of the active spike
-    fired_value: float | None = None
-    fired_on: date | None = None
-    resolved_on: date | None = None  # the last resolution; the jump looks back only after it
-
-
-def evaluate_correlation(
-    symbol: str,
-    btc_daily: Sequence[Bar],
-    equity_daily: Sequence[Bar],
-    params: CorrelationParams,
-    state: CorrelationState,
-    now: datetime,
-) -> tuple[CorrelationState, list[CorrelationAlert]]:
-    """Run the rule over every aligned date after ``state.last_date``; only the latest may alert."""
-    series = correlation_series(aligned_returns(btc_daily, equity_daily, now=now), params.windows)
-    return apply_rule(symbol, series, params, state, now)
-
-
-def apply_rule(
-    symbol: str,
-    series: CorrelationSeries,
-    params: CorrelationParams,
-    state: CorrelationState,
-    now: datetime,
-) -> tuple[CorrelationState, list[CorrelationAlert]]:
-    """The rule on an already computed series (``evaluate_correlation`` without the prices)."""
-    alerts: list[CorrelationAlert] = []
-    last = len(series.dates) - 1
-    for i, day in enumerate(series.dates):
-        if state.last_date is not None and day <= state.last_date:
-            continue
-        state, alert = _step(symbol, series, i, params, state, now)
-        state = replace(state, last_date=day)
-        if alert is not None and i == last:
-            alerts.append(alert)
-    return state, alerts
-
-
-def _step(
-    symbol: str,
-    series: CorrelationSeries,
-    i: int,
-    params: CorrelationParams,
-    state: CorrelationState,
-    now: datetime,
-) -> tuple[CorrelationState, CorrelationAlert | None]:
-    window, day = params.window, series.dates[i]
-    values = series.values[window]
-    value = values[i]
-    if value is None:
-        return state, None
-    previous = values[i - 1] if i > 0 else None
-    lookback = range(max(0, i - params.jump_sessions), i)
-    earlier = [(series.dates[j], v) for j in lookback if (v := values[j]) is not None]
-    change = value - min(v for _, v in earlier) if earlier else None
-    common: dict[str, Any] = {
-        "symbol": symbol,
-        "time": now,
-        "window": window,
-        "value": value,
-        "previous": previous,
-        "threshold": params.threshold,
-        "jump": params.jump,
-        "start": series.start(i, window),
-        "end": day,
-        "windows": {str(w): series.values[w][i] for w in params.windows},
-    }
-    if state.active:
-        level = params.threshold - params.band
-        if state.trigger == "jump" and state.fired_value is not None:
-            level = min(level, state.fired_value - params.band)
-        if value >= level:
-            return state, None
-        resolved = replace(state, active=False, trigger=None, fired_value=None, fired_on=None)
-        return replace(resolved, resolved_on=day), CorrelationResolved(**common)
-    fresh = [v for d, v in earlier if state.resolved_on is None or d > state.resolved_on]
-    trigger: Trigger | None = None
-    if previous is not None and previous < params.threshold <= value:
-        trigger = "threshold"
-    elif fresh and value - min(fresh) >= params.jump - _JUMP_TOLERANCE and value >= params.jump_floor:
-        trigger = "jump"
-    if trigger is None:
-        return state, None
-    fired = replace(state, active=True, trigger=trigger, fired_value=value, fired_on=day)
-    return fired, CorrelationSpike(trigger=trigger, change_10d=change, **common)
+    last_date: date | None = None  # the last date evaluated
+    active: Direction | None = None  # the direction of the open episode
+    opened_on: date | None = None
 
 
 State = CorrelationState
 
 
 @dataclass(frozen=True, slots=True)
-class Levels:
-    """A chat's correlation settings: the spike threshold and the jump."""
-
-    threshold: float
-    jump: float
-
-    def __str__(self) -> str:
-        return f"{num(self.threshold)}/{num(self.jump)}"
-
-
-@dataclass(frozen=True, slots=True)
 class Inputs:
     symbol: str
-    series: CorrelationSeries
-    windows: tuple[int, ...]
-    told: frozenset[int]  # the chats told of the latest spike with these settings
+    verdicts: Verdicts
+    latest: date | None  # the latest closed NYSE session: only it may alert (None: any last date)
+    fresh: bool  # both series fresh (stale or missing data never alerts)
+    told: frozenset[int]  # the chats told of the latest opening with this threshold
 
 
-def params(values: Mapping[str, Any]) -> Levels:
-    return Levels(float(values["corr"]), float(values["jump"]))
+def apply_rule(
+    inputs: Inputs, state: CorrelationState, threshold: float, now: datetime
+) -> tuple[CorrelationState, list[CorrelationAlert]]:
+    """Every date after ``state.last_date`` moves the state on; only the latest session may alert."""
+    alerts: list[CorrelationAlert] = []
+    last = len(inputs.verdicts.dates) - 1
+    for i, day in enumerate(inputs.verdicts.dates):
+        if state.last_date is not None and day <= state.last_date:
+            continue
+        state, alert = _step(inputs.symbol, inputs.verdicts.at(i), state, threshold, now)
+        state = replace(state, last_date=day)
+        current = inputs.latest is None or day == inputs.latest
+        if alert is not None and i == last and current and inputs.fresh:
+            alerts.append(alert)
+    return state, alerts
+
+
+def history(verdicts: Verdicts, threshold: float) -> list[CorrelationAlert]:
+    """Every alert the rule decides walking ``verdicts`` one date at a time, each date alerting as
+    it would have as the latest (for measuring the rule; stamped at BTC's close after the date)."""
+    state, alerts = CorrelationState(), []
+    for i, day in enumerate(verdicts.dates):
+        state, alert = _step("-", verdicts.at(i), state, threshold, datetime.combine(day + DAY, time(0), UTC))
+        if alert is not None:
+            alerts.append(alert)
+    return alerts
+
+
+def _step(
+    symbol: str, verdict: Verdict | None, state: CorrelationState, threshold: float, now: datetime
+) -> tuple[CorrelationState, CorrelationAlert | None]:
+    if verdict is None:
+        return state, None
+    if state.active is not None:
+        if abs(verdict.z) >= CLOSE_Z:
+            return state, None
+        closed = _alert(CorrelationResolved, symbol, verdict, state.active, threshold, now)
+        return replace(state, active=None, opened_on=None), closed
+    if abs(verdict.z) < threshold:
+        return state, None
+    direction: Direction = "up" if verdict.z > 0 else "down"
+    opened = _alert(CorrelationSpike, symbol, verdict, direction, threshold, now)
+    return replace(state, active=direction, opened_on=verdict.day), opened
+
+
+def _alert(
+    cls: type[CorrelationAlert], symbol: str, v: Verdict, direction: Direction, threshold: float, now: datetime
+) -> CorrelationAlert:
+    (low, high), (usual_low, usual_high) = v.bounds()
+    return cls(
+        symbol=symbol,
+        time=now,
+        direction=direction,
+        threshold=threshold,
+        z=v.z,
+        value=v.recent,
+        low=low,
+        high=high,
+        usual=v.usual,
+        usual_low=usual_low,
+        usual_high=usual_high,
+        kappa=v.kappa,
+        start=v.start,
+        end=v.day,
+        usual_start=v.usual_start,
+        usual_end=v.usual_end,
+        at_close=v.at_close,
+    )
+
+
+# -- the contract -----------------------------------------------------------------------------
+
+
+def params(values: Mapping[str, Any]) -> Threshold:
+    chosen = values["corr"]
+    z = chosen.value if isinstance(chosen, Sigmas) else float(chosen)
+    return Threshold(min(max(z, Z_RANGE[0]), Z_RANGE[1]))
 
 
 def scopes(tick: Tick) -> Iterable[str]:
     return tick.watchlist if tick.daily_bars() else ()
 
 
-def inputs(view: MarketView, tick: Tick, scope: str, params: Levels) -> Inputs:
+def inputs(view: MarketView, tick: Tick, scope: str, params: Threshold) -> Inputs:
     since = tick.now - HISTORY
-    windows = tuple(view.settings.corr_windows)
-    returns = aligned_returns(view.daily("BTC", since), view.daily(scope, since), now=tick.now)
-    spike_param = f"{params}/{windows[0]}"
-    return Inputs(
-        scope, correlation_series(returns, windows), windows, view.told("correlation_spike", scope, spike_param)
-    )
+
+    def verdicts() -> Verdicts:
+        returns = synchronous_returns(
+            view.daily(BTC, since),
+            view.hourly(BTC, since),
+            view.daily(scope, since),
+            now=tick.now,
+            session_close=view.memo("session_closes", lambda: session_closes(tick.hours)),
+        )
+        return Verdicts.of(returns)
+
+    try:
+        latest: date | None = tick.hours.last_closed_session(tick.now).day
+        fresh = tick.fresh(BTC) and tick.fresh(scope)
+    except CalendarRangeError:
+        latest, fresh = None, False
+    told = view.told("correlation_spike", scope, spike_param(params.z))
+    return Inputs(scope, view.memo(("correlation", scope), verdicts), latest, fresh, told)
 
 
 def evaluate(
-    inputs: Inputs, state: CorrelationState, params: Levels, now: datetime
+    inputs: Inputs, state: CorrelationState, params: Threshold, now: datetime
 ) -> tuple[CorrelationState, list[Out]]:
-    rule = CorrelationParams(params.threshold, params.jump, inputs.windows)
-    state, alerts = apply_rule(inputs.symbol, inputs.series, rule, state, now)
-    # A resolution only to those who were told of the spike.
+    state, alerts = apply_rule(inputs, state, params.z, now)
+    # A closing only to those who were told of the opening.
     return state, [Out(a, inputs.told if isinstance(a, CorrelationResolved) else None) for a in alerts]
 
 
-def _window_values(windows: dict[str, float | None], lang: str) -> str:
-    def label(key: str) -> tuple[int, str]:
-        key = str(key).strip()
-        if re.fullmatch(r"[0-9]{1,5}", key):
-            return int(key), fmt_window(int(key), lang)
-        return 10**6, html.escape(fmt_symbol(key)[:12], quote=False)
-
-    labelled = sorted(((label(key), value) for key, value in windows.items()), key=lambda item: item[0])[:MAX_WINDOWS]
-    return " · ".join(f"{text} {fmt_corr(value)}" for (_, text), value in labelled)
+# -- what a chat reads ------------------------------------------------------------------------
 
 
-def _context(a: CorrelationAlert, lang: str) -> list[str]:
-    lines = []
-    if len(a.windows) > 1 or (a.windows and str(a.window) not in a.windows):
-        lines.append(t(lang, "alert.corr.windows", values=Html(_window_values(a.windows, lang))))
-    if a.previous is not None:
-        lines.append(t(lang, "alert.corr.previous", previous=fmt_corr(a.previous)))
-    if a.start or a.end:
-        lines.append(t(lang, "alert.corr.range", range=fmt_date_range(a.start, a.end, lang)))
-    return lines
+def values_line(
+    lang: str, recent: float, recent_ci: tuple[float, float], usual: float, usual_ci: tuple[float, float]
+) -> str:
+    """``Correlation 0.78 (95 % CI 0.52–0.91) vs usual 0.21 (0.02–0.38)`` (also in ``/corr``)."""
+    numbers = {"value": recent, "low": recent_ci[0], "high": recent_ci[1]}
+    numbers |= {"usual": usual, "usual_low": usual_ci[0], "usual_high": usual_ci[1]}
+    return t(lang, "alert.corr.values", **{name: fmt_corr(x, lang=lang) for name, x in numbers.items()})
+
+
+def _windows_line(lang: str, a: _Correlation) -> str:
+    recent = fmt_date_range(a.start, a.end, lang)
+    return tn(lang, "alert.corr.sessions", a.window, range=recent, baseline=a.baseline)
+
+
+def _sync_line(lang: str, a: _Correlation) -> str:
+    if a.at_close >= a.window:
+        return t(lang, "alert.corr.sync_all")
+    if a.at_close <= 0:
+        return t(lang, "alert.corr.sync_none")
+    return t(lang, "alert.corr.sync_part", count=a.at_close, total=a.window)
 
 
 def render(alert: AlertBase, lang: str, tz: tzinfo) -> list[str]:
     assert isinstance(alert, (CorrelationSpike, CorrelationResolved))
-    values = {
-        "symbol": fmt_symbol(alert.symbol),
-        "value": fmt_corr(alert.value),
-        "window": fmt_window(alert.window, lang),
-    }
+    symbol = fmt_symbol(alert.symbol)
+    z, threshold = fmt_sigmas(alert.z, lang), fmt_sigmas(alert.threshold, lang)
     if isinstance(alert, CorrelationResolved):
-        lines = [
-            t(lang, "alert.corr.resolved", **values),
-            t(lang, "alert.corr.below", threshold=fmt_corr(alert.threshold)),
-        ]
-        return lines + _context(alert, lang)
-    lines = [t(lang, "alert.corr.spike", **values)]
-    if alert.trigger == "jump":
-        if alert.change_10d is None:
-            lines.append(t(lang, "alert.corr.jump_no_change", jump=fmt_corr(alert.jump)))
-        else:
-            lines.append(t(lang, "alert.corr.jump", change=fmt_corr(alert.change_10d), jump=fmt_corr(alert.jump)))
-    elif alert.change_10d is None:
-        lines.append(t(lang, "alert.corr.above", threshold=fmt_corr(alert.threshold)))
+        head = t(lang, "alert.corr.back", symbol=symbol)
+        change = t(lang, "alert.corr.z_back", z=z, close=fmt_sigmas(CLOSE_Z, lang))
     else:
-        change = fmt_corr(alert.change_10d, signed=True)
-        lines.append(t(lang, "alert.corr.above_change", threshold=fmt_corr(alert.threshold), change=change))
-    return lines + _context(alert, lang)
+        head = t(lang, "alert.corr.rise" if alert.direction == "up" else "alert.corr.fall", symbol=symbol)
+        change = t(lang, "alert.corr.z", z=z, threshold=threshold)
+    values = values_line(lang, alert.value, (alert.low, alert.high), alert.usual, (alert.usual_low, alert.usual_high))
+    return [head, values, change, _windows_line(lang, alert), _sync_line(lang, alert)]

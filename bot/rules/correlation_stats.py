@@ -1,14 +1,21 @@
 """Correlation of BTC with one equity or index, on daily log returns (pure arithmetic).
 
     returns = aligned_returns(btc_bars, nvda_bars)            # BTC's UTC day on NVDA's sessions
+    returns = synchronous_returns(btc_daily, btc_hourly, nvda_bars, now=now)   # BTC at NVDA's closes
     rolling_correlation(returns, 21)                          # [(date, value or None), ...]
-    current_correlation(btc_bars, nvda_bars, 21)              # the latest value, for /corr
+    current_correlation(btc_bars, nvda_bars, 21)              # the latest value and its 95 % CI, for /corr
 
 Alignment: for each equity trading date D with a close, BTC's daily bar dated D
 (its UTC day, closing 00:00 UTC on D+1). A date where either side has no bar (or no
 positive close) is dropped, so that return spans the gap: a Monday's BTC return spans
 the weekend, and a missing BTC day merges two equity sessions. With ``now``, only
 dates whose BTC day has closed by ``now`` are used.
+
+Synchronous alignment (:func:`synchronous_returns`, for the correlation-change rule): BTC's
+price at each session's NYSE close (16:00 New York, earlier on half days), from the last
+hourly BTC bar that closed at or before it and at most ``SYNC_SLACK`` (2 h) earlier; on a
+session without such a bar, BTC's daily close (its UTC day, 3 to 4 hours after the NYSE
+close). A session counts once it has closed and its BTC price is known by ``now``.
 
 Correlation: Pearson over the last ``window`` aligned return pairs, computed two-pass
 (mean-centred per window), equal to pandas ``Series.rolling(window).corr(other)``. A
@@ -18,17 +25,23 @@ their size) has no correlation: None. No NaN leaves this module.
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from bot.domain import Bar
+from bot.markettime import NEW_YORK, REGULAR_CLOSE
+from bot.rules.correlation_change import interval, kappa
 
 FLAT_TOLERANCE = 1e-10  # a spread below this fraction of the returns' size counts as flat
+SYNC_SLACK = timedelta(hours=2)  # an hourly BTC close this long before a session's close still stands for it
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -38,6 +51,7 @@ class AlignedReturns:
     dates: tuple[date, ...]
     btc: np.ndarray
     equity: np.ndarray
+    at_close: np.ndarray | None = None  # synchronous alignment: whether BTC's price of ``dates[i]`` is at the close
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +75,8 @@ class CorrelationReading:
     start: date  # first and last dates of the returns in the window
     end: date
     earlier: float | None  # the value ``sessions_back`` sessions earlier
+    low: float | None = None  # its 95 % confidence interval (Fisher z, corrected for fat tails)
+    high: float | None = None
 
 
 def _closes(bars: Sequence[Bar], until: date | None) -> dict[date, float]:
@@ -88,6 +104,52 @@ def aligned_returns(
     btc_r, eq_r = np.log(b[1:] / b[:-1]), np.log(e[1:] / e[:-1])
     btc_r.flags.writeable = eq_r.flags.writeable = False
     return AlignedReturns(dates=tuple(days[1:]), btc=btc_r, equity=eq_r)
+
+
+def regular_close(day: date) -> datetime:
+    """16:00 New York time on ``day`` (a session's close when no calendar says otherwise)."""
+    return datetime.combine(day, REGULAR_CLOSE, NEW_YORK).astimezone(UTC)
+
+
+def synchronous_returns(
+    btc_daily: Sequence[Bar],
+    btc_hourly: Sequence[Bar],
+    equity_daily: Sequence[Bar],
+    *,
+    now: datetime,
+    session_close: Callable[[date], datetime] = regular_close,
+) -> AlignedReturns:
+    """BTC and equity log returns between consecutive sessions, BTC priced at each session's close
+    when an hourly bar allows it (see the module doc); ``at_close`` says which dates it did.
+    ``btc_hourly`` is oldest first, as the store gives it."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    daily = _closes(btc_daily, None)
+    equity = _closes(equity_daily, None)
+    starts = [bar.ts for bar in btc_hourly]
+    days, btc_prices, eq_prices, synced = [], [], [], []
+    for day in sorted(equity):
+        close = session_close(day)
+        if close > now:
+            continue
+        i = bisect.bisect_right(starts, close - HOUR) - 1  # the last bar closed by then
+        bar = btc_hourly[i] if i >= 0 else None
+        if bar is not None and bar.ts + HOUR >= close - SYNC_SLACK and math.isfinite(bar.close) and bar.close > 0:
+            price, at_close = bar.close, True
+        elif day in daily and datetime.combine(day, time(0), UTC) + DAY <= now:
+            price, at_close = daily[day], False
+        else:
+            continue
+        days.append(day)
+        btc_prices.append(price)
+        eq_prices.append(equity[day])
+        synced.append(at_close)
+    b, e = np.array(btc_prices, dtype=float), np.array(eq_prices, dtype=float)
+    btc_r, eq_r = np.log(b[1:] / b[:-1]), np.log(e[1:] / e[:-1])
+    at = np.array(synced[1:], dtype=bool)
+    for array in (btc_r, eq_r, at):
+        array.flags.writeable = False
+    return AlignedReturns(dates=tuple(days[1:]), btc=btc_r, equity=eq_r, at_close=at)
 
 
 def _rolling(x: np.ndarray, y: np.ndarray, window: int) -> tuple[float | None, ...]:
@@ -131,12 +193,17 @@ def current_correlation(
     now: datetime | None = None,
     sessions_back: int = 10,
 ) -> CorrelationReading | None:
-    """The correlation on the latest aligned date, or None if it has no value (too little data, flat)."""
-    series = correlation_series(aligned_returns(btc_daily, equity_daily, now=now), (window,))
+    """The correlation on the latest aligned date and its 95 % confidence interval, or None if it
+    has no value (too little data, flat)."""
+    returns = aligned_returns(btc_daily, equity_daily, now=now)
+    series = correlation_series(returns, (window,))
     values, last = series.values[window], len(series.dates) - 1
     value = values[last] if last >= 0 else None
     start = series.start(last, window)
     if value is None or start is None:
         return None
     earlier = values[last - sessions_back] if last >= sessions_back else None
-    return CorrelationReading(window, value, start, series.dates[last], earlier)
+    low, high = None, None
+    if window > 3:
+        low, high = interval(value, window, float(kappa(returns.btc[-window:], returns.equity[-window:])))
+    return CorrelationReading(window, value, start, series.dates[last], earlier, low, high)

@@ -6,79 +6,43 @@ move (the latest price while the session runs) reaches the threshold
 ``min(shock_pct, sigmas × σ)``, σ being the standard deviation of the name's last
 ``sigma_window`` daily simple returns in % before the session (sample σ, ``ddof=1``).
 With fewer than ``min_returns`` returns, or a flat series (σ = 0), the threshold is
-``shock_pct`` alone. On any other session only a *gap* that large is reported
-(``earnings=False``): a slow slide during the day is not a shock.
+``shock_pct`` alone. A gap that large on a session without a report is another kind
+(:mod:`bot.rules.gap`), and so is a report-day reversal (:mod:`bot.rules.earnings_reversal`).
 
 The rule is stateless: the engine stores alerts by ``key``, so returning the same
 alert again for the same facts is harmless. Beside the name's move the alert gives its
-peers' moves over the same session and BTC's move and 30d correlation with it.
+move net of the market, its peers' moves over the same session, and BTC's move over
+the same hours and 30d correlation with it (:mod:`bot.rules.session_news`).
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
-from bot.domain import NO_DIRECTION, AlertBase, AlertKind, EarningsDate, UtcTime, num
-from bot.formatting import fmt_corr, fmt_date, fmt_pct, fmt_price, fmt_symbol, fmt_timing, headline_pct
-from bot.i18n import Html, t
+from bot.domain import AlertBase, AlertKind, EarningsDate
+from bot.formatting import fmt_date, fmt_pct, fmt_price, fmt_symbol, fmt_timing, headline_pct
+from bot.i18n import t
 from bot.markettime import MarketHours, as_utc
 from bot.rules.contract import MarketView, Out, Setting, Stateless, Tick
-from bot.rules.correlation_stats import current_correlation
-from bot.rules.sessions import (
-    BTC,
-    SessionPrices,
-    closes_before_session,
-    current_session,
-    daily_sigma,
-    intraday_move,
-    open_session,
-    session_prices,
-    session_window,
-)
+from bot.rules.session_news import SessionContext, SessionNews, context_lines, news_fields, session_context
+from bot.rules.sessions import SessionPrices, closes_before_session, current_session, daily_sigma, open_session
 from bot.values import Threshold, number
 
 _REPORT_LOOKBACK = timedelta(days=14)  # longer than any run of market holidays
 
 
 @dataclass(frozen=True, slots=True)
-class EarningsShock(AlertBase):
-    """A gap or close-to-close move past the threshold on the first session after a report
-    (``earnings`` False: a gap that large without a known report)."""
+class EarningsShock(SessionNews):
+    """A gap or close-to-close move past the threshold on the first session after a report."""
 
     kind: ClassVar[AlertKind] = "earnings_shock"
-    symbol: str
-    time: UtcTime
-    session: date
-    gap_pct: float  # open vs prior close
-    move_pct: float | None  # close (or latest price) vs prior close
-    threshold_pct: float  # the effective threshold: min(shock %, sigmas × σ)
-    prior_close: float
-    open: float
-    price: float  # the close, or the latest price while the session runs
-    earnings: bool
+    earnings: bool = True  # (False in alerts stored before gaps became their own kind)
     report_date: date | None = None
     timing: str | None = None
-    peers: dict[str, float] = field(default_factory=dict)  # symbol → % move over the same session
-    btc_move_pct: float | None = None
-    btc_corr_30d: float | None = None
-    sigma_pct: float | None = None  # σ of the last 60 daily returns, in %
-
-    @property
-    def param(self) -> str:
-        return num(self.threshold_pct)
-
-    @property
-    def direction_key(self) -> str:
-        return NO_DIRECTION  # one shock per name, session and threshold, whichever way it went
-
-    @property
-    def period(self) -> str:
-        return self.session.isoformat()
 
 
 KINDS = (EarningsShock,)
@@ -142,6 +106,11 @@ def _report_for(
     return max(matches, key=lambda e: e.report_date, default=None)
 
 
+def report_session(prices: SessionPrices, earnings: Sequence[EarningsDate], hours: MarketHours) -> EarningsDate | None:
+    """The report whose first session after it is ``prices``'s session, if any."""
+    return _report_for(prices.session, prices.symbol, earnings, hours)
+
+
 def evaluate_shock(
     prices: SessionPrices,
     closes_before: Sequence[float],
@@ -150,45 +119,24 @@ def evaluate_shock(
     params: ShockParams,
     now: datetime,
     *,
-    peers: Mapping[str, float] | None = None,
-    btc_move_pct: float | None = None,
-    btc_corr_30d: float | None = None,
+    context: SessionContext | None = None,
 ) -> EarningsShock | None:
-    """An :class:`EarningsShock` if this session's gap or move reaches the threshold, else None.
-
-    On the first session after a known report either |gap| or |move| fires
-    (``earnings=True``); on any other session only |gap| does (``earnings=False``).
-    Nothing is judged on a closed day or before the session opens. ``peers`` are
-    other names' % moves over the same session (the name itself is left out); the
-    BTC context is passed through as given.
-    """
+    """An :class:`EarningsShock` if this is the first session after a report and its gap or
+    move reaches the threshold, else None. Nothing is judged on a closed day or before the
+    session opens. ``context``: the peers, market and BTC shown beside it."""
     now = as_utc(now)
     session = hours.session(prices.session)
     if session is None or now < session.open:
         return None
+    report = report_session(prices, earnings, hours)
     threshold, sigma = shock_threshold(closes_before, params)
-    gap, move = prices.gap_pct, prices.move_pct
-    report = _report_for(prices.session, prices.symbol, earnings, hours)
-    fired = abs(gap) >= threshold or (report is not None and abs(move) >= threshold)
-    if not fired:
+    if report is None or max(abs(prices.gap_pct), abs(prices.move_pct)) < threshold:
         return None
     return EarningsShock(
-        symbol=prices.symbol,
         time=now,
-        session=prices.session,
-        gap_pct=gap,
-        move_pct=move,
-        threshold_pct=threshold,
-        prior_close=prices.prior_close,
-        open=prices.open,
-        price=prices.price,
-        earnings=report is not None,
-        report_date=report.report_date if report else None,
-        timing=report.timing if report else None,
-        peers={s: float(p) for s, p in (peers or {}).items() if s != prices.symbol},
-        btc_move_pct=btc_move_pct,
-        btc_corr_30d=btc_corr_30d,
-        sigma_pct=sigma,
+        **news_fields(prices, context or SessionContext(), threshold, sigma),
+        report_date=report.report_date,
+        timing=report.timing,
     )
 
 
@@ -197,9 +145,6 @@ def evaluate_shock(
 NAME = "earnings_shock"
 MUTE_GROUP = "earnings"
 HISTORY = timedelta(days=120)
-CORRELATION_HISTORY = timedelta(days=400)
-MAX_PEERS = 12  # an earnings shock lists at most this many peers, the largest moves first
-NASDAQ_PROXY = "QQQ"
 SETTINGS: tuple[Setting[Any], ...] = (
     Setting(
         "shock",
@@ -218,12 +163,10 @@ State = Stateless
 @dataclass(frozen=True, slots=True)
 class Inputs:
     prices: SessionPrices | None
-    closes_before: tuple[float, ...]
-    earnings: tuple[EarningsDate, ...]
-    hours: MarketHours
-    peers: Mapping[str, float]
-    btc_move_pct: float | None
-    btc_corr_30d: float | None
+    closes_before: tuple[float, ...] = ()
+    earnings: tuple[EarningsDate, ...] = ()
+    hours: MarketHours | None = None
+    context: SessionContext = field(default_factory=SessionContext)
 
 
 def params(values: Mapping[str, Any]) -> Threshold:
@@ -239,41 +182,32 @@ def scopes(tick: Tick) -> Iterable[str]:
     return sorted(closed | trading)
 
 
-def _btc_move(view: MarketView, tick: Tick, session: date) -> float | None:
-    """BTC over the stock's window (previous close to now), from intraday BTC; None without it."""
-    window = session_window(tick.hours, session, tick.now)
-    move = intraday_move(view, BTC, *window) if window else None
-    return move.move_pct if move else None
+def session_inputs(view: MarketView, tick: Tick, scope: str) -> Inputs:
+    """A name's session so far, its history, its reports and what goes beside it (shared by
+    the shock, reversal and gap rules: read once per tick)."""
+    return view.memo(("session_inputs", scope), lambda: _session_inputs(view, tick, scope))
 
 
-def inputs(view: MarketView, tick: Tick, scope: str, params: Threshold) -> Inputs:
+def _session_inputs(view: MarketView, tick: Tick, scope: str) -> Inputs:
     daily = view.daily(scope, tick.now - HISTORY)
     prices = current_session(view, tick, scope, daily)
     if prices is None:
-        return Inputs(None, (), (), tick.hours, {}, None, None)
-    peers: dict[str, float] = {}
-    for peer in tick.watchlist:
-        if peer != scope:
-            peer_prices = session_prices(peer, view.daily(peer, tick.now - HISTORY), prices.session, hours=tick.hours)
-            if peer_prices is not None:
-                peers[peer] = peer_prices.move_pct
-    since = tick.now - CORRELATION_HISTORY
-    reading = current_correlation(
-        view.daily("BTC", since), view.daily(scope, since), view.settings.corr_windows[0], now=tick.now
-    )
+        return Inputs(None)
     return Inputs(
         prices,
         tuple(closes_before_session(daily, prices.session)),
         tuple(view.earnings([scope], prices.session - timedelta(days=10))),
         tick.hours,
-        peers,
-        _btc_move(view, tick, prices.session),
-        reading.value if reading else None,
+        session_context(view, tick, prices),
     )
 
 
+def inputs(view: MarketView, tick: Tick, scope: str, params: Threshold) -> Inputs:
+    return session_inputs(view, tick, scope)
+
+
 def evaluate(inputs: Inputs, state: Stateless, params: Threshold, now: datetime) -> tuple[Stateless, list[Out]]:
-    if inputs.prices is None or params.pct(None) is None:
+    if inputs.prices is None or inputs.hours is None or params.pct(None) is None:
         return state, []
     alert = evaluate_shock(
         inputs.prices,
@@ -282,30 +216,13 @@ def evaluate(inputs: Inputs, state: Stateless, params: Threshold, now: datetime)
         inputs.hours,
         ShockParams(params.value),
         now,
-        peers=inputs.peers,
-        btc_move_pct=inputs.btc_move_pct,
-        btc_corr_30d=inputs.btc_corr_30d,
+        context=inputs.context,
     )
     return state, [] if alert is None else [Out(alert)]
 
 
 def _up(value: float | None) -> bool:
     return value is None or math.isnan(value) or value >= 0
-
-
-def _peers(peers: Mapping[str, float], lang: str) -> Html:
-    def size(item: tuple[str, float]) -> float:
-        return abs(item[1]) if isinstance(item[1], (int, float)) and math.isfinite(item[1]) else -1.0
-
-    ranked = sorted(peers.items(), key=lambda item: (-size(item), str(item[0])))
-    items = []
-    for symbol, move in ranked[:MAX_PEERS]:
-        name = fmt_symbol(symbol)
-        label = t(lang, "alert.shock.nasdaq", symbol=name) if name == NASDAQ_PROXY else html.escape(name, quote=False)
-        items.append(f"{label} {fmt_pct(move, lang)}")
-    if len(ranked) > MAX_PEERS:
-        items.append(t(lang, "alert.shock.more_peers", count=len(ranked) - MAX_PEERS))
-    return Html(t(lang, "alert.list_sep").join(items))
 
 
 def render(alert: AlertBase, lang: str, tz: tzinfo) -> list[str]:
@@ -317,7 +234,7 @@ def render(alert: AlertBase, lang: str, tz: tzinfo) -> list[str]:
         way = "up" if _up(a.move_pct) else "down"
         headline = t(lang, f"alert.shock.earnings_{way}", symbol=symbol, move=headline_pct(a.move_pct, lang))
         lines = [headline, t(lang, "alert.shock.gap_line", gap=fmt_pct(a.gap_pct, lang), **prices)]
-    else:  # the gap is what fired (always so without a report)
+    else:  # the gap is what fired (always so in alerts stored before gaps had their own kind)
         kind = "earnings_gap" if a.earnings else "gap"
         way = "up" if _up(a.gap_pct) else "down"
         lines = [
@@ -332,13 +249,4 @@ def render(alert: AlertBase, lang: str, tz: tzinfo) -> list[str]:
     elif a.report_date is not None:
         reported = {"date": fmt_date(a.report_date, lang), "timing": fmt_timing(lang, a.timing)}
         lines.append(t(lang, "alert.shock.reported", **reported))
-    if a.peers:
-        lines.append(t(lang, "alert.shock.peers", peers=_peers(a.peers, lang)))
-    btc, corr = a.btc_move_pct, a.btc_corr_30d
-    if btc is not None and corr is not None:
-        lines.append(t(lang, "alert.shock.btc", move=fmt_pct(btc, lang), symbol=symbol, corr=fmt_corr(corr)))
-    elif btc is not None:
-        lines.append(t(lang, "alert.shock.btc_move", move=fmt_pct(btc, lang)))
-    elif corr is not None:
-        lines.append(t(lang, "alert.shock.btc_corr", symbol=symbol, corr=fmt_corr(corr)))
-    return lines
+    return lines + context_lines(a.symbol, a.move_pct, a.context, lang)

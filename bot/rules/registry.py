@@ -15,13 +15,31 @@ from pydantic import TypeAdapter
 
 from bot.config import Settings
 from bot.domain import AlertBase, decode_alert_as
-from bot.rules import correlation, earnings_shock, earnings_upcoming, large_move, levels
+from bot.rules import (
+    correlation,
+    earnings_reversal,
+    earnings_shock,
+    earnings_upcoming,
+    gap,
+    large_move,
+    levels,
+    market_move,
+)
 from bot.rules.contract import Rule, Setting
 from bot.values import on_off
 
 log = logging.getLogger(__name__)
 
-RULES: tuple[Rule[Any, Any, Any], ...] = (levels, large_move, earnings_shock, correlation, earnings_upcoming)
+RULES: tuple[Rule[Any, Any, Any], ...] = (
+    levels,
+    large_move,
+    market_move,
+    earnings_shock,
+    earnings_reversal,
+    gap,
+    correlation,
+    earnings_upcoming,
+)
 
 ALERT_TYPES: tuple[type[AlertBase], ...] = tuple(kind for rule in RULES for kind in rule.KINDS)
 _TYPE_OF: dict[str, type[AlertBase]] = {kind.kind: kind for kind in ALERT_TYPES}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -66,8 +65,9 @@ def daily_sigma(closes: Sequence[float], window: int = SIGMA_WINDOW, min_returns
     returns = [pct(b, a) for a, b in itertools.pairwise(closes)]
     if len(returns) < min_returns:
         return None
-    sigma = statistics.stdev(returns)
-    return sigma if sigma > 0 else None
+    mean = math.fsum(returns) / len(returns)
+    sigma = math.sqrt(math.fsum((r - mean) ** 2 for r in returns) / (len(returns) - 1))
+    return sigma if sigma > 1e-12 * max(abs(mean), 1.0) else None
 
 
 def closes_before_session(daily: Sequence[Bar], session: date) -> list[float]:
@@ -126,6 +126,25 @@ def current_session(view: MarketView, tick: Tick, symbol: str, daily: Sequence[B
         return None
     prior = before[-1]
     return SessionPrices(symbol, session.day, prior.close, first.price, quote.price, False, prior.ts.date())
+
+
+def session_at(view: MarketView, tick: Tick, symbol: str, daily: Sequence[Bar], day: date) -> SessionPrices | None:
+    """``symbol``'s prices for the session of ``day`` as the tick sees them: from its daily bar
+    once the session has closed, else from its first and latest quotes of the session."""
+    try:
+        session = tick.hours.session(day)
+    except CalendarRangeError:
+        return None
+    if session is None or tick.now < session.open:
+        return None
+    if tick.now >= session.close:
+        return session_prices(symbol, daily, day, complete=True, hours=tick.hours)
+    before = [b for b in daily if b.ts.date() < day]
+    first = view.first_quote_since(symbol, session.open)
+    latest = view.intraday(symbol, session.open, tick.now)
+    if not before or first is None or not latest or before[-1].ts.date() != tick.hours.previous_trading_day(day):
+        return None
+    return SessionPrices(symbol, day, before[-1].close, first.price, latest[-1][1], False, before[-1].ts.date())
 
 
 @dataclass(frozen=True, slots=True)

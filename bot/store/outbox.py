@@ -106,6 +106,14 @@ def decided_in_period(db: Database, kind: AlertKind, symbol: str, period: date) 
     return row is not None
 
 
+def payloads_in_period(db: Database, kind: AlertKind, period: date) -> list[str]:
+    """The stored payloads of the alerts of ``kind`` decided for ``period`` (any symbol), oldest first."""
+    rows = db.execute(
+        "SELECT payload FROM alerts WHERE kind = ? AND period = ? ORDER BY id", [kind, period.isoformat()]
+    )
+    return [str(row[0]) for row in rows]
+
+
 def chats_of_latest(db: Database, kind: AlertKind, symbol: str, param: str) -> list[int]:
     """Chats the most recent alert of ``kind`` about ``symbol`` with ``param`` was queued for."""
     row = db.execute(

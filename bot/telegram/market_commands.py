@@ -1,7 +1,8 @@
 """Market commands: /price, /corr, /earnings and /watch (the chat's own extra tickers).
 
     /price [SYMBOL ...]        latest price, 24h change and data age (BTC and the watchlist by default)
-    /corr TICKER [WINDOW]      BTC's 30d and 90d correlation with a stock, its 10-session change, a chart
+    /corr TICKER [WINDOW]      BTC's 30d and 90d correlation with a stock (95 % CI), its 10-session change,
+                               the correlation-change test the alerts use, a chart
     /earnings                  upcoming reports of the watchlist, in the chat's timezone
     /watch [add|del TICKER]    list, add (validated by the equity source) or remove a ticker
 
@@ -21,9 +22,11 @@ from telegram import Update
 from bot import charts
 from bot.i18n import t
 from bot.markettime import NEW_YORK
+from bot.rules import correlation as corr_rule
 from bot.rules.correlation_stats import aligned_returns, current_correlation
+from bot.rules.registry import decode_values, effective
 from bot.sources.base import SourceUnavailable, UnknownSymbol
-from bot.store import chats, market, watchlist
+from bot.store import chats, market, prefs, watchlist
 from bot.telegram import market_views as views
 from bot.telegram import parsers as parse
 from bot.telegram.context import BotContext, Deps
@@ -76,7 +79,7 @@ def _corr_windows(d: Deps, chat_id: int, request: CorrRequest) -> tuple[int, ...
 
 @parsed(parse.corr_request, CORR_USAGE)
 async def corr(update: Update, context: BotContext, request: CorrRequest) -> None:
-    """BTC's 30d and 90d correlation with a stock, its change over 10 sessions, and a chart."""
+    """BTC's 30d and 90d correlation with a stock, its change over 10 sessions, the alerts' test, and a chart."""
     d = context.deps
     lang = chat_language(d, update)
     windows = _corr_windows(d, chat_id(update), request)
@@ -88,7 +91,17 @@ async def corr(update: Update, context: BotContext, request: CorrRequest) -> Non
         returns = len(aligned_returns(btc, equity).dates)
         await reply(update, views.corr_not_enough(lang, symbol, returns, chart_window))
         return
-    await reply(update, views.corr_text(lang, symbol, readings))
+    now = d.clock.now()
+    since = now - corr_rule.HISTORY
+    test = corr_rule.latest_verdict(
+        market.load_bars(d.db, corr_rule.BTC, "1d", since, now),
+        market.load_bars(d.db, corr_rule.BTC, "1h", since, now),
+        market.load_bars(d.db, symbol, "1d", since, now),
+        now,
+        d.engine.hours if d.engine is not None else None,
+    )
+    threshold = corr_rule.params(effective(decode_values(prefs.chosen_values(d.db, chat_id(update))), d.settings))
+    await reply(update, views.corr_text(lang, symbol, readings, views.CorrTest(test, threshold.z)))
     png = await asyncio.to_thread(charts.correlation_chart, symbol, btc, equity, chart_window, lang)
     await message_of(update).reply_photo(png, caption=views.corr_caption(lang, symbol, chart_window))
 

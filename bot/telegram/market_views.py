@@ -6,10 +6,12 @@ Every text is here in English and Chinese; values are escaped by :func:`bot.i18n
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain import EarningsDate, Quote
 from bot.formatting import (
+    MINUS,
     fmt_age,
     fmt_corr,
     fmt_date,
@@ -17,11 +19,14 @@ from bot.formatting import (
     fmt_list,
     fmt_pct,
     fmt_price,
+    fmt_sigmas,
     fmt_time,
     fmt_window,
 )
 from bot.i18n import t, tn
 from bot.markettime import NEW_YORK, REGULAR_CLOSE, REGULAR_OPEN
+from bot.rules.correlation import Verdict, values_line
+from bot.rules.correlation_change import BASELINE, RECENT, SPAN
 from bot.rules.correlation_stats import CorrelationReading
 
 MAX_EARNINGS = 20  # lines of /earnings
@@ -59,15 +64,49 @@ def price_text(
     return "\n".join(lines)
 
 
-def corr_text(lang: str, symbol: str, readings: Mapping[int, CorrelationReading | None]) -> str:
-    """Each window's value and 10-session change, then the dates the returns span."""
+@dataclass(frozen=True, slots=True)
+class CorrTest:
+    """The correlation-change test the alerts use, on the latest session, and the chat's threshold."""
+
+    verdict: Verdict | None
+    threshold: float
+
+
+def _signed_sigmas(value: float, lang: str) -> str:
+    sign = "+" if value > 0 else MINUS if value < 0 else ""
+    return sign + fmt_sigmas(abs(value), lang)
+
+
+def corr_test_lines(lang: str, test: CorrTest) -> list[str]:
+    """The test: both windows' robust correlations with their 95 % intervals, and z against the threshold."""
+    v = test.verdict
+    if v is None:
+        return [t(lang, "market.corr.test_none", needed=SPAN, recent=RECENT, baseline=BASELINE)]
+    recent_ci, usual_ci = v.bounds()
+    return [
+        t(lang, "market.corr.test", recent=RECENT, baseline=BASELINE),
+        values_line(lang, v.recent, recent_ci, v.usual, usual_ci),
+        t(lang, "market.corr.test_z", z=_signed_sigmas(v.z, lang), threshold=fmt_sigmas(test.threshold, lang)),
+    ]
+
+
+def corr_text(
+    lang: str, symbol: str, readings: Mapping[int, CorrelationReading | None], test: CorrTest | None = None
+) -> str:
+    """Each window's value with its 95 % interval and 10-session change, the dates the returns span,
+    then the test the alerts use."""
     lines = [t(lang, "market.corr.header", symbol=symbol)]
     for window, reading in readings.items():
         name = fmt_window(window, lang)
         if reading is None:
             lines.append(t(lang, "market.corr.no_value", window=name, sessions=window))
             continue
-        line = t(lang, "market.corr.value", window=name, sessions=window, value=fmt_corr(reading.value))
+        value = fmt_corr(reading.value, lang=lang)
+        if reading.low is not None and reading.high is not None:
+            low, high = fmt_corr(reading.low, lang=lang), fmt_corr(reading.high, lang=lang)
+            line = t(lang, "market.corr.value_ci", window=name, sessions=window, value=value, low=low, high=high)
+        else:
+            line = t(lang, "market.corr.value", window=name, sessions=window, value=value)
         if reading.earlier is not None:
             change = fmt_corr(reading.value - reading.earlier, signed=True)
             line += " · " + t(lang, "market.corr.change", change=change)
@@ -76,6 +115,8 @@ def corr_text(lang: str, symbol: str, readings: Mapping[int, CorrelationReading 
     if known:
         span = fmt_date_range(min(r.start for r in known), max(r.end for r in known), lang)
         lines.append(t(lang, "market.corr.range", range=span))
+    if test is not None:
+        lines += corr_test_lines(lang, test)
     return "\n".join(lines)
 
 

@@ -31,7 +31,7 @@ from bot.telegram.settings_views import (
     render_settings,
 )
 
-SET_USAGE = "/set corr 0.8"
+SET_USAGE = "/set corr 3.5"
 MUTE_USAGE = "/mute level_break|correlation|earnings|move|all 2h"
 UNMUTE_USAGE = "/unmute move"
 
