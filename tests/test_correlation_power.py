@@ -112,6 +112,7 @@ def test_on_real_2025_data_the_defaults_stay_silent(symbol):
         assert crossings == [date(2025, 4, 1), date(2025, 10, 14), date(2025, 10, 20)]
 
 
+@pytest.mark.slow  # replays the year (CI runs it)
 @pytest.mark.xdist_group("year_2025")
 def test_a_subscriber_with_the_defaults_gets_no_correlation_alert_and_no_threshold_text_in_2025():
     from tests.test_signals_2025 import year  # one replay of the year, shared with that module

@@ -16,8 +16,8 @@ from tests.helpers import checkout_env, replayed
 
 
 @pytest.fixture(scope="module")
-def december():
-    return replayed(default_plan())
+def december(recent_data):
+    return replayed(default_plan(recent_data))  # December 2025 after the shipped history from September
 
 
 def _on(alerts, kind, day):

@@ -19,7 +19,7 @@ from bot.replay import SHIPPED_REPLAY_DATA, ReplayMessage, default_plan
 from bot.values import Threshold
 from tests.helpers import subscriber_messages
 
-pytestmark = pytest.mark.xdist_group("year_2025")
+pytestmark = [pytest.mark.xdist_group("year_2025"), pytest.mark.slow]  # replays the year: CI runs it
 LEVELS = (90_000.0, 92_000.0)
 
 
