@@ -192,22 +192,49 @@ async def test_other_bad_request_is_dropped_once_and_logged_with_the_alert_id(fa
     assert "dropped" in ours and TOKEN.split(":")[1] not in ours
 
 
-async def test_server_errors_are_retried_with_backoff_then_delivered(fake, tmp_path):
+async def test_server_errors_are_retried_until_delivered_never_dropped(fake, tmp_path):
     settings = bot_settings(fake, tmp_path)
     db = open_db(settings.database_path)
     targets = list(range(1, 21))
     add_chats(db, targets)
     async with running_bot(settings, fake) as bot:
-        fast_retries(bot, max_attempts=4)
+        fast_retries(bot, retry_cap=0.2)
         fake.inject("sendMessage", 500, chat_id=3, times=2)
         fake.inject("sendMessage", 502, chat_id=4, times=1)
-        fake.inject("sendMessage", 500, chat_id=9, times=100)  # never recovers
+        fake.inject("sendMessage", 500, chat_id=9, times=12)  # more tries than the sender ever gave up after
         queue_alert(db, targets)
         await drained(bot)
-    assert [delivery(db, c)["attempts"] for c in (3, 4, 9)] == [3, 2, 4]
-    assert delivery(db, 9)["status"] == "dropped" and "Internal Server Error" in delivery(db, 9)["last_error"]
+    assert [delivery(db, c)["attempts"] for c in (3, 4, 9)] == [3, 2, 13]
+    assert statuses(db) == {"sent": 20}
     assert not chats.get_chat(db, 9).blocked
-    assert_once_each(fake, Counter({c: 1 for c in targets if c != 9}))
+    assert_once_each(fake, Counter(dict.fromkeys(targets, 1)))
+
+
+async def test_an_outage_of_telegram_loses_nothing_and_late_messages_say_so(fake, tmp_path, caplog):
+    """Every send fails for a while (longer than the old drop horizon of 8 attempts); then Telegram
+    is back: every alert goes out once, those that waited say they are late, the log says when
+    Telegram went away and came back, not every attempt."""
+    caplog.set_level(logging.INFO, logger="bot")
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    targets = list(range(1, 31))
+    add_chats(db, targets)
+    async with running_bot(settings, fake) as bot:
+        fast_retries(bot, retry_cap=0.1)
+        fake.inject("sendMessage", 502, times=40)  # whoever asks: Telegram is down for 40 calls
+        queue_alert(db, targets)
+        await drained(bot)
+        assert bot.app.bot_data.sender.unreachable_since is None
+    assert statuses(db) == {"sent": 30}
+    assert_once_each(fake, Counter(dict.fromkeys(targets, 1)))
+    late = [m for m in fake.sent if m.method == "sendMessage" and "Delayed: Telegram was unreachable from" in m.text]
+    waited = {r[0] for r in db.execute("SELECT chat_id FROM deliveries WHERE unreachable_since IS NOT NULL")}
+    assert {m.chat_id for m in late} == waited and len(waited) >= 3
+    assert max(r[0] for r in db.execute("SELECT attempts FROM deliveries")) > 8  # the old limit: dropped
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("bot.delivery")]
+    assert sum("Telegram unreachable" in line for line in ours) == 1
+    assert sum("Telegram reachable again" in line for line in ours) == 1
+    assert len(ours) < 40  # state changes and first failures, not one line per attempt
 
 
 @pytest.mark.slow

@@ -15,7 +15,12 @@ rate. Outcomes:
 
 * ``RetryAfter`` → the limiter holds everything queued and retries; if it gives up, the
   delivery stays pending and the sender starts nothing new until the time is up;
-* network errors and 5xx → this delivery retries with a growing delay, ``max_attempts`` at most;
+* Telegram unreachable or failing on its side (network errors, time-outs, 5xx) → never
+  dropped: the delivery tries again with a growing delay (at most ``retry_cap``) for as long
+  as it takes; ``OUTAGE_AFTER`` such failures in a row make an outage, during which every
+  delivery waits. The log says when Telegram becomes unreachable and when it is back, with
+  the number of deliveries waiting, not every attempt. A message that goes out late says so
+  ("Delayed: Telegram was unreachable from … to …");
 * ``Forbidden`` or "chat not found" → the chat is marked blocked and its queue dropped;
 * any other ``BadRequest`` → logged with the alert id and dropped, never retried forever.
 
@@ -47,6 +52,8 @@ from bot.clock import Clock
 from bot.delivery.limiter import Broadcast, SmoothRateLimiter, retry_after_seconds
 from bot.delivery.tasks import cancel_and_wait
 from bot.domain import Alert
+from bot.formatting import fmt_time
+from bot.i18n import t
 from bot.logs import redact
 from bot.render import MESSAGE_LIMIT, caption, render_message, split_message
 from bot.rules.registry import decode_alert
@@ -57,7 +64,7 @@ log = logging.getLogger(__name__)
 
 CONCURRENCY = 32
 _CANNOT_EDIT = ("message to edit not found", "message can't be edited", "message_id_invalid")
-MAX_ATTEMPTS = 8
+OUTAGE_AFTER = 3  # failures in a row, none going through between them: Telegram is unreachable
 STOP_GRACE = 10.0  # seconds a stopping sender waits for requests already at Telegram
 
 Attach = Callable[[Alert, str], Awaitable[bytes | None]]
@@ -88,7 +95,6 @@ class Sender:
         *,
         attach: Attach | None = None,
         concurrency: int = CONCURRENCY,
-        max_attempts: int = MAX_ATTEMPTS,
         retry_base: float = 5.0,
         retry_cap: float = 300.0,
         poll: float = 1.0,
@@ -98,11 +104,13 @@ class Sender:
         self.clock = clock
         self.attach = attach
         self.concurrency = max(1, concurrency)
-        self.max_attempts = max_attempts
         self.retry_base = retry_base
         self.retry_cap = retry_cap
         self.poll = poll
         self.paused_until: datetime | None = None
+        self.unreachable_since: datetime | None = None  # Telegram has not answered since then
+        self._outage_tries = 0
+        self._failures_in_a_row = 0
         self._limited = isinstance(getattr(bot, "rate_limiter", None), SmoothRateLimiter)
         self._refill = max(1, self.concurrency // 4)
         self._units: dict[asyncio.Task[str], _Unit] = {}
@@ -143,7 +151,8 @@ class Sender:
         self._stopping = False
         try:
             while True:
-                free = self.concurrency - len(self._units)
+                width = 1 if self.unreachable_since is not None else self.concurrency  # an outage: one probe
+                free = width - len(self._units)
                 if budget > 0 and free > 0 and (free >= self._refill or not self._units) and self._may_start():
                     busy = {unit.item.chat_id for unit in self._units.values()}
                     due = outbox.due_deliveries(self.db, self.clock.now(), int(min(free, budget)), skip_chats=busy)
@@ -205,6 +214,8 @@ class Sender:
         (text too long for a caption) the text parts followed by the photo."""
         alerts = [decode_alert(kind, payload) for kind, payload in item.alerts]
         text = render_message(alerts, item.language, item.timezone)
+        if item.unreachable_since is not None:  # it is late, and the reader should know why
+            text += "\n" + delayed_note(item.unreachable_since, self.clock.now(), item.language, item.timezone)
         if item.edit_message_id is not None:  # an update of a thread's message, in place
             return [Part(caption(text, MESSAGE_LIMIT), edit=item.edit_message_id)]
         texts = [Part(t) for t in split_message(text)]
@@ -263,6 +274,7 @@ class Sender:
             outbox.mark_progress(self.db, item.delivery_id, done, message_id)
         else:
             outbox.mark_sent(self.db, item.delivery_id, done, message_id, self.clock.now())
+        self._reachable()
 
     def _flood(self, item: Pending, exc: RetryAfter) -> str:
         """Flood control outlasted the limiter's retries: keep it pending, start nothing new for now."""
@@ -282,22 +294,59 @@ class Sender:
                 outbox.drop_chat(self.db, item.chat_id, f"chat gone: {error}")
             log.info("chat %s is gone (%s): marked blocked, its queue dropped", item.chat_id, error)
             return "dropped"
-        transient = isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
-        if not transient or item.attempts + 1 >= self.max_attempts:
-            outbox.drop(self.db, item.delivery_id, error)
-            log.error(
-                "alert %s to chat %s dropped after %d attempt(s): %s",
-                item.alert_id,
-                item.chat_id,
-                item.attempts + 1,
-                error,
-                exc_info=None if isinstance(exc, TelegramError) else exc,  # a bug: show where
-            )
-            return "dropped"
+        if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+            return self._unreachable(item, error, now)
+        outbox.drop(self.db, item.delivery_id, error)
+        log.error(
+            "alert %s to chat %s dropped: %s",
+            item.alert_id,
+            item.chat_id,
+            error,
+            exc_info=None if isinstance(exc, TelegramError) else exc,  # a bug: show where
+        )
+        return "dropped"
+
+    def _unreachable(self, item: Pending, error: str, now: datetime) -> str:
+        """Telegram did not answer or failed on its side: keep the delivery and try it again with a
+        growing delay (capped), however long it takes. :data:`OUTAGE_AFTER` such failures in a
+        row, with no send going through, is an outage: every delivery then waits with it."""
+        self._failures_in_a_row += 1
+        if item.attempts + 1 == OUTAGE_AFTER and self.unreachable_since is None:  # not an outage: this chat
+            log.warning("alert %s to chat %s keeps failing (%s); still trying", item.alert_id, item.chat_id, error)
         delay = capped_exponential(item.attempts, self.retry_base, self.retry_cap)
-        outbox.postpone(self.db, item.delivery_id, now + timedelta(seconds=delay), error, attempt=True)
-        log.warning("alert %s to chat %s failed (%s); retrying in %.0f s", item.alert_id, item.chat_id, error, delay)
+        if self._failures_in_a_row >= OUTAGE_AFTER:
+            if self.unreachable_since is None:
+                self.unreachable_since, self._outage_tries = now, 0
+                log.warning(
+                    "Telegram unreachable (%s): %d deliveries waiting; trying again with a growing delay",
+                    error,
+                    outbox.pending_count(self.db),
+                )
+            delay = capped_exponential(self._outage_tries, self.retry_base, self.retry_cap)
+            self._outage_tries += 1
+            pause = now + timedelta(seconds=delay)
+            self.paused_until = max(self.paused_until or pause, pause)
+        resume = now + timedelta(seconds=delay)
+        outbox.wait_for_telegram(self.db, item.delivery_id, resume, error, now)
+        log.debug("delivery %s waits for Telegram until %s (%s)", item.delivery_id, resume, error)
         return "retry"
+
+    def _reachable(self) -> None:
+        """A send went through: whatever failed before was not an outage, or it is over."""
+        self._failures_in_a_row = 0
+        if self.unreachable_since is not None:
+            now = self.clock.now()
+            log.warning(
+                "Telegram reachable again after %.0f s: %d deliveries waiting",
+                (now - self.unreachable_since).total_seconds(),
+                outbox.pending_count(self.db),
+            )
+            self.unreachable_since, self.paused_until = None, None
+
+
+def delayed_note(since: datetime, until: datetime, lang: str, tz: str) -> str:
+    """``⏳ Delayed: Telegram was unreachable from … to …``, in the chat's language and zone."""
+    return f"<i>{t(lang, 'delivery.delayed', since=fmt_time(since, tz, lang), until=fmt_time(until, tz, lang))}</i>"
 
 
 def is_chat_gone(error: BaseException) -> bool:

@@ -340,3 +340,10 @@ def m008_messages_with_several_alerts(db: Database) -> None:
     db.execute("CREATE INDEX idx_deliveries_pending ON deliveries(status, next_attempt_at)")
     db.execute("CREATE INDEX idx_deliveries_thread ON deliveries(chat_id, thread)")
     db.execute("CREATE INDEX idx_delivery_alerts_alert ON delivery_alerts(alert_id)")
+
+
+@MIGRATIONS()
+def m009_delivery_unreachable_since(db: Database) -> None:
+    """When a delivery first failed because Telegram could not be reached, so the message that
+    finally goes out can say how late it is and why."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN unreachable_since TEXT")

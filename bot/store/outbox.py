@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
@@ -197,6 +197,7 @@ class Pending:
     charts: bool = True
     edit_message_id: int | None = None  # set: edit this message (the thread's first) instead of sending
     alert_ids: tuple[int, ...] = ()
+    unreachable_since: datetime | None = None  # when Telegram first could not be reached for it
 
     @property
     def alert_id(self) -> int:
@@ -209,7 +210,7 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
     rows = db.execute(
         """
         SELECT d.id, d.chat_id, d.attempts, c.language, c.timezone, d.parts_sent,
-               COALESCE(v.value, 'true') != 'false', e.message_id
+               COALESCE(v.value, 'true') != 'false', e.message_id, d.unreachable_since
         FROM deliveries d JOIN chats c ON c.id = d.chat_id
         LEFT JOIN chat_values v ON v.chat_id = d.chat_id AND v.name = 'charts'
         LEFT JOIN deliveries e ON e.id = d.edit_of
@@ -219,13 +220,15 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
         [utcnow_iso(now), 4 * limit + len(skip_chats)],
     )
     seen = set(skip_chats)
-    picked: list[tuple[int, int, int, str, str, int, bool, int | None]] = []
-    for delivery_id, chat_id, attempts, language, tz, parts_sent, charts, edit_message_id in rows:
+    picked: list[tuple[int, int, int, str, str, int, bool, int | None, str | None]] = []
+    for delivery_id, chat_id, attempts, language, tz, parts_sent, charts, edit_message_id, unreachable in rows:
         if len(picked) >= limit:
             break
         if chat_id not in seen:
             seen.add(chat_id)
-            picked.append((delivery_id, chat_id, attempts, language, tz, parts_sent, bool(charts), edit_message_id))
+            picked.append(
+                (delivery_id, chat_id, attempts, language, tz, parts_sent, bool(charts), edit_message_id, unreachable)
+            )
     alerts: dict[int, list[tuple[int, str, str]]] = {}
     if picked:
         marks = ",".join("?" * len(picked))
@@ -238,12 +241,15 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
         ):
             alerts.setdefault(delivery_id, []).append((alert_id, kind, payload))
     pending = []
-    for delivery_id, chat_id, attempts, language, tz, parts_sent, charts, edit_message_id in picked:
+    for delivery_id, chat_id, attempts, language, tz, parts_sent, charts, edit_message_id, unreachable in picked:
         rows_of = alerts.get(delivery_id, [])
         kinds = tuple((kind, payload) for _, kind, payload in rows_of)
         ids = tuple(alert_id for alert_id, _, _ in rows_of)
+        since = datetime.fromisoformat(unreachable).astimezone(UTC) if unreachable else None
         pending.append(
-            Pending(delivery_id, chat_id, attempts, kinds, language, tz, parts_sent, charts, edit_message_id, ids)
+            Pending(
+                delivery_id, chat_id, attempts, kinds, language, tz, parts_sent, charts, edit_message_id, ids, since
+            )
         )
     return pending
 
@@ -273,6 +279,18 @@ def postpone(db: Database, delivery_id: int, until: datetime, error: str, *, att
     db.execute(
         "UPDATE deliveries SET attempts = attempts + ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
         [int(attempt), utcnow_iso(until), error, delivery_id],
+    )
+
+
+def wait_for_telegram(db: Database, delivery_id: int, until: datetime, error: str, now: datetime) -> None:
+    """Telegram could not be reached: try again at ``until``, remembering when this began."""
+    db.execute(
+        """
+        UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
+            unreachable_since = COALESCE(unreachable_since, ?)
+        WHERE id = ?
+        """,
+        [utcnow_iso(until), error, utcnow_iso(now), delivery_id],
     )
 
 
