@@ -22,6 +22,7 @@ from bot.config import SHIPPED_REPLAY_DATA, ConfigError, Settings, load_settings
 from bot.logs import register_secret, setup_logging
 from bot.replay_cli import add_arguments as add_replay_arguments
 from bot.sources.replay_data import ReplayDataError
+from bot.startup import StartupError, check_database, single_instance
 
 log = logging.getLogger("bot")
 
@@ -130,23 +131,34 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> None:
+    from telegram.error import InvalidToken
+
+    from bot.replay import replay_database_path
     from bot.telegram.app import build_application, serve
     from bot.wiring import live_parts, replay_parts
 
     if args.replay is None:
-        parts = live_parts(settings)
-    else:
-        parts = await replay_parts(settings, args.replay, args.start, args.speed)
-    app = build_application(parts)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await serve(app, stop)
-    finally:
-        parts.db.close()
-        log.info("stopped")
+        check_database(settings.database_path)
+    with single_instance(replay_database_path(settings.database_path) if args.replay else settings.database_path):
+        try:
+            if args.replay is None:
+                parts = live_parts(settings)
+            else:
+                parts = await replay_parts(settings, args.replay, args.start, args.speed)
+        except ValueError as exc:  # a setting the sources refuse (an unknown exchange)
+            raise StartupError(str(exc)) from None
+        app = build_application(parts)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await serve(app, stop)
+        except InvalidToken:
+            raise StartupError("Telegram rejected TELEGRAM_BOT_TOKEN: check the token @BotFather gave you") from None
+        finally:
+            parts.db.close()
+            log.info("stopped")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         try:
             asyncio.run(_run(settings, args))
-        except ReplayDataError as exc:
+        except (ReplayDataError, StartupError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     return 0

@@ -116,3 +116,89 @@ def test_healthcheck_fails_when_no_bot_is_running(tmp_path):
     result = _run("healthcheck", DATABASE_PATH=str(tmp_path / "bot.db"))
     assert result.returncode == 1
     assert "no heartbeat" in result.stderr
+
+
+async def _bot_process(fake: FakeTelegram, database: Path, **env: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=_env(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake.url, DATABASE_PATH=str(database), **env),
+        cwd=database.parent,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def test_a_token_telegram_rejects_exits_2_with_one_line_and_never_prints_it(tmp_path):
+    fake = FakeTelegram(token="999:another-bots-token")  # our TOKEN gets 401 Unauthorized
+    await fake.start()
+    try:
+        process = await _bot_process(fake, tmp_path / "bot.db", LOG_LEVEL="DEBUG")
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        await fake.stop()
+    assert process.returncode == 2
+    logs = err.decode() + out.decode()
+    assert (
+        logs.strip().splitlines()[-1]
+        == "error: Telegram rejected TELEGRAM_BOT_TOKEN: check the token @BotFather gave you"
+    )
+    assert "Traceback" not in logs and TOKEN.split(":")[1] not in logs
+
+
+async def test_a_second_bot_on_the_same_database_refuses_to_start_and_the_first_goes_on(tmp_path):
+    fake = FakeTelegram()
+    await fake.start()
+    database = tmp_path / "bot.db"
+    first = await _bot_process(fake, database)
+    try:
+        fake.user_sends("/start", ADA)
+        await fake.wait_for(ADA.id, 1, timeout=30)  # the first bot serves
+        second = await asyncio.to_thread(
+            _run, "run", TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_BASE_URL=fake.url, DATABASE_PATH=str(database)
+        )
+        assert second.returncode == 2
+        assert second.stderr.strip() == (
+            f"error: another bot is already running on {database} (pid {first.pid}): stop it first, "
+            "or give this one its own DATABASE_PATH"
+        )
+        fake.user_sends("/help", ADA)
+        assert "/status" in (await fake.wait_for(ADA.id, 2, timeout=30))[-1].text  # the first one still answers
+    finally:
+        first.kill()  # kill -9: the lock goes with the process
+        await first.wait()
+    try:
+        third = await _bot_process(fake, database)
+        before = len(fake.messages_to(ADA.id))
+        fake.user_sends("/status", ADA)
+        # (after a kill -9 the last update may be answered again: Telegram had not been told it was read)
+        for count in range(before + 1, before + 3):
+            replies = await fake.wait_for(ADA.id, count, timeout=30)
+            if "subscribed chat" in replies[-1].text:
+                break
+        assert "1 subscribed chat" in replies[-1].text  # the restarted bot serves the same database
+    finally:
+        third.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(third.communicate(), 30)
+        await fake.stop()
+    assert third.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("setup", "env", "message"),
+    [
+        (lambda db: db.write_bytes(b"not a database " * 512), {}, "is not a usable SQLite database"),
+        (lambda db: db.mkdir(), {}, "is a folder, not a file"),
+        (lambda db: None, {"CRYPTO_EXCHANGES": "binance,nosuchexchange"}, "unknown ccxt exchange 'nosuchexchange'"),
+    ],
+    ids=["corrupt file", "a folder", "unknown exchange"],
+)
+def test_a_start_up_problem_exits_2_with_one_line_naming_it(tmp_path, setup, env, message):
+    database = tmp_path / "bot.db"
+    setup(database)
+    result = _run("run", TELEGRAM_BOT_TOKEN=TOKEN, DATABASE_PATH=str(database), **env)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result.stderr
+    assert TOKEN.split(":")[1] not in result.stderr + result.stdout
