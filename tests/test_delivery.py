@@ -365,3 +365,20 @@ async def test_a_thread_updates_its_first_message_in_place(fake, tmp_path):
     # the message to update is gone (deleted in the chat): the update is sent as a new message
     assert [m.method for m in fake.messages_to(2)] == ["sendMessage", "sendMessage"]
     assert statuses(db) == {"sent": 4}
+
+
+@pytest.mark.slow  # the answers take 7 real seconds
+async def test_a_slow_but_successful_send_is_not_sent_again(fake, tmp_path):
+    """Telegram accepts each message but answers only after 7 s, longer than PTB's 5 s default
+    read time-out (which made such sends fail and go out twice) and shorter than the bot's."""
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    targets = list(range(1, 6))
+    add_chats(db, targets)
+    fake.slow_answers["sendMessage"] = 7.0
+    async with running_bot(settings, fake) as bot:
+        queue_alert(db, targets)
+        await drained(bot, timeout=60)
+    assert statuses(db) == {"sent": 5}
+    assert [delivery(db, c)["attempts"] for c in targets] == [1] * 5
+    assert_once_each(fake, Counter(dict.fromkeys(targets, 1)))

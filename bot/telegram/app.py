@@ -34,6 +34,13 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER,
 BotApplication = Application[Any, BotContext, Any, Any, BotData, Any]
 
 
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 30.0
+WRITE_TIMEOUT = 30.0
+MEDIA_WRITE_TIMEOUT = 60.0  # a chart photo
+POOL_TIMEOUT = 30.0  # waiting for a free connection while many sends are in flight
+
+
 def build_application(parts: Parts, *, rate_limiter: BaseRateLimiter[Any] | None = None) -> BotApplication:
     """The bot with every handler registered; pass it to :func:`serve`.
 
@@ -51,6 +58,14 @@ def build_application(parts: Parts, *, rate_limiter: BaseRateLimiter[Any] | None
         # Stopping cancels the pending long poll; its connection is not free at once, and the
         # final getUpdates that confirms the last updates needs one of its own.
         .get_updates_connection_pool_size(2)
+        # Telegram answers a send in well under a second, but a busy moment can take several:
+        # PTB's 5 s default turned slow successes into retries, so duplicates. A send is retried
+        # (and may then arrive twice) only if its answer takes longer than READ_TIMEOUT.
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT)
+        .write_timeout(WRITE_TIMEOUT)
+        .media_write_timeout(MEDIA_WRITE_TIMEOUT)
+        .pool_timeout(POOL_TIMEOUT)
     )
     if settings.api_base:
         builder = builder.base_url(f"{settings.api_base}/bot").base_file_url(f"{settings.api_base}/file/bot")

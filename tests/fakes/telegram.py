@@ -96,6 +96,7 @@ class FakeTelegram:
     callback_answers: list[dict[str, Any]] = field(default_factory=list)
     admin_lookups: list[int] = field(default_factory=list)  # getChatAdministrators asked, by chat
     long_polls: bool = True  # False: getUpdates answers at once (a bot being stopped need not wait)
+    slow_answers: dict[str, float] = field(default_factory=dict)  # method → seconds it takes to answer, once done
     url: str = ""
 
     def __post_init__(self) -> None:
@@ -303,6 +304,8 @@ class FakeTelegram:
         result = await handler(params, photo)
         async with self._changed:
             self._changed.notify_all()
+        if method in self.slow_answers:  # accepted already: only the answer is late
+            await asyncio.sleep(self.slow_answers[method])
         return web.json_response({"ok": True, "result": result})
 
     async def _api_getMe(self, params, photo) -> dict[str, Any]:
