@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot import values
 from bot.clock import ManualClock
 from bot.store import prefs
 from bot.values import Threshold
@@ -85,3 +86,17 @@ async def test_a_bad_argument_gets_one_line_with_the_usage_of_what_was_tried(fak
     reply = await ask(fake, text, ADA, ADA.private_chat)
     assert reply.params["text"] == answer
     assert prefs.levels_of(bot.db, ADA.id) == [] and chosen(bot.db, ADA.id) == {}
+
+
+@pytest.mark.parametrize("text", ["90000", "90,000", "９００００", "٩٠٠٠٠", "९००००", "90k"])
+def test_any_script_s_decimal_digits_read_as_the_same_number(text):
+    """A number typed with the digits of another script (full-width, Arabic-Indic, Devanagari)
+    means what the ASCII digits mean, in every command that takes one."""
+    assert values.number(text, low=0, high=1e9) == 90_000
+    assert values.price(text) == 90_000
+
+
+@pytest.mark.parametrize("text", ["9⁰⁰⁰⁰", "½", "90000²", "Ⅸ", "9０,000.٫5"])
+def test_digits_that_are_not_decimal_digits_are_refused(text):
+    with pytest.raises(values.BadArgument):
+        values.number(text, low=0, high=1e9)

@@ -203,7 +203,7 @@ async def test_settings_shows_everything_and_marks_defaults(fake, bot):
         "Muted: Earnings alerts (shocks, reversals and heads-ups) until Thu 11 Dec 2025, 16:00 UTC",
         "Alerts: this chat is not subscribed (/start)",
         "",
-        "Change one: /set corr 3.5 · /set move 3 · /mute move 2h. The buttons switch charts and heads-ups.",
+        "Change one: /set corr 3.5 · /set move 3σ · /mute move 2h. The buttons switch charts and heads-ups.",
     ]
     buttons = json.loads(reply.params["reply_markup"])["inline_keyboard"]
     assert buttons == [
@@ -569,3 +569,15 @@ def test_setting_change_parses_values_and_default():
     with pytest.raises(BadArgument) as error:
         settings_args.setting_change(["charts", "default"])
     assert error.value.key == "args.on_off"
+
+
+@pytest.mark.parametrize("data", ["settings:colour", "old-keyboard:42", "<b>x</b>" * 8])
+async def test_a_button_nothing_knows_is_answered_and_changes_nothing(fake, bot, data):
+    message = await ask(fake, "/settings", ADA)
+    before = chosen(bot.db, ADA.id)
+    answered = len(fake.callback_answers)
+    fake.press_button(data, ADA, message)
+    await ask(fake, "/levels", ADA)  # updates are handled in order: the press is done
+    assert len(fake.callback_answers) == answered + 1  # no spinner left turning
+    assert fake.callback_answers[-1]["text"] == "This button no longer works: send /settings for a fresh one."
+    assert chosen(bot.db, ADA.id) == before

@@ -76,5 +76,14 @@ async def unknown(update: Update, context: BotContext) -> None:
     await reply(update, t(lang, "unknown.command", command=name[:64]))
 
 
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """Answer a button press nothing else handles (an old keyboard, forged data): Telegram
+    shows a spinner until a press is answered."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer(t(chat_language(context.deps, update), "button.unknown"))
+
+
 SUBSCRIPTION = (Command("start", "cmd.start", start), Command("stop", "cmd.stop", stop))
 INFO = (Command("status", "cmd.status", status), Command("help", "cmd.help", help_command))

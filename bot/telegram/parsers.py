@@ -218,10 +218,13 @@ def language_names() -> dict[str, str]:
     return names
 
 
+_NOT_ZONES = frozenset({"Factory", "localtime", "posixrules"})  # files of the tz database, not zones
+
+
 @functools.cache
 def _zones() -> dict[str, str]:
     """Lower-cased IANA name → its spelling, for every zone this machine knows."""
-    return {name.lower(): name for name in zoneinfo.available_timezones()}
+    return {name.lower(): name for name in zoneinfo.available_timezones() if name not in _NOT_ZONES}
 
 
 def timezone(words: list[str]) -> str:

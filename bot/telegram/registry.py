@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import BotCommand
-from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import t
 from bot.telegram import alert_commands, core_commands, locale_commands, market_commands, settings_commands
@@ -46,6 +46,7 @@ def register(app: Application[Any, BotContext, Any, Any, Any, Any]) -> None:
     for command in COMMANDS:
         app.add_handler(CommandHandler(command.name, command.callback, filters=COMMAND_CHATS))
     app.add_handlers(BUTTONS)
+    app.add_handler(CallbackQueryHandler(core_commands.unknown_button))  # after every known button
     app.add_handler(MessageHandler(filters.COMMAND & COMMAND_CHATS, core_commands.unknown))
     app.add_handler(ChatMemberHandler(track_bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(ChatMemberHandler(track_members, ChatMemberHandler.CHAT_MEMBER))

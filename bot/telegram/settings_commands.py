@@ -68,8 +68,8 @@ async def toggle(update: Update, context: BotContext) -> None:
     d = context.deps
     name = (query.data or "").removeprefix(TOGGLE)
     setting = next((s for s in SWITCHES if s.name == name), None)
-    if setting is None:
-        await query.answer()
+    if setting is None:  # a button of an older version, or forged data
+        await query.answer(t(chat_language(d, update), "button.unknown"))
         return
     if await refuse_non_admin(update, context):
         return
