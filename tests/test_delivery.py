@@ -86,6 +86,7 @@ async def drained(bot, timeout: float = 30.0) -> None:
 def fast_retries(bot, **changes) -> None:
     sender = bot.app.bot_data.sender
     sender.retry_base = 0.05
+    sender.poll = 0.05  # look for due retries often: they are due within a fraction of a second
     for name, value in changes.items():
         setattr(sender, name, value)
 
