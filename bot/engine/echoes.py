@@ -10,7 +10,6 @@ market message is news again); a 24 h move of a crypto name is never an echo.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -31,28 +30,26 @@ def _session(alert: AlertBase) -> date | None:
     return session if isinstance(session, date) else None
 
 
-def _markets(db: Database, day: date, fresh: Sequence[MarketMove]) -> list[MarketMove]:
-    decided = [decode_alert("market_move", payload) for payload in outbox.payloads_in_period(db, "market_move", day)]
-    return [*fresh, *(m for m in decided if isinstance(m, MarketMove))]
-
-
 def without_echoes(db: Database, candidates: list[tuple[AlertBase, Any]]) -> list[tuple[AlertBase, Any]]:
     """``candidates`` without the large moves that another alert of the session tells."""
     news = {(a.symbol, _session(a)) for a, _ in candidates if a.kind in NEWS_KINDS}
     # a market move decided before is read back as it was told, not as re-evaluated now
-    markets = [a for a, _ in candidates if isinstance(a, MarketMove) and not outbox.alert_exists(db, a.key)]
-    kept = []
-    for alert, chats in candidates:
-        day = alert.session if isinstance(alert, LargeMove) else None
-        if day is not None and isinstance(alert, LargeMove):
-            if (alert.symbol, day) in news or any(
-                outbox.decided_in_period(db, kind, alert.symbol, day) for kind in NEWS_KINDS
-            ):
-                continue
-            if any(
-                m.session == day and m.folds(alert.symbol, alert.move_pct, alert.threshold_pct)
-                for m in _markets(db, day, markets)
-            ):
-                continue
-        kept.append((alert, chats))
-    return kept
+    fresh = [a for a, _ in candidates if isinstance(a, MarketMove) and not outbox.alert_exists(db, a.key)]
+    markets: dict[date, list[MarketMove]] = {}  # by session, read from the store once
+
+    def markets_of(day: date) -> list[MarketMove]:
+        if day not in markets:
+            told = (decode_alert("market_move", p) for p in outbox.payloads_in_period(db, "market_move", day))
+            markets[day] = [m for m in (*fresh, *told) if isinstance(m, MarketMove) and m.session == day]
+        return markets[day]
+
+    def echo(move: LargeMove, day: date) -> bool:
+        if (move.symbol, day) in news or any(outbox.decided_in_period(db, k, move.symbol, day) for k in NEWS_KINDS):
+            return True
+        return any(m.folds(move.symbol, move.move_pct, move.threshold_pct) for m in markets_of(day))
+
+    return [
+        (alert, chats)
+        for alert, chats in candidates
+        if not (isinstance(alert, LargeMove) and alert.session is not None and echo(alert, alert.session))
+    ]
