@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     # Storage and logging
     database_path: Path = Path("data/bot.db")
     log_level: str = "INFO"
+    alert_max_age_hours: float = Field(3.0, gt=0, le=168)  # older when it could be sent: only listed
 
     # Crypto (ccxt)
     crypto_exchanges: CommaList = DEFAULT_EXCHANGES

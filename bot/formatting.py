@@ -117,7 +117,7 @@ def fmt_window(days: int, lang: str = "en") -> str:
 
 
 def fmt_age(delta: timedelta, lang: str = "en") -> str:
-    """How long, to the unit that matters: ``2d 3h``, ``4h 5m``, ``12m``, ``40s`` / ``2天3小时``."""
+    """How long, to the unit that matters: ``2d 3h``, ``4h 5m``, ``3h``, ``12m``, ``40s`` / ``2天3小时``."""
     seconds = max(0, int(delta.total_seconds()))
     days, rest = divmod(seconds, 86_400)
     hours, rest = divmod(rest, 3_600)
@@ -130,6 +130,7 @@ def fmt_age(delta: timedelta, lang: str = "en") -> str:
         amounts = [(minutes, "duration-minute")]
     else:
         amounts = [(secs, "duration-second")]
+    amounts = amounts[:1] + [(amount, unit) for amount, unit in amounts[1:] if amount]  # 3h, not 3h 0m
     locale = locale_of(lang)
     parts = [format_unit(amount, unit, length="narrow", locale=locale) for amount, unit in amounts]
     return format_list(parts, style="unit-narrow", locale=locale)

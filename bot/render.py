@@ -18,13 +18,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from datetime import tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from telegram.constants import MessageLimit
 
 from bot.domain import Alert
-from bot.formatting import fmt_time, zone
-from bot.i18n import DEFAULT_LANGUAGE, languages
+from bot.formatting import fmt_age, fmt_clock, fmt_time, zone
+from bot.i18n import DEFAULT_LANGUAGE, languages, tn
 from bot.rules.registry import render_lines
 
 MESSAGE_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)  # Telegram's limit for a text message (UTF-16 units)
@@ -57,6 +57,40 @@ def render_message(alerts: Sequence[Alert], lang: str = DEFAULT_LANGUAGE, tz: st
         blocks.append("\n".join([f"<b>{headline}</b>", *(line for line in context if line not in later)]))
     latest = max(alert.time for alert in alerts)
     return "\n\n".join(blocks) + f"\n<i>{fmt_time(latest, where, lang)}</i>"
+
+
+EXPIRED_LISTED = 20  # alerts an expiry summary names one by one; the rest are counted
+
+
+def render_expired(
+    alerts: Sequence[Alert],
+    lang: str,
+    tz: str | tzinfo | None,
+    *,
+    max_age: timedelta,
+    unreachable_since: datetime | None,
+) -> str:
+    """One message in place of alerts that grew older than ``max_age`` before they could be sent:
+    how many, why (Telegram unreachable since …, when known), and each one's time and headline."""
+    if not alerts:
+        raise ValueError("a summary lists at least one alert")
+    lang = lang if lang in languages() else DEFAULT_LANGUAGE
+    where = zone(tz)
+    age = fmt_age(max_age, lang)
+    if unreachable_since is not None:
+        since = fmt_time(unreachable_since, where, lang)
+        header = tn(lang, "delivery.expired_unreachable", len(alerts), since=since, age=age)
+    else:
+        header = tn(lang, "delivery.expired", len(alerts), age=age)
+    ordered = sorted(alerts, key=lambda alert: alert.time)
+    lines = [header]
+    for alert in ordered[:EXPIRED_LISTED]:
+        headline = _TAG.sub("", render_lines(alert, lang, where)[0])
+        lines.append(f"• <i>{fmt_clock(alert.time, where, lang)}</i> · {headline}")
+    if len(ordered) > EXPIRED_LISTED:
+        lines.append(tn(lang, "delivery.expired_more", len(ordered) - EXPIRED_LISTED))
+    lines.append(f"<i>{fmt_time(ordered[-1].time, where, lang)}</i>")
+    return "\n".join(lines)
 
 
 _TAG = re.compile(r"<[^>]*>")

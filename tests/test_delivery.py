@@ -12,12 +12,14 @@ import itertools
 import logging
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.clock import ManualClock
 from bot.delivery.schedule import Limits
-from bot.render import render
+from bot.formatting import fmt_time
+from bot.render import html_to_plain, render
 from bot.rules.levels import LevelBreak
 from bot.store import chats, open_db, outbox
 from bot.store.db import utcnow_iso
@@ -45,11 +47,12 @@ def level_break(level: float = 90_000.0) -> LevelBreak:
     return LevelBreak("BTC", T0, level, "down", level * 0.99, level * 0.985, 1.0)
 
 
-def queue_alert(db, chat_ids, level: float = 90_000.0) -> int:
-    """Decide a level break for ``chat_ids``: the alert and its deliveries, as the engine writes them."""
+def queue_alert(db, chat_ids, level: float = 90_000.0, decided: datetime | None = None) -> int:
+    """Decide a level break for ``chat_ids`` (now, unless ``decided`` says when): the alert and its
+    deliveries, as the engine writes them."""
     alert = level_break(level)
     with db.atomic():
-        alert_id = outbox.record_alert(db, alert, T0)
+        alert_id = outbox.record_alert(db, alert, decided or datetime.now(UTC))
         assert alert_id is not None
         outbox.queue(db, [outbox.Message(chat, (alert_id,)) for chat in chat_ids])
     assert alert_id is not None
@@ -264,6 +267,70 @@ async def test_an_outage_of_telegram_loses_nothing_and_late_messages_say_so(fake
     assert len(lines) < 40  # state changes and chats that keep failing, not one line per attempt
 
 
+async def test_alerts_too_old_after_an_outage_go_out_as_one_summary_per_chat(fake, tmp_path):
+    """Telegram is down for 4 hours (a manual clock), longer than ALERT_MAX_AGE_HOURS=3: each
+    chat then gets one message listing the three alerts that expired, not three stale alerts;
+    an alert decided after the outage goes out as usual."""
+    settings = bot_settings(fake, tmp_path, alert_max_age_hours=3)
+    db = open_db(settings.database_path)
+    targets = [1, 2, 3]
+    add_chats(db, targets)
+    clock = ManualClock(datetime.now(UTC))
+    fake.inject("sendMessage", 502, times=10**6)  # down until told otherwise
+    async with running_bot(settings, fake, clock=clock) as bot:
+        fast_retries(bot)
+        for level in (90_000.0, 92_000.0, 88_000.0):
+            queue_alert(db, targets, level, decided=clock.now())
+        sender = bot.app.bot_data.sender
+        await until(lambda: sender.unreachable_since is not None, what="the outage to be noticed")
+        down_since = sender.unreachable_since
+        clock.advance(timedelta(hours=4))
+        fake.injections.clear()  # Telegram is back
+        await until(lambda: len(fake.sent) >= 3, what="the summaries")
+        fresh = queue_alert(db, targets, 95_000.0, decided=clock.now())
+        await drained(bot)
+    for chat in targets:
+        summary, after = [html_to_plain(m.text) for m in fake.messages_to(chat)]
+        assert summary.startswith("⌛ 3 alerts expired while Telegram was unreachable (from ")
+        assert fmt_time(down_since, "UTC", "en") in summary and "more than 3h old" in summary
+        listed = [line for line in summary.splitlines() if line.startswith("• ")]
+        assert len(listed) == 3 and all(any(f"{n:,}" in x for x in listed) for n in (88_000, 90_000, 92_000))
+        assert "95,000" in after and "expired" not in after and "Delayed" not in after
+    assert statuses(db) == {"sent": 6, "dropped": 9}
+    reasons = {r[0] for r in db.execute("SELECT last_error FROM deliveries WHERE status = 'dropped'")}
+    assert all(reason.startswith("expired: listed in summary delivery") for reason in reasons)
+    assert {r[0] for r in db.execute("SELECT alert_id FROM delivery_alerts WHERE chat_id = 1")} >= {fresh}
+
+
+def test_expiry_keeps_every_alert_and_makes_one_summary_per_chat(tmp_path):
+    """In the store: only unsent deliveries whose alerts are all older than the cut expire; a
+    second expiry joins the chat's unsent summary; a delivery being sent is left alone."""
+    db = open_db(tmp_path / "bot.db")
+    add_chats(db, [1, 2])
+    now = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    old = [queue_alert(db, [1, 2], level, decided=now - timedelta(hours=5)) for level in (90_000.0, 91_000.0)]
+    fresh = queue_alert(db, [1, 2], 92_000.0, decided=now)
+    started = delivery(db, 2, old[0])["id"]
+    outbox.mark_progress(db, started, 1, 77)  # chat 2 has the first part of it already
+
+    assert outbox.expire(db, now - timedelta(hours=3)) == {1: 2, 2: 1}
+    [(summary_1,)] = db.execute("SELECT id FROM deliveries WHERE chat_id = 1 AND summary = 1").fetchall()
+    alerts_of = lambda delivery_id: {  # noqa: E731
+        r[0] for r in db.execute("SELECT alert_id FROM delivery_alerts WHERE delivery_id = ?", [delivery_id])
+    }
+    assert alerts_of(summary_1) == set(old)
+    assert delivery(db, 2, old[0])["status"] == "pending"  # partly sent: it is finished, not listed
+    assert delivery(db, 1, fresh)["status"] == "pending" and delivery(db, 1, fresh)["summary"] == 0
+
+    later = queue_alert(db, [1, 2], 93_000.0, decided=now - timedelta(hours=4))
+    in_flight = delivery(db, 2, later)["id"]
+    assert outbox.expire(db, now - timedelta(hours=3), skip={in_flight}) == {1: 1}
+    assert alerts_of(summary_1) == {*old, later}  # the same unsent summary: still one per chat
+    assert db.execute("SELECT count(*) FROM deliveries WHERE summary = 1").fetchone()[0] == 2
+    every = {r[0] for r in db.execute("SELECT alert_id FROM delivery_alerts WHERE chat_id = 1")}
+    assert every == {*old, fresh, later}  # nothing lost on the way
+
+
 @pytest.mark.slow
 async def test_killed_mid_broadcast_the_restart_sends_the_rest_and_nothing_twice(fake, tmp_path):
     settings = bot_settings(fake, tmp_path)
@@ -370,7 +437,7 @@ async def test_a_failing_chart_never_holds_up_the_alert(fake, tmp_path):
 def queue_thread(db, chat_id: int, level: float, thread: str) -> None:
     """An alert of ``thread``: the first opens a message, the next ones update it in place."""
     with db.atomic():
-        alert_id = outbox.record_alert(db, level_break(level), T0)
+        alert_id = outbox.record_alert(db, level_break(level), datetime.now(UTC))
         assert alert_id is not None
         outbox.queue(db, [outbox.Message(chat_id, (alert_id,), thread, edit=True)])
 

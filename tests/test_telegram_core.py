@@ -100,7 +100,7 @@ async def test_status_shows_each_source_state(fake, bot):
     [reply] = await fake.wait_for(ADA.id)
     assert "✅ binance: last success 40s ago" in reply.text
     assert "❌ yfinance: failing for 5m (yfinance: unreachable); last success: never" in reply.text
-    assert "• NVDA: last update 2h 0m ago" in reply.text
+    assert "• NVDA: last update 2h ago" in reply.text
     assert "• QQQ: last update never" in reply.text
 
 

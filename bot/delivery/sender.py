@@ -20,7 +20,9 @@ rate. Outcomes:
   as it takes; ``OUTAGE_AFTER`` such failures in a row make an outage, during which every
   delivery waits. The log says when Telegram becomes unreachable and when it is back, with
   the number of deliveries waiting, not every attempt. A message that goes out late says so
-  ("Delayed: Telegram was unreachable from … to …");
+  ("Delayed: Telegram was unreachable from … to …"). Alerts older than ``max_age`` by the
+  time they could go out are not sent one by one: each chat gets one message listing them
+  (:func:`bot.store.outbox.expire`, in the same transaction that retires them);
 * ``Forbidden`` or "chat not found" → the chat is marked blocked and its queue dropped;
 * any other ``BadRequest`` → logged with the alert id and dropped, never retried forever.
 
@@ -52,10 +54,10 @@ from bot.clock import Clock
 from bot.delivery.limiter import Broadcast, SmoothRateLimiter, retry_after_seconds
 from bot.delivery.tasks import cancel_and_wait
 from bot.domain import Alert
-from bot.formatting import fmt_time
+from bot.formatting import fmt_age, fmt_time
 from bot.i18n import t
 from bot.logs import redact
-from bot.render import MESSAGE_LIMIT, caption, render_message, split_message
+from bot.render import MESSAGE_LIMIT, caption, render_expired, render_message, split_message
 from bot.rules.registry import decode_alert
 from bot.store import chats, outbox
 from bot.store.outbox import Pending
@@ -66,6 +68,7 @@ CONCURRENCY = 32
 _CANNOT_EDIT = ("message to edit not found", "message can't be edited", "message_id_invalid")
 OUTAGE_AFTER = 3  # failures in a row, none going through between them: Telegram is unreachable
 STOP_GRACE = 10.0  # seconds a stopping sender waits for requests already at Telegram
+MAX_AGE = timedelta(hours=3)  # an alert older than this when it could be sent is only listed in a summary
 
 Attach = Callable[[Alert, str], Awaitable[bytes | None]]
 """``(alert, language) -> PNG bytes or None``: a chart to send with the alert."""
@@ -98,6 +101,7 @@ class Sender:
         retry_base: float = 5.0,
         retry_cap: float = 300.0,
         poll: float = 1.0,
+        max_age: timedelta = MAX_AGE,
     ) -> None:
         self.db = db
         self.bot = bot
@@ -107,6 +111,7 @@ class Sender:
         self.retry_base = retry_base
         self.retry_cap = retry_cap
         self.poll = poll
+        self.max_age = max_age
         self.paused_until: datetime | None = None
         self.unreachable_since: datetime | None = None  # Telegram has not answered since then
         self._outage_tries = 0
@@ -149,6 +154,7 @@ class Sender:
         budget = math.inf if limit is None else limit
         accepted = 0
         self._stopping = False
+        self._expire()
         try:
             while True:
                 width = 1 if self.unreachable_since is not None else self.concurrency  # an outage: one probe
@@ -171,6 +177,18 @@ class Sender:
         except asyncio.CancelledError:
             await self._settle()
             raise
+
+    def _expire(self) -> None:
+        """Alerts too old to be worth a message each are listed in one summary per chat."""
+        busy = {unit.item.delivery_id for unit in self._units.values()}
+        expired = outbox.expire(self.db, self.clock.now() - self.max_age, skip=busy)
+        if expired:
+            log.warning(
+                "%d deliveries older than %s expired: %d chats get one summary each",
+                sum(expired.values()),
+                fmt_age(self.max_age),
+                len(expired),
+            )
 
     def _may_start(self) -> bool:
         if self._stopping:
@@ -213,6 +231,11 @@ class Sender:
         """The messages of a delivery: text parts, or a photo with the text as its caption, or
         (text too long for a caption) the text parts followed by the photo."""
         alerts = [decode_alert(kind, payload) for kind, payload in item.alerts]
+        if item.summary:
+            text = render_expired(
+                alerts, item.language, item.timezone, max_age=self.max_age, unreachable_since=item.unreachable_since
+            )
+            return [Part(t) for t in split_message(text)]
         text = render_message(alerts, item.language, item.timezone)
         if item.unreachable_since is not None:  # it is late, and the reader should know why
             text += "\n" + delayed_note(item.unreachable_since, self.clock.now(), item.language, item.timezone)

@@ -347,3 +347,10 @@ def m009_delivery_unreachable_since(db: Database) -> None:
     """When a delivery first failed because Telegram could not be reached, so the message that
     finally goes out can say how late it is and why."""
     db.execute("ALTER TABLE deliveries ADD COLUMN unreachable_since TEXT")
+
+
+@MIGRATIONS()
+def m010_expired_alert_summaries(db: Database) -> None:
+    """A delivery that sums up, in one message, the alerts of a chat that grew too old to be sent
+    one by one (``summary = 1``); the deliveries it replaces are dropped."""
+    db.execute("ALTER TABLE deliveries ADD COLUMN summary INTEGER NOT NULL DEFAULT 0")

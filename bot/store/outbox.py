@@ -198,6 +198,7 @@ class Pending:
     edit_message_id: int | None = None  # set: edit this message (the thread's first) instead of sending
     alert_ids: tuple[int, ...] = ()
     unreachable_since: datetime | None = None  # when Telegram first could not be reached for it
+    summary: bool = False  # a list of alerts that expired before they could be sent one by one
 
     @property
     def alert_id(self) -> int:
@@ -210,7 +211,7 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
     rows = db.execute(
         """
         SELECT d.id, d.chat_id, d.attempts, c.language, c.timezone, d.parts_sent,
-               COALESCE(v.value, 'true') != 'false', e.message_id, d.unreachable_since
+               COALESCE(v.value, 'true') != 'false', e.message_id, d.unreachable_since, d.summary
         FROM deliveries d JOIN chats c ON c.id = d.chat_id
         LEFT JOIN chat_values v ON v.chat_id = d.chat_id AND v.name = 'charts'
         LEFT JOIN deliveries e ON e.id = d.edit_of
@@ -220,15 +221,13 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
         [utcnow_iso(now), 4 * limit + len(skip_chats)],
     )
     seen = set(skip_chats)
-    picked: list[tuple[int, int, int, str, str, int, bool, int | None, str | None]] = []
-    for delivery_id, chat_id, attempts, language, tz, parts_sent, charts, edit_message_id, unreachable in rows:
+    picked: list[tuple[Any, ...]] = []
+    for row in rows:
         if len(picked) >= limit:
             break
-        if chat_id not in seen:
-            seen.add(chat_id)
-            picked.append(
-                (delivery_id, chat_id, attempts, language, tz, parts_sent, bool(charts), edit_message_id, unreachable)
-            )
+        if row[1] not in seen:
+            seen.add(row[1])
+            picked.append(tuple(row))
     alerts: dict[int, list[tuple[int, str, str]]] = {}
     if picked:
         marks = ",".join("?" * len(picked))
@@ -241,17 +240,22 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
         ):
             alerts.setdefault(delivery_id, []).append((alert_id, kind, payload))
     pending = []
-    for delivery_id, chat_id, attempts, language, tz, parts_sent, charts, edit_message_id, unreachable in picked:
+    for delivery_id, chat_id, attempts, language, tz, parts_sent, charts, edit_id, unreachable, summary in picked:
         rows_of = alerts.get(delivery_id, [])
         kinds = tuple((kind, payload) for _, kind, payload in rows_of)
         ids = tuple(alert_id for alert_id, _, _ in rows_of)
-        since = datetime.fromisoformat(unreachable).astimezone(UTC) if unreachable else None
+        since = _instant(unreachable)
         pending.append(
             Pending(
-                delivery_id, chat_id, attempts, kinds, language, tz, parts_sent, charts, edit_message_id, ids, since
+                delivery_id, chat_id, attempts, kinds, language, tz, parts_sent, bool(charts), edit_id, ids, since,
+                bool(summary),
             )
-        )
+        )  # fmt: skip
     return pending
+
+
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text).astimezone(UTC) if text else None
 
 
 def mark_progress(db: Database, delivery_id: int, parts_sent: int, message_id: int | None) -> None:
@@ -314,3 +318,53 @@ def drop_chat(db: Database, chat_id: int, error: str) -> int:
 def pending_count(db: Database) -> int:
     count: int = db.execute("SELECT count(*) FROM deliveries WHERE status = 'pending'").fetchone()[0]
     return count
+
+
+def expire(db: Database, decided_before: datetime, *, skip: Collection[int] = ()) -> dict[int, int]:
+    """Replace the pending deliveries whose alerts were all decided before ``decided_before`` (and
+    of which nothing was sent yet) with one summary delivery per chat that lists their alerts:
+    a chat gets one message, "5 alerts expired …", not five stale ones. An unsent summary of the
+    chat takes in the newly expired alerts, so a long outage still ends in one summary. In one
+    transaction: the alerts are never lost between the two. ``skip``: deliveries being sent now.
+    Returns how many deliveries each chat had expire."""
+    rows = db.execute(
+        """
+        SELECT d.id, d.chat_id, d.unreachable_since FROM deliveries d
+        WHERE d.status = 'pending' AND d.summary = 0 AND d.parts_sent = 0
+          AND (SELECT max(a.decided_at) FROM delivery_alerts da JOIN alerts a ON a.id = da.alert_id
+               WHERE da.delivery_id = d.id) < ?
+        ORDER BY d.id
+        """,
+        [utcnow_iso(decided_before)],
+    ).fetchall()
+    by_chat: dict[int, list[tuple[int, str | None]]] = {}
+    for delivery_id, chat_id, unreachable in rows:
+        if delivery_id not in skip:
+            by_chat.setdefault(chat_id, []).append((delivery_id, unreachable))
+    if not by_chat:
+        return {}
+    with db.atomic():
+        for chat_id, expired in by_chat.items():
+            since = min((u for _, u in expired if u), default=None)
+            open_summary = db.execute(
+                "SELECT id, unreachable_since FROM deliveries"
+                " WHERE chat_id = ? AND status = 'pending' AND summary = 1 AND parts_sent = 0 ORDER BY id",
+                [chat_id],
+            ).fetchall()
+            reusable = [(i, u) for i, u in open_summary if i not in skip]
+            if reusable:
+                summary_id, earlier = reusable[0]
+                since = min((u for u in (earlier, since) if u), default=None)
+                db.execute("UPDATE deliveries SET unreachable_since = ? WHERE id = ?", [since, summary_id])
+            else:
+                summary_id = db.execute(
+                    "INSERT INTO deliveries (chat_id, summary, unreachable_since) VALUES (?, 1, ?)", [chat_id, since]
+                ).lastrowid
+            ids = [delivery_id for delivery_id, _ in expired]
+            marks = ",".join("?" * len(ids))
+            db.execute(f"UPDATE delivery_alerts SET delivery_id = ? WHERE delivery_id IN ({marks})", [summary_id, *ids])
+            db.execute(
+                f"UPDATE deliveries SET status = 'dropped', last_error = ? WHERE id IN ({marks})",
+                [f"expired: listed in summary delivery {summary_id}", *ids],
+            )
+    return {chat_id: len(expired) for chat_id, expired in by_chat.items()}

@@ -82,7 +82,8 @@ def build_application(parts: Parts, *, rate_limiter: BaseRateLimiter[Any] | None
         commands=registry.help_lines(),
     )
     app.bot_data.runner = parts.runner
-    app.bot_data.sender = Sender(db, app.bot, clock, attach=parts.attach)
+    max_age = timedelta(hours=settings.alert_max_age_hours)
+    app.bot_data.sender = Sender(db, app.bot, clock, attach=parts.attach, max_age=max_age)
     registry.register(app)
     app.add_error_handler(on_error)
     return app
