@@ -30,6 +30,9 @@ class HealthRegistry:
     stale: dict[str, datetime | None] = field(default_factory=dict)
     # Whether the market data collectors run at all (False until they are started).
     collecting: bool = False
+    # The database refuses writes (disk full, read-only) since then, and why: sending is paused.
+    storage_failing_since: datetime | None = None
+    storage_error: str | None = None
 
     def source(self, name: str) -> SourceHealth:
         if name not in self.sources:

@@ -26,7 +26,7 @@ from bot.store.db import utcnow_iso
 from bot.telegram.app import build_application, serve
 from tests.fakes.flood import busiest, by_chat, flood_report
 from tests.fakes.telegram import TOKEN, FakeUser
-from tests.helpers import choose
+from tests.helpers import choose, chosen
 from tests.telegram_harness import bot_parts, bot_settings, running_bot
 
 T0 = datetime(2025, 12, 11, 21, 0, tzinfo=UTC)
@@ -285,7 +285,10 @@ async def test_alerts_too_old_after_an_outage_go_out_as_one_summary_per_chat(fak
         await until(lambda: sender.unreachable_since is not None, what="the outage to be noticed")
         down_since = sender.unreachable_since
         clock.advance(timedelta(hours=4))
-        fake.injections.clear()  # Telegram is back
+        expired = "SELECT count(*) FROM deliveries WHERE status = 'pending' AND summary = 0"
+        await until(lambda: db.execute(expired).fetchone()[0] == 0, what="the old alerts to expire")
+        fake.injections.clear()  # Telegram is back, and the sender's next try comes
+        clock.advance(timedelta(seconds=sender.retry_cap))
         await until(lambda: len(fake.sent) >= 3, what="the summaries")
         fresh = queue_alert(db, targets, 95_000.0, decided=clock.now())
         await drained(bot)
@@ -300,6 +303,42 @@ async def test_alerts_too_old_after_an_outage_go_out_as_one_summary_per_chat(fak
     reasons = {r[0] for r in db.execute("SELECT last_error FROM deliveries WHERE status = 'dropped'")}
     assert all(reason.startswith("expired: listed in summary delivery") for reason in reasons)
     assert {r[0] for r in db.execute("SELECT alert_id FROM delivery_alerts WHERE chat_id = 1")} >= {fresh}
+
+
+async def test_a_database_that_refuses_writes_pauses_sending_and_nothing_is_sent_twice(fake, tmp_path):
+    """The database turns read-only mid-broadcast: what Telegram accepted is held, nothing new is
+    sent, the admins, the log and /status say so, commands that only read still work and one
+    that writes says nothing changed; once writes succeed the rest goes out, none twice."""
+    settings = bot_settings(fake, tmp_path, admin_chat_ids="999")
+    db = open_db(settings.database_path)
+    targets = list(range(1, 61))  # more than the 32 in flight at once
+    add_chats(db, targets)
+    queue_alert(db, targets)
+    db.execute("PRAGMA query_only = 1")  # every write now fails: "attempt to write a readonly database"
+    with sender_lines() as lines:
+        async with running_bot(settings, fake, db) as bot:
+            fast_retries(bot)
+            [down] = await fake.wait_for(999, 1)
+            assert "The database cannot be written (attempt to write a readonly database)" in down.text
+            fake.user_sends("/status", ADA)
+            [status] = await fake.wait_for(ADA.id, 1)
+            assert "The database cannot be written for" in status.text and "none is lost" in status.text
+            fake.user_sends("/set move 4%", ADA)
+            refused = (await fake.wait_for(ADA.id, 2))[-1]
+            assert refused.text.startswith("⚠️ Nothing was changed: the bot cannot save right now")
+            held = Counter(m.chat_id for m in fake.sent if m.chat_id in targets)
+            assert 0 < len(held) <= 32 and set(held.values()) == {1}  # one wave, then nothing new
+            assert statuses(db) == {"pending": 60}  # nothing could be recorded, nothing was dropped
+
+            db.execute("PRAGMA query_only = 0")  # writable again
+            back = (await fake.wait_for(999, 2))[-1]
+            assert "takes writes again" in back.text
+            await drained(bot)
+            assert statuses(db) == {"sent": 60}
+            assert chosen(db, ADA.id) == {}  # the refused /set stored nothing
+    assert_once_each(fake, Counter({**dict.fromkeys(targets, 1), 999: 2, ADA.id: 2}))
+    assert sum("cannot be written" in line for line in lines) == 1, lines
+    assert sum("takes writes again" in line for line in lines) == 1, lines
 
 
 def test_expiry_keeps_every_alert_and_makes_one_summary_per_chat(tmp_path):

@@ -26,6 +26,11 @@ rate. Outcomes:
 * ``Forbidden`` or "chat not found" → the chat is marked blocked and its queue dropped;
 * any other ``BadRequest`` → logged with the alert id and dropped, never retried forever.
 
+The database refusing a write (disk full, read-only) stops the sender: what Telegram had
+accepted is kept in memory until it can be recorded, nothing new is sent, and the log,
+``/status`` and the admin chats say so once. Each poll tries the held writes again; once they
+go through, sending resumes where it stopped and nothing is sent twice.
+
 Stopping (or cancelling) the sender drops the requests still waiting for a slot (they
 stay pending) and lets those already at Telegram finish and be recorded, so a restart
 sends the rest and none twice. (A hard kill, SIGKILL or power loss, can still repeat the
@@ -39,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -55,6 +61,7 @@ from bot.delivery.limiter import Broadcast, SmoothRateLimiter, retry_after_secon
 from bot.delivery.tasks import cancel_and_wait
 from bot.domain import Alert
 from bot.formatting import fmt_age, fmt_time
+from bot.health import HealthRegistry
 from bot.i18n import t
 from bot.logs import redact
 from bot.render import MESSAGE_LIMIT, caption, render_expired, render_message, split_message
@@ -102,6 +109,8 @@ class Sender:
         retry_cap: float = 300.0,
         poll: float = 1.0,
         max_age: timedelta = MAX_AGE,
+        health: HealthRegistry | None = None,
+        admin_chats: tuple[int, ...] = (),
     ) -> None:
         self.db = db
         self.bot = bot
@@ -112,6 +121,9 @@ class Sender:
         self.retry_cap = retry_cap
         self.poll = poll
         self.max_age = max_age
+        self.health = health or HealthRegistry()
+        self.admin_chats = admin_chats
+        self._held: list[Callable[[], object]] = []  # outcomes to write once the database takes writes
         self.paused_until: datetime | None = None
         self.unreachable_since: datetime | None = None  # Telegram has not answered since then
         self._outage_tries = 0
@@ -154,7 +166,9 @@ class Sender:
         budget = math.inf if limit is None else limit
         accepted = 0
         self._stopping = False
-        self._expire()
+        if not await self._storage_ok():
+            return 0
+        self._write(self._expire)
         try:
             while True:
                 width = 1 if self.unreachable_since is not None else self.concurrency  # an outage: one probe
@@ -191,7 +205,7 @@ class Sender:
             )
 
     def _may_start(self) -> bool:
-        if self._stopping:
+        if self._stopping or self._held:
             return False
         return self.paused_until is None or self.clock.now() >= self.paused_until
 
@@ -214,18 +228,20 @@ class Sender:
         try:
             parts = await self._parts(item)
             if item.parts_sent >= len(parts):
-                self._record(item, len(parts), len(parts), None)
-                return "sent"
+                return "sent" if self._write(self._record, item, len(parts), len(parts), None) else "held"
             for index in range(item.parts_sent, len(parts)):
                 message = await self._send(item.chat_id, parts[index], unit.wire)
-                self._record(item, index + 1, len(parts), message)
+                if not self._write(self._record, item, index + 1, len(parts), message):
+                    return "held"  # sent, to be recorded: nothing more until the database takes writes
                 if self._stopping and index + 1 < len(parts):
                     return "stopped"
             return "sent"
         except RetryAfter as exc:
-            return self._flood(item, exc)
+            self._write(self._flood, item, exc)
+            return "pause"
         except Exception as exc:  # noqa: BLE001 - every failure is classified below
-            return self._failed(item, exc)
+            self._write(self._failed, item, exc)
+            return "failed"
 
     async def _parts(self, item: Pending) -> list[Part]:
         """The messages of a delivery: text parts, or a photo with the text as its caption, or
@@ -291,6 +307,58 @@ class Sender:
             wire.on_wire = False
 
     # -- recording outcomes ------------------------------------------------------------
+    def _write(self, record: Callable[..., object], *args: Any) -> bool:
+        """Run ``record(*args)``, a write to the database. If the database refuses it, hold it
+        (in order) to be written again later and stop sending; False then."""
+        if self._held:  # earlier outcomes first: they are written in the order they happened
+            self._held.append(lambda: record(*args))
+            return False
+        try:
+            record(*args)
+            return True
+        except sqlite3.Error as exc:
+            self._held.append(lambda: record(*args))
+            self._storage_failed(exc)
+            return False
+
+    def _storage_failed(self, exc: sqlite3.Error) -> None:
+        if self.health.storage_failing_since is not None:
+            return
+        now = self.clock.now()
+        self.health.storage_failing_since, self.health.storage_error = now, redact(str(exc))[:200]
+        log.error(
+            "the database cannot be written (%s): sending paused; what Telegram accepted is held in memory "
+            "and recorded once writes succeed, nothing is sent twice",
+            exc,
+        )
+        self._tell_admins("delivery.storage_down", error=self.health.storage_error)
+
+    async def _storage_ok(self) -> bool:
+        """Write what is held, if anything; True once nothing is (sending may go on)."""
+        if not self._held:
+            return True
+        if self._units:  # in flight: their outcomes join the queue first
+            await asyncio.wait(self._units)
+            self._units.clear()
+        try:
+            while self._held:
+                self._held[0]()
+                self._held.pop(0)
+        except sqlite3.Error:
+            return False
+        now = self.clock.now()
+        since = self.health.storage_failing_since or now
+        self.health.storage_failing_since, self.health.storage_error = None, None
+        log.warning("the database takes writes again after %s: sending resumes", fmt_age(now - since))
+        self._tell_admins("delivery.storage_back", since=fmt_age(now - since))
+        return True
+
+    def _tell_admins(self, key: str, **values: object) -> None:
+        """A note to the admin chats, straight to Telegram (the outbox may not take it)."""
+        for chat_id in self.admin_chats:
+            note = asyncio.ensure_future(self.bot.send_message(chat_id, t("en", key, **values)))
+            note.add_done_callback(_note_done)
+
     def _record(self, item: Pending, done: int, total: int, message: Message | None) -> None:
         message_id = message.message_id if message is not None else None
         if done < total:
@@ -299,14 +367,13 @@ class Sender:
             outbox.mark_sent(self.db, item.delivery_id, done, message_id, self.clock.now())
         self._reachable()
 
-    def _flood(self, item: Pending, exc: RetryAfter) -> str:
+    def _flood(self, item: Pending, exc: RetryAfter) -> None:
         """Flood control outlasted the limiter's retries: keep it pending, start nothing new for now."""
         wait = retry_after_seconds(exc)
         resume = self.clock.now() + timedelta(seconds=wait)
         self.paused_until = max(self.paused_until or resume, resume)
         outbox.postpone(self.db, item.delivery_id, resume, _describe(exc), attempt=False)
         log.warning("Telegram flood control: deliveries wait %.0f s", wait)
-        return "pause"
 
     def _failed(self, item: Pending, exc: Exception) -> str:
         now = self.clock.now()
@@ -370,6 +437,11 @@ class Sender:
 def delayed_note(since: datetime, until: datetime, lang: str, tz: str) -> str:
     """``⏳ Delayed: Telegram was unreachable from … to …``, in the chat's language and zone."""
     return f"<i>{t(lang, 'delivery.delayed', since=fmt_time(since, tz, lang), until=fmt_time(until, tz, lang))}</i>"
+
+
+def _note_done(note: asyncio.Future[Message]) -> None:
+    if not note.cancelled() and (error := note.exception()) is not None:
+        log.warning("could not tell an admin chat: %s", _describe(error))
 
 
 def is_chat_gone(error: BaseException) -> bool:

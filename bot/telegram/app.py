@@ -83,7 +83,15 @@ def build_application(parts: Parts, *, rate_limiter: BaseRateLimiter[Any] | None
     )
     app.bot_data.runner = parts.runner
     max_age = timedelta(hours=settings.alert_max_age_hours)
-    app.bot_data.sender = Sender(db, app.bot, clock, attach=parts.attach, max_age=max_age)
+    app.bot_data.sender = Sender(
+        db,
+        app.bot,
+        clock,
+        attach=parts.attach,
+        max_age=max_age,
+        health=parts.health,
+        admin_chats=settings.admin_chat_ids,
+    )
     registry.register(app)
     app.add_error_handler(on_error)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import sqlite3
 import traceback
 
 from telegram import Update
@@ -57,6 +58,15 @@ async def on_error(update: object, context: BotContext) -> None:
         return
     if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
         log.warning("Telegram unreachable while handling %s: %s", _describe(update), error)
+        return
+    if isinstance(error, sqlite3.OperationalError):  # disk full, read-only: the sender tells the admins once
+        log.warning("not saved while handling %s: the database cannot be written (%s)", _describe(update), error)
+        if isinstance(update, Update) and update.effective_message is not None:
+            try:
+                lang = chats.get_chat(d.db, chat.id) if chat is not None else None
+                await update.effective_message.reply_html(t(lang.language if lang else "en", "error.storage"))
+            except TelegramError:
+                pass
         return
     log.error("unhandled error while handling %s", _describe(update), exc_info=error)
     report = admin_report(error, _describe(update))

@@ -17,6 +17,8 @@ arguments are good, so a refused command changes nothing.
 from __future__ import annotations
 
 import functools
+import logging
+import sqlite3
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -26,8 +28,11 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.i18n import language_for, t
 from bot.store import chats
+from bot.store.db import utcnow_iso
 from bot.telegram.context import BotContext, Deps
 from bot.values import BadArgument, explain
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
@@ -79,19 +84,24 @@ def chat_language(d: Deps, update: Update) -> str:
 
 
 def remember(d: Deps, update: Update) -> chats.Chat:
-    """Store the chat (its language from whoever wrote first) or refresh its names."""
+    """Store the chat (its language from whoever wrote first) or refresh its names. A database
+    that refuses writes does not stop a command that only reads: the chat as stored (or as
+    Telegram describes it) is used, and a command that changes something fails on its own write."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None:
         raise ValueError("this update has no chat")
-    return chats.remember_chat(
-        d.db,
-        chat.id,
-        chat.type,
-        title=chat.title,
-        username=chat.username,
-        language=language_for(user.language_code if user else None),
-        now=d.clock.now(),
-    )
+    language = language_for(user.language_code if user else None)
+    try:
+        return chats.remember_chat(
+            d.db, chat.id, chat.type, title=chat.title, username=chat.username, language=language, now=d.clock.now()
+        )
+    except sqlite3.OperationalError as error:
+        log.warning("chat %s not remembered: the database cannot be written (%s)", chat.id, error)
+        stamp = utcnow_iso(d.clock.now())
+        known = chats.get_chat(d.db, chat.id)
+        return known or chats.Chat(
+            chat.id, chat.type, chat.title, chat.username, language, "UTC", False, False, stamp, stamp
+        )
 
 
 def words(context: BotContext) -> list[str]:

@@ -45,9 +45,11 @@ def render_status(
         t(lang, "status.header"),
         tn(lang, "status.uptime", subscribers, uptime=fmt_age(now - started_at, lang)),
         t(lang, "status.this_chat_on" if chat_subscribed else "status.this_chat_off"),
-        "",
-        t(lang, "status.sources"),
     ]
+    if health.storage_failing_since is not None:
+        since = fmt_age(now - health.storage_failing_since, lang)
+        lines.append(t(lang, "status.storage_down", since=since, error=health.storage_error or "?"))
+    lines += ["", t(lang, "status.sources")]
     if not health.collecting or not health.sources:
         lines.append(t(lang, "status.no_sources"))
         return "\n".join(lines)
