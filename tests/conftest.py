@@ -6,9 +6,10 @@ import os
 
 import pytest
 
-from tests import netguard
+from tests import netguard, secretguard
 
 netguard.install(os.environ)
+secretguard.install()
 # Settings are read from the environment: keep the developer's own out of the tests.
 for _name in list(os.environ):
     if _name.startswith(("TELEGRAM_", "ADMIN_CHAT", "DATABASE_PATH")):
@@ -24,6 +25,16 @@ def _no_outside_network():
     attempts = netguard.ATTEMPTS[before:]
     if attempts:
         pytest.fail("test tried to reach the network outside loopback: " + "; ".join(attempts[:5]))
+
+
+@pytest.fixture(autouse=True)
+def _no_token_leaks():
+    """Fail the test during which the token reached a log line or a message (tests/secretguard.py)."""
+    before = len(secretguard.LEAKS)
+    yield
+    leaks = secretguard.LEAKS[before:]
+    if leaks:
+        pytest.fail("the bot token leaked: " + "; ".join(leaks[:3]))
 
 
 @pytest.fixture(autouse=True)

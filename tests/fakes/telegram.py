@@ -291,6 +291,10 @@ class FakeTelegram:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
         params, photo = await self._params(request)
+        if any(secret in str(value) for value in params.values() for secret in (TOKEN, TOKEN.partition(":")[2])):
+            from tests.secretguard import LEAKS
+
+            LEAKS.append(f"{method} carried the token: {str(params)[:200]}")
         chat_id = int(params["chat_id"]) if "chat_id" in params else None
         self.calls[method] += 1
         self.attempts.append((method, chat_id, time.monotonic()))
