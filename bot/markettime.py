@@ -237,6 +237,15 @@ def default_market_hours() -> MarketHours:
     return MarketHours()
 
 
+def hours_covering(first: date, last: date) -> MarketHours:
+    """The NYSE calendar for ``first`` .. ``last`` (and the year ahead, like the default one):
+    the default calendar when it covers them, else a wider one."""
+    default = default_market_hours()
+    if default.first <= first and last < default.last:
+        return default
+    return MarketHours(min(first, default.first), max(last + timedelta(days=366), default.last))
+
+
 def bar_close_time(bar: Bar, hours: MarketHours | None, *, around_the_clock: bool) -> datetime:
     """When ``bar`` has closed and may be seen: the one rule for every layer.
 

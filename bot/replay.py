@@ -37,6 +37,7 @@ from bot.markettime import utc_midnight
 from bot.rules.registry import decode_alert, encode_value, setting_named
 from bot.scheduler import MarketJobs
 from bot.sources.replay import ReplaySource
+from bot.sources.replay_data import ReplayData
 from bot.store import chats, outbox, prefs
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,10 @@ def default_plan(
     return ReplayPlan(data or SHIPPED_REPLAY_DATA, utc_midnight(start or DEFAULT_REPLAY_START), end, levels)
 
 
-def replay_settings(source: ReplaySource, base: Settings | None = None) -> Settings:
+def replay_settings(data: ReplayData, base: Settings | None = None) -> Settings:
     """``base`` (default settings if None) tracking what the data holds: crypto by file name, the rest as equities."""
-    crypto = ",".join(sorted(source.data.crypto)) or "BTC"
-    equities = ",".join(s for s in source.symbols if s not in source.data.crypto) or "QQQ"
+    crypto = ",".join(sorted(data.crypto)) or "BTC"
+    equities = ",".join(s for s in data.symbols if s not in data.crypto) or "QQQ"
     if base is None:
         return load_settings(crypto_symbols=crypto, equity_watchlist=equities)
     return base.model_copy(

@@ -26,7 +26,7 @@ from bot.delivery.sender import Attach
 from bot.domain import Alert
 from bot.engine.engine import Engine
 from bot.health import HealthRegistry
-from bot.markettime import MarketHours, default_market_hours, utc_midnight
+from bot.markettime import MarketHours, default_market_hours, hours_covering, utc_midnight
 from bot.replay import (
     Levels,
     ReplayDriver,
@@ -39,6 +39,7 @@ from bot.replay import (
 from bot.scheduler import MarketJobs, Runner, market_jobs
 from bot.sources.base import EarningsSource, MarketSource, SymbolCheck
 from bot.sources.replay import ReplaySource
+from bot.sources.replay_checks import check_replay_data
 from bot.sources.replay_data import load_replay_data
 from bot.store import market, open_db
 
@@ -60,6 +61,7 @@ class Parts:
     symbols: SymbolCheck | None = None  # answers whether a ticker exists (/watch add)
     attach: Attach | None = None  # the chart sent with an alert
     started_at: datetime | None = None
+    expire: bool = True  # alerts too old to send are summed up (not on a replay's fast clock)
 
 
 def chart_attacher(database_path: Path | str) -> Attach:
@@ -140,11 +142,13 @@ def replay_pipeline(
 ) -> ReplayPipeline:
     """The live pipeline over the recorded data in ``data``; quiet before ``start``."""
     recorded = load_replay_data(data)
+    settings = replay_settings(recorded, settings)
+    # the live sources' checks, on recorded data: refuse bars from the future, skip bad prints
+    recorded = check_replay_data(recorded, now=SystemClock().now(), max_jump_pct=settings.max_price_jump_pct)
     health = HealthRegistry()
     first = min(min(bar.ts for bars in recorded.bars.values() for bar in bars), start)
     clock = ManualClock(first)
     source = ReplaySource(recorded, clock, health=health)
-    settings = replay_settings(source, settings)
     db = open_db(database)
     hours = hours_covering(first.date(), max(source.span()[1], start).date())
     engine, jobs = _pipeline(
@@ -167,16 +171,8 @@ async def replay_parts(settings: Settings, data: Path, start: date | None, speed
     log.info("replay from %s at %gx: %s", begin.date(), speed, ", ".join(driver.source.symbols))
     return Parts(
         pipeline.settings, pipeline.db, driver.clock, pipeline.health, pipeline.engine, driver,
-        driver.source, chart_attacher(path), begin,
+        driver.source, chart_attacher(path), begin, expire=False,
     )  # fmt: skip
-
-
-def hours_covering(first: date, last: date) -> MarketHours:
-    """The NYSE calendar for the recorded span (and the year ahead, like the live one)."""
-    default = default_market_hours()
-    if default.first <= first and last < default.last:
-        return default
-    return MarketHours(min(first, default.first), max(last + timedelta(days=366), default.last))
 
 
 def reset_market_state(path: Path) -> None:

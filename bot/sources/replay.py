@@ -26,7 +26,7 @@ from bot.clock import Clock
 from bot.config import SHIPPED_REPLAY_DATA
 from bot.domain import INTERVALS, Bar, EarningsDate, Interval, Quote
 from bot.health import HealthRegistry
-from bot.markettime import CalendarRangeError, as_utc, bar_close_time, default_market_hours
+from bot.markettime import NEW_YORK, CalendarRangeError, as_utc, bar_close_time, default_market_hours
 from bot.sources.base import UnknownSymbol
 from bot.sources.replay_data import (
     SOURCE_NAME,
@@ -38,6 +38,7 @@ from bot.sources.replay_data import (
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+CHANGE_SLACK = timedelta(hours=6)  # a 24 h change needs a price from 24 to 30 h before, as the large-move rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,11 +193,28 @@ class ReplaySource:
         for symbol in map(canonical_symbol, known):
             if (latest := self.price_at(symbol, now)) is not None:
                 ts, price = latest
-                before = self.price_at(symbol, ts - DAY)  # BTC: 24h ago; equities: previous close
-                change = (price / before[1] - 1) * 100 if before else None
+                before = self._reference(symbol, ts)
+                change = (price / before - 1) * 100 if before else None
                 quotes.append(Quote(symbol, price, ts, SOURCE_NAME, now, change))
         self._answered()
         return quotes
+
+    def _reference(self, symbol: str, ts: datetime) -> float | None:
+        """What a price seen at ``ts`` changed from: BTC's price 24 h before, an equity's
+        previous session close; None where the data has a hole there (a change is never
+        measured across one)."""
+        found = self.price_at(symbol, ts - DAY)
+        if found is None:
+            return None
+        seen, price = found
+        if symbol in self.data.crypto:
+            return price if seen >= ts - DAY - CHANGE_SLACK else None
+        hours = default_market_hours()
+        try:
+            previous = hours.session(hours.previous_trading_day(ts.astimezone(NEW_YORK).date()))
+        except CalendarRangeError:
+            return None
+        return price if previous is not None and seen >= previous.close else None
 
     async def fetch_bars(
         self, symbol: str, interval: Interval, since: datetime, until: datetime | None = None

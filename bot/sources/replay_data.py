@@ -12,8 +12,10 @@ Daily bars start at 00:00 UTC of their date, as :mod:`bot.sources.base` says. Ro
 come in any order (bars are sorted); a missing volume column or cell gives ``volume=None``.
 
 Bad rows fail loudly: :class:`ReplayDataError` names the file, the line numbers and
-what is wrong with each (up to five). Nothing is skipped, so a replay shows exactly
-the recorded data or nothing. Nothing here knows about clocks or calendars;
+what is wrong with each (up to five). Nothing is skipped here, and each bar keeps its
+file and line (:attr:`ReplayData.files`, :attr:`ReplayData.lines`) so that the
+plausibility checks of :mod:`bot.sources.replay_checks` (future dates, bad prints,
+gaps) can name them. Nothing here knows about clocks or calendars;
 :mod:`bot.sources.replay` decides when each bar may be seen.
 """
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -57,12 +59,18 @@ class ReplayDataError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ReplayData:
-    """Everything in one replay folder: bars per (symbol, interval), oldest first, and earnings."""
+    """Everything in one replay folder: bars per (symbol, interval), oldest first, and earnings.
+
+    ``files`` names the file of each series and ``lines`` the file line of each of its
+    bars (in the order of ``bars``), for messages about a bar.
+    """
 
     folder: Path
     bars: Mapping[tuple[str, Interval], tuple[Bar, ...]]
     earnings: tuple[EarningsDate, ...]
     crypto: frozenset[str]
+    files: Mapping[tuple[str, Interval], Path] = field(default_factory=dict)
+    lines: Mapping[tuple[str, Interval], tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -72,6 +80,15 @@ class ReplayData:
     def series(self, symbol: str, interval: Interval) -> tuple[Bar, ...]:
         """Bars of one symbol and interval (empty if there is no such file)."""
         return self.bars.get((symbol, interval), ())
+
+    def file_lines(self, key: tuple[str, Interval]) -> tuple[int, ...]:
+        """The file line of each bar of ``key`` (zeros if unknown, e.g. data not read from a file)."""
+        return self.lines.get(key) or (0,) * len(self.bars.get(key, ()))
+
+    def file_name(self, key: tuple[str, Interval]) -> str:
+        """Where the bars of ``key`` came from, for messages."""
+        path = self.files.get(key)
+        return str(path) if path is not None else f"{key[0]} {key[1]} bars"
 
 
 def canonical_symbol(name: str) -> str:
@@ -102,6 +119,8 @@ def load_replay_data(folder: Path | str = SHIPPED_REPLAY_DATA) -> ReplayData:
     if not folder.is_dir():
         raise ReplayDataError(f"replay data folder {folder} is not a folder")
     bars: dict[tuple[str, Interval], tuple[Bar, ...]] = {}
+    lines: dict[tuple[str, Interval], tuple[int, ...]] = {}
+    files: dict[tuple[str, Interval], Path] = {}
     file_of: dict[tuple[str, Interval], str] = {}
     crypto: set[str] = set()
     for path in sorted(folder.iterdir()):
@@ -113,7 +132,8 @@ def load_replay_data(folder: Path | str = SHIPPED_REPLAY_DATA) -> ReplayData:
         if key in file_of:
             raise ReplayDataError(f"{path} and {folder / file_of[key]} both hold {key[0]} {interval} bars; keep one")
         file_of[key] = path.name
-        bars[key] = bars_from_frame(_read_csv(path), key[0], interval, where=str(path))
+        files[key] = path
+        bars[key], lines[key] = bars_from_frame(_read_csv(path), key[0], interval, where=str(path))
         if is_crypto_name(name):
             crypto.add(key[0])
     if not bars:
@@ -126,7 +146,7 @@ def load_replay_data(folder: Path | str = SHIPPED_REPLAY_DATA) -> ReplayData:
         earnings_from_frame(_read_csv(earnings_path), where=str(earnings_path)) if earnings_path.is_file() else ()
     )
     log.debug("loaded replay data from %s: %d series, %d earnings dates", folder, len(bars), len(earnings))
-    return ReplayData(folder=folder, bars=bars, earnings=earnings, crypto=frozenset(crypto))
+    return ReplayData(folder=folder, bars=bars, earnings=earnings, crypto=frozenset(crypto), files=files, lines=lines)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -155,18 +175,23 @@ def _drop_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[Hashable, 
     return kept, {index: position + 2 for position, index in enumerate(frame.index) if filled[index]}
 
 
-def _raise_problems(problems: list[tuple[int, str]], where: str) -> None:
+def raise_problems(problems: list[tuple[int, str]], where: str) -> None:
+    """One :class:`ReplayDataError` listing ``(line, what)`` problems of ``where`` (the first five), if any."""
     if not problems:
         return
     problems.sort()
     listed = "; ".join(f"line {line}: {what}" for line, what in problems[:MAX_LISTED_PROBLEMS])
     more = len(problems) - MAX_LISTED_PROBLEMS
     suffix = f"; and {more} more" if more > 0 else ""
-    raise ReplayDataError(f"{where}: {len(problems)} bad row(s): {listed}{suffix}")
+    rows = len({line for line, _ in problems})
+    raise ReplayDataError(f"{where}: {rows} bad row(s): {listed}{suffix}")
 
 
-def bars_from_frame(frame: pd.DataFrame, symbol: str, interval: Interval, where: str) -> tuple[Bar, ...]:
-    """Validate the rows of one bar file (all strings) and turn them into bars, oldest first."""
+def bars_from_frame(
+    frame: pd.DataFrame, symbol: str, interval: Interval, where: str
+) -> tuple[tuple[Bar, ...], tuple[int, ...]]:
+    """Validate the rows of one bar file (all strings) and turn them into bars, oldest first,
+    with the file line of each."""
     time_col, volume_col = _TIME_COLUMN[interval], _VOLUME_COLUMN[interval]
     _require_columns(frame, (time_col, *_PRICE_COLUMNS), where)
     frame, lines = _drop_blank_rows(frame)
@@ -183,14 +208,13 @@ def bars_from_frame(frame: pd.DataFrame, symbol: str, interval: Interval, where:
     raw_volume = frame[volume_col].str.strip() if volume_col in frame.columns else None
     volume = pd.to_numeric(raw_volume, errors="coerce") if raw_volume is not None else None
 
+    positive = prices.gt(0).all(axis=1) & prices.lt(float("inf")).all(axis=1)
     checks: list[tuple[pd.Series, str]] = [
         (ts.isna(), f"{time_col} is not a {'YYYY-MM-DD date' if interval == '1d' else 'ISO-8601 time'}"),
+        (~positive, "open, high, low and close must be positive numbers"),
         (
-            ~(prices.gt(0).all(axis=1) & prices.lt(float("inf")).all(axis=1)),
-            "open, high, low and close must be positive numbers",
-        ),
-        (
-            (h < pd.concat([o, lo, c], axis=1).max(axis=1)) | (lo > pd.concat([o, h, c], axis=1).min(axis=1)),
+            positive
+            & ((h < pd.concat([o, lo, c], axis=1).max(axis=1)) | (lo > pd.concat([o, h, c], axis=1).min(axis=1))),
             "high/low do not bracket open and close",
         ),
     ]
@@ -212,7 +236,7 @@ def bars_from_frame(frame: pd.DataFrame, symbol: str, interval: Interval, where:
             problems.append((line, what))
         else:
             first_line[when] = line
-    _raise_problems(problems, where)
+    raise_problems(problems, where)
 
     order = ts.argsort(kind="stable")
     volumes = [None] * len(frame) if volume is None else [None if pd.isna(v) else float(v) for v in volume]
@@ -231,7 +255,8 @@ def bars_from_frame(frame: pd.DataFrame, symbol: str, interval: Interval, where:
         )
         for t, op, hi, low, cl, vol in rows
     ]
-    return tuple(bars[i] for i in order)
+    row_lines = [lines[index] for index in frame.index]
+    return tuple(bars[i] for i in order), tuple(row_lines[i] for i in order)
 
 
 def earnings_from_frame(frame: pd.DataFrame, where: str) -> tuple[EarningsDate, ...]:
@@ -257,5 +282,5 @@ def earnings_from_frame(frame: pd.DataFrame, where: str) -> tuple[EarningsDate, 
             problems.append((line, f"{symbol} {raw_date} is listed twice"))
         else:
             found[(symbol, report.date())] = EarningsDate(symbol, report.date(), timing, SOURCE_NAME)
-    _raise_problems(problems, where)
+    raise_problems(problems, where)
     return tuple(sorted(found.values(), key=lambda e: (e.symbol, e.report_date)))
