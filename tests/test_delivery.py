@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.clock import ManualClock
+from bot.clock import ManualClock, SimulatedClock
 from bot.delivery.schedule import Limits
 from bot.formatting import fmt_time
 from bot.render import html_to_plain, render
@@ -170,6 +170,44 @@ async def test_flood_control_mid_broadcast_pauses_everything_and_loses_nothing(f
     assert busiest(m.at for m in fake.sent) <= 30
 
 
+@pytest.mark.slow
+async def test_a_stormy_telegram_loses_nothing_and_stops_trying_blocked_chats(fake, tmp_path):
+    """Flood control (429, retry after 1 s) on the first send to a fifth of the chats, bursts of
+    5xx answers, and ten chats that blocked the bot, all in one broadcast at Telegram's pace:
+    every other chat gets its alerts exactly once and in order, within Telegram's limits; a
+    blocked chat is asked once, marked, and never again."""
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    targets = list(range(2000, 2150))
+    add_chats(db, targets)
+    blocked = set(targets[7::15])
+    for chat in targets[::5]:
+        fake.inject("sendMessage", 429, chat_id=chat, retry_after=1)
+    for chat in blocked:
+        fake.inject("sendMessage", 403, chat_id=chat, times=10**6)
+    queue_alert(db, targets)
+    queue_alert(db, targets, 88_000.0)  # a second alert right behind the first
+    async with running_bot(settings, fake, limits=Limits()) as bot:
+        fast_retries(bot, retry_cap=0.5)
+        await until(lambda: len(fake.sent) >= 40, what="the broadcast to get going")
+        fake.inject("sendMessage", 502, times=6)  # a burst of server errors, whoever is next
+        await until(lambda: len(fake.sent) >= 150, what="more of the broadcast")
+        fake.inject("sendMessage", 500, times=4)  # and another
+        await drained(bot, timeout=90)
+        assert statuses(db) == {"sent": 2 * (150 - len(blocked)), "dropped": 2 * len(blocked)}
+        assert {c for c in targets if chats.get_chat(db, c).blocked} == blocked
+    reached = [c for c in targets if c not in blocked]
+    assert_once_each(fake, Counter(dict.fromkeys(reached, 2)))
+    first, second = (render(level_break(level), "en", "UTC") for level in (90_000.0, 88_000.0))
+    wrong = {c: [m.text for m in fake.messages_to(c)] for c in reached}
+    wrong = {c: texts for c, texts in wrong.items() if texts != [first, second]}
+    assert not wrong, list(wrong.items())[:2]
+    tries = Counter(chat for method, chat, _ in fake.attempts if method == "sendMessage" and chat in blocked)
+    assert tries == Counter(dict.fromkeys(blocked, 1))  # asked once: a blocked chat costs no more work
+    report = flood_report(fake.sent)
+    assert report.overall_max_per_second <= 30 and report.chat_max_per_second == 1
+
+
 async def test_blocked_chat_is_marked_and_its_queue_dropped(fake, tmp_path):
     settings = bot_settings(fake, tmp_path)
     db = open_db(settings.database_path)
@@ -238,7 +276,8 @@ async def test_server_errors_are_retried_until_delivered_never_dropped(fake, tmp
 
 
 async def run_through_an_outage(settings, fake, db, targets) -> None:
-    async with running_bot(settings, fake) as bot:
+    """An outage of 40 failed calls: minutes long on the bot's clock (ten minutes a real second)."""
+    async with running_bot(settings, fake, clock=SimulatedClock(datetime.now(UTC), speed=600)) as bot:
         fast_retries(bot, retry_cap=0.1)
         fake.inject("sendMessage", 502, times=40)  # whoever asks: Telegram is down for 40 calls
         queue_alert(db, targets)

@@ -75,6 +75,7 @@ CONCURRENCY = 32
 _CANNOT_EDIT = ("message to edit not found", "message can't be edited", "message_id_invalid")
 OUTAGE_AFTER = 3  # failures in a row, none going through between them: Telegram is unreachable
 STOP_GRACE = 10.0  # seconds a stopping sender waits for requests already at Telegram
+LATE = timedelta(minutes=2)  # a message held up by Telegram this long says so
 MAX_AGE = timedelta(hours=3)  # an alert older than this when it could be sent is only listed in a summary
 
 Attach = Callable[[Alert, str], Awaitable[bytes | None]]
@@ -108,7 +109,7 @@ class Sender:
         retry_base: float = 5.0,
         retry_cap: float = 300.0,
         poll: float = 1.0,
-        max_age: timedelta = MAX_AGE,
+        max_age: timedelta | None = MAX_AGE,  # None: never expire (a replay's clock runs fast)
         health: HealthRegistry | None = None,
         admin_chats: tuple[int, ...] = (),
     ) -> None:
@@ -194,6 +195,8 @@ class Sender:
 
     def _expire(self) -> None:
         """Alerts too old to be worth a message each are listed in one summary per chat."""
+        if self.max_age is None:
+            return
         busy = {unit.item.delivery_id for unit in self._units.values()}
         expired = outbox.expire(self.db, self.clock.now() - self.max_age, skip=busy)
         if expired:
@@ -248,13 +251,15 @@ class Sender:
         (text too long for a caption) the text parts followed by the photo."""
         alerts = [decode_alert(kind, payload) for kind, payload in item.alerts]
         if item.summary:
+            max_age = self.max_age or MAX_AGE
             text = render_expired(
-                alerts, item.language, item.timezone, max_age=self.max_age, unreachable_since=item.unreachable_since
+                alerts, item.language, item.timezone, max_age=max_age, unreachable_since=item.unreachable_since
             )
             return [Part(t) for t in split_message(text)]
         text = render_message(alerts, item.language, item.timezone)
-        if item.unreachable_since is not None:  # it is late, and the reader should know why
-            text += "\n" + delayed_note(item.unreachable_since, self.clock.now(), item.language, item.timezone)
+        now = self.clock.now()
+        if item.unreachable_since is not None and now - item.unreachable_since >= LATE:  # the reader should know why
+            text += "\n" + delayed_note(item.unreachable_since, now, item.language, item.timezone)
         if item.edit_message_id is not None:  # an update of a thread's message, in place
             return [Part(caption(text, MESSAGE_LIMIT), edit=item.edit_message_id)]
         texts = [Part(t) for t in split_message(text)]

@@ -82,7 +82,7 @@ def build_application(parts: Parts, *, rate_limiter: BaseRateLimiter[Any] | None
         commands=registry.help_lines(),
     )
     app.bot_data.runner = parts.runner
-    max_age = timedelta(hours=settings.alert_max_age_hours)
+    max_age = timedelta(hours=settings.alert_max_age_hours) if parts.expire else None
     app.bot_data.sender = Sender(
         db,
         app.bot,
