@@ -3,7 +3,8 @@
 Every poll is one batched request per source (``fetch_tickers`` on one exchange,
 one ``yf.download`` for the whole watchlist), whatever the number of chats: chats
 never cause a request. Bars are synced when a new one can have completed, and
-the staleness flags the engine reads are refreshed after every poll.
+the staleness flags the engine reads (and ``/status`` shows) are refreshed after every
+poll, and by their own job while no poll runs (backing off after failures, or not due).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Collector:
     on_stored: Stored | None = None  # the engine decides alerts from what each poll stored
     sync_delay: timedelta = SYNC_DELAY  # recorded data is final at once: replay syncs with 0
     _next_sync: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
+    _stale_checked: datetime | None = None
 
     # -- what is tracked ---------------------------------------------------------------
     def crypto_symbols(self) -> list[str]:
@@ -109,10 +111,16 @@ class Collector:
         if self.equities is not None:
             await self._sync_bars(self.equities, self.equity_symbols(), now, crypto=False, force=True)
 
+    async def check_staleness(self, now: datetime) -> None:
+        """The staleness job: a series whose poll keeps failing goes stale on time, not at the next try."""
+        if self._stale_checked != now:  # a poll at this moment just did it
+            self.refresh_staleness(now)
+
     def refresh_staleness(self, now: datetime) -> None:
         policies = self.policies()
         latest = market.latest_quotes(self.db, list(policies))
         self.health.set_stale(stale_series({s: q.ts for s, q in latest.items()}, policies, now))
+        self._stale_checked = now
 
     # -- bars ----------------------------------------------------------------------------
     async def _sync_bars(

@@ -4,6 +4,7 @@
 * :func:`fmt_pct` -- ``−10.8 %``, ``+0.6 %`` (Chinese: ``−10.8%``)
 * :func:`fmt_corr` -- ``0.53``, ``−0.12``
 * :func:`fmt_clock` -- ``Tue 14:00``, for a recent moment inside a message
+* :func:`fmt_clock_span` -- ``Tue 14:49`` and ``15:00``, for a recent span inside a message
 * :func:`fmt_time` -- ``Thu 11 Dec 2025, 16:00 CET`` / ``2025年12月11日 周四 15:00 北京时间``
 * :func:`fmt_age` -- ``2d 3h`` / ``2天3小时``
 * :func:`fmt_date`, :func:`fmt_date_range`, :func:`fmt_weekday`, :func:`fmt_window`, :func:`zone`
@@ -186,6 +187,18 @@ def fmt_clock(dt: datetime, tz: str | tzinfo | None = "UTC", lang: str = "en") -
     """A recent instant, short, in the reader's timezone (the message's footer names the zone): ``Tue 14:00``."""
     local = assume_utc(dt).astimezone(zone(tz))
     return format_datetime(local.replace(tzinfo=None), template(lang, "format.weekday_time"), locale=locale_of(lang))
+
+
+def fmt_clock_span(
+    start: datetime, end: datetime, tz: str | tzinfo | None = "UTC", lang: str = "en"
+) -> tuple[str, str]:
+    """A recent span, short: ``("Tue 14:49", "15:00")``; the end names its day too if it is another one."""
+    where = zone(tz)
+    last = assume_utc(end).astimezone(where)
+    if assume_utc(start).astimezone(where).date() != last.date():
+        return fmt_clock(start, where, lang), fmt_clock(end, where, lang)
+    clock = format_datetime(last.replace(tzinfo=None), template(lang, "format.time"), locale=locale_of(lang))
+    return fmt_clock(start, where, lang), clock
 
 
 def fmt_date(day: date, lang: str = "en", weekday: bool = True, year: bool = False) -> str:

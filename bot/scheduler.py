@@ -20,6 +20,7 @@ from bot.polling import Poller
 
 BACKFILL_TICK = 30.0
 EARNINGS_TICK = 300.0
+STALENESS_TICK = 15.0
 
 
 class Runner(Protocol):
@@ -43,7 +44,7 @@ class MarketJobs:
         return next(p for p, _ in self.pollers if p.name == name)
 
     async def run_due(self) -> None:
-        """Tick every job once, in order (backfill, earnings, crypto, equities)."""
+        """Tick every job once, in order (backfill, earnings, crypto, equities, staleness)."""
         for poller, _ in self.pollers:
             await poller.run()
 
@@ -58,7 +59,7 @@ class MarketJobs:
 
 
 def market_jobs(collector: Collector) -> MarketJobs:
-    """The jobs of ``collector``: history first, then the calendar, then prices."""
+    """The jobs of ``collector``: history first, then the calendar, then prices, then what is stale."""
     settings, clock = collector.settings, collector.clock
     pollers: list[tuple[Poller, float]] = []
     # Closures read each poller's own state when they run (after it is assigned).
@@ -83,6 +84,7 @@ def market_jobs(collector: Collector) -> MarketJobs:
             due=lambda now: collector.hours.should_poll(now, equities.last_success),
         )
         pollers.append((equities, settings.equity_poll_seconds))
+    pollers.append((Poller("staleness", collector.check_staleness, clock), STALENESS_TICK))
     return MarketJobs(collector, pollers)
 
 

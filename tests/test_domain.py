@@ -37,6 +37,7 @@ def strategy_for(annotation: str) -> st.SearchStrategy[object]:
         "dict[str, float]": st.dictionaries(TEXT, FLOATS, max_size=4),
         "dict[str, float | None]": st.dictionaries(TEXT, st.none() | FLOATS, max_size=4),
         "tuple[str, ...]": st.lists(TEXT, max_size=4).map(tuple),
+        "tuple[UtcTime, UtcTime]": st.tuples(TIMES, TIMES),
     }[base]
     return st.none() | values if optional else values
 

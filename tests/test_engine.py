@@ -68,7 +68,8 @@ def test_a_restart_neither_repeats_nor_forgets(db):
     feed(eng, db, 90_400, 89_600)
     restarted = engine(db)  # a new process on the same database
     assert feed(restarted, db, 89_500, 89_400, start=2) == []  # still below: nothing new
-    [up] = feed(restarted, db, 91_000, start=5 * 60)  # hours later: a real crossing up
+    # hours later (past the chop window), prices again, then a real crossing up
+    [up] = feed(restarted, db, 89_500, 91_000, start=5 * 60)
     assert (up.alert.level, up.alert.direction) == (90_000, "up")
     assert len(deliveries(db)) == 6
 
@@ -89,7 +90,7 @@ def test_personal_levels_reach_only_their_owner_and_only_their_direction(db):
     eng = engine(db, global_levels={})
     [up] = feed(eng, db, 94_000, 95_500)
     assert up.alert.level == 95_000 and up.chat_ids == (2,)
-    [down] = feed(eng, db, 94_500, start=5 * 60)
+    [down] = feed(eng, db, 95_400, 94_500, start=5 * 60)
     assert down.chat_ids == (3,)
 
 

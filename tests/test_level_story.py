@@ -34,8 +34,8 @@ class Teller:
             self.story = Story(told=side_before(crossings[0]))
         if self.story is None:
             return []
-        if not alerting:
-            self.story.unheard = True
+        if not alerting:  # as bot.rules.levels does with data too old to alert on
+            self.story.unheard, self.story.unheard_between = True, (segment.start, segment.end)
             return []
         return step(
             self.story,
@@ -101,6 +101,8 @@ def test_a_crossing_in_data_too_old_to_alert_on_is_told_late_once_a_fresh_price_
     [late] = teller.bar(89_600, 89_650, 88_900, 89_000)
     assert isinstance(late, Break) and late.late and late.crossing.direction == "down"
     assert late.crossing.price == 89_000
+    assert late.between == (T0, T0 + timedelta(hours=1))  # when it happened: the first bar
+    assert teller.story is not None and teller.story.unheard_between is None
 
 
 @settings(max_examples=200, deadline=None)

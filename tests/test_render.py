@@ -215,6 +215,19 @@ def test_a_break_that_ends_a_chop_says_so_and_a_late_one_says_why():
     ]
 
 
+def test_a_late_break_says_when_it_crossed_in_the_readers_time():
+    crossed = (THU_15H - timedelta(minutes=40), THU_15H - timedelta(minutes=20))  # prices were out meanwhile
+    late = level_break(price=88_900.0, extreme=88_900.0, through_pct=1.22, late=True, crossed_between=crossed)
+    assert lines(late)[2] == "Seen late: it crossed between Thu 14:20 and 14:40, while price data was unavailable."
+    assert lines(late, "zh", "Asia/Shanghai")[2] == (
+        "延迟获知:价格在 周四 22:20 至 22:40 之间穿越该价位,当时行情数据无法获取。"
+    )
+    overnight = dataclasses.replace(late, crossed_between=(THU_15H - timedelta(hours=15, minutes=20), crossed[1]))
+    assert lines(overnight)[2] == (
+        "Seen late: it crossed between Wed 23:40 and Thu 14:40, while price data was unavailable."
+    )
+
+
 def level_chop(**changes) -> LevelChop:
     fields = {
         "symbol": "BTC",

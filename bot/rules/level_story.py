@@ -12,7 +12,8 @@ gone ``quiet`` without a crossing; after that a crossing is a break again.
 So a break never tells the side the chat was last told, and once the price is clear of
 a level the latest new message about it names the side the price is on. A crossing
 seen only in data too old to alert on is told late, when a fresh price is clear of the
-level, so no crossing is silently lost.
+level, so no crossing is silently lost; the message says when it happened (the span of
+the data it was seen in).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Story:
     chop: Chop | None = None
     ended: Chop | None = None  # the chop that ended since the chat was last told a side
     unheard: bool = False  # the level was crossed in data too old to alert on
+    unheard_between: tuple[datetime, datetime] | None = None  # the span of the data it was last crossed in
 
     def idle(self, side: Side) -> bool:
         """Nothing to remember: a story started afresh would be the same."""
@@ -66,11 +68,13 @@ class Story:
 
 @dataclass(frozen=True, slots=True)
 class Break:
-    """Tell a crossing; ``after`` is the chop it ends, ``late``: the crossing was in data too old to alert on."""
+    """Tell a crossing; ``after`` is the chop it ends, ``late``: the crossing was in data too old to alert
+    on, seen in the span ``between`` (when known)."""
 
     crossing: Crossing
     after: Chop | None = None
     late: bool = False
+    between: tuple[datetime, datetime] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +122,8 @@ def step(
         for c in crossings:
             if side_of_direction(c.direction) != story.told:
                 told.append(Break(c))
-                story.told, story.ended, story.unheard = side_of_direction(c.direction), None, False
+                story.told, story.ended = side_of_direction(c.direction), None
+                story.unheard, story.unheard_between = False, None
         # The second crossing within the window starts a chop; not two in one long bar (a daily
         # bar's dip and recovery may be hours apart: its own message tells the whole story).
         short = segment.end - segment.start < window or len(story.recent) > len(crossings)
@@ -135,9 +140,11 @@ def step(
     clear = story.clear_of(level, segment, exit_pct)
     if clear is not None and clear != story.told:  # clear of the level on a side the chat was not told
         after, late = chop or story.ended, story.unheard and chop is None
-        story.told, story.ended, story.unheard = clear, None, False
+        between = story.unheard_between if late else None
+        story.told, story.ended, story.unheard, story.unheard_between = clear, None, False, None
         news = [ChopNews(level, replace(chop), clear, now)] if chop is not None else []
-        return [*told, *news, Break(settled(level, segment, clear), after=replace(after) if after else None, late=late)]
+        told_break = Break(settled(level, segment, clear), replace(after) if after else None, late, between)
+        return [*told, *news, told_break]
     if chop is not None and crossings:
         told.append(ChopNews(level, replace(chop), side, now))
     return told

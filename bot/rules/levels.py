@@ -6,8 +6,10 @@ the story ending where the move closed); each level's
 :class:`~bot.rules.level_story.Story` decides what a subscriber reads: a break, or one
 "chopping around" message edited in place while the price goes back and forth.
 A global level goes to everyone, a chat's own to the chats that own it. A bar that ended
-long ago (or stale data) only moves the book on: what it crossed is told late, once a
-fresh price is clear of the level. Finer data already walked is not walked again by the bar.
+long ago, stale data, or the first price after a gap in the data (an outage) only moves the
+book on: what it crossed is told late, once a fresh price is clear of the level, with the
+span in which it happened. Finer data already walked is not walked again by the bar: of a
+bar partly walked already, only the move from the last price to its close is new.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
 from bot.domain import AlertBase, AlertKind, Bar, Direction, Quote, UtcTime, minute_period, num
-from bot.formatting import fmt_clock, fmt_date, fmt_pct, fmt_price, fmt_symbol
+from bot.formatting import fmt_clock, fmt_clock_span, fmt_date, fmt_pct, fmt_price, fmt_symbol
 from bot.i18n import t, tn
+from bot.markettime import CalendarRangeError
 from bot.rules.contract import MarketView, Out, Setting, Tick
 from bot.rules.level_book import Crossing, LevelBook, Segment, Side
 from bot.rules.level_index import audience
@@ -29,6 +32,7 @@ NAME = "level_break"
 MUTE_GROUP = "level_break"
 SETTINGS: tuple[Setting[Any], ...] = ()
 BAR_GRACE = timedelta(minutes=15)  # a bar that ended longer ago than this only moves the book on
+QUOTE_GAP = BAR_GRACE  # a price first seen after a gap this long (while trading) only moves the book on
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ class LevelBreak(AlertBase):
     chop_crossings: int = 0  # >0: it ends a chop of that many crossings
     chop_since: UtcTime | None = None
     late: bool = False  # crossed in data too old to alert on; told once a fresh price is clear of it
+    crossed_between: tuple[UtcTime, UtcTime] | None = None  # late: the span of the data it crossed in
 
     @property
     def param(self) -> str:
@@ -130,6 +135,7 @@ class Inputs:
     chop_window: timedelta = timedelta(hours=4)
     chop_quiet: timedelta = timedelta(hours=12)
     exit_pct: float = 1.0
+    session_open: datetime | None = None  # set for a symbol with market hours: the open of the latest session
 
 
 def params(values: Mapping[str, Any]) -> str:
@@ -144,12 +150,16 @@ def inputs(view: MarketView, tick: Tick, scope: str, params: str) -> Inputs:
     index = view.levels()
     return Inputs(
         symbol=scope,
-        bars=tuple(
-            (b, tick.bar_close(b)) for b in sorted(tick.bars, key=lambda b: (b.ts, b.interval)) if b.symbol == scope
+        bars=tuple(  # in the order they ended, the finer bar first: it is walked, the coarser one skipped
+            sorted(
+                ((b, tick.bar_close(b)) for b in tick.bars if b.symbol == scope),
+                key=lambda p: (p[1], -p[0].ts.timestamp()),
+            )
         ),
         quotes=tuple(sorted((q for q in tick.quotes if q.symbol == scope), key=lambda q: q.ts)),
         fresh=tick.fresh(scope),
         levels=frozenset(index.wanted(scope)),
+        session_open=None if scope in tick.crypto else _session_open(tick),
         version=index.version,
         owners=index.owners.get(scope, {}),
         global_levels=index.global_levels.get(scope, frozenset()),
@@ -160,21 +170,36 @@ def inputs(view: MarketView, tick: Tick, scope: str, params: str) -> Inputs:
     )
 
 
+def _session_open(tick: Tick) -> datetime | None:
+    try:
+        return tick.hours.latest_started_session(tick.now).open
+    except CalendarRangeError:
+        return None
+
+
 def _segments(inputs: Inputs, state: State, book: LevelBook, now: datetime) -> list[tuple[Segment, bool]]:
-    """Moves to walk, oldest first, each with whether it is fresh enough to alert on."""
+    """Moves to walk, oldest first, each with whether it is fresh enough to alert on; each move
+    starts where the one before it ended."""
     moves: list[tuple[Segment, bool]] = []
+    last = book.last_price
     for bar, end in inputs.bars:
-        if state.cover is not None and bar.ts < state.cover:  # finer data already walked this time
+        if state.cover is not None and end <= state.cover:  # finer data already walked this time
             continue
-        segment = Segment(bar.symbol, bar.ts, end, bar.open, bar.high, bar.low, bar.close, bar.ts)
+        if state.cover is not None and bar.ts < state.cover:  # partly walked: only its close is new
+            segment = Segment.between(bar.symbol, state.cover, bar.open if last is None else last, end, bar.close)
+        else:
+            segment = Segment(bar.symbol, bar.ts, end, bar.open, bar.high, bar.low, bar.close, bar.ts)
         moves.append((segment, now - end <= BAR_GRACE and inputs.fresh))
-        state.cover = end
+        state.cover, last = end, bar.close
     for quote in inputs.quotes:
         if not inputs.fresh or (state.cover is not None and quote.ts <= state.cover):
             continue
-        last = book.last_price if book.last_price is not None else quote.price
-        moves.append((Segment.between(quote.symbol, state.cover or quote.ts, last, quote.ts, quote.price), True))
-        state.cover = quote.ts
+        start = state.cover or quote.ts
+        # The market being closed is not a gap; prices missing while it trades are.
+        gap = quote.ts - max(start, inputs.session_open or start)
+        segment = Segment.between(quote.symbol, start, quote.price if last is None else last, quote.ts, quote.price)
+        moves.append((segment, gap <= QUOTE_GAP))
+        state.cover, last = quote.ts, quote.price
     return moves
 
 
@@ -207,6 +232,8 @@ def _tell(
     for level, mine in by_level.items():  # a story starts on the side the level had before the move
         story = state.stories.setdefault(num(level), Story(told=side_before(mine[0])))
         story.unheard = story.unheard or not alerting
+        if not alerting:
+            story.unheard_between = (segment.start, segment.end)
     if not alerting:
         return []
     told: list[Told] = []
@@ -254,7 +281,7 @@ def _break_alert(item: Break, crossings: list[Crossing]) -> LevelBreak:
     back = any(o.level == c.level and o.direction != c.direction for o in crossings[:seq])
     return LevelBreak(
         c.symbol, c.time, c.level, c.direction, c.price, c.extreme, c.through_pct, c.bar_start, c.held, back, seq,
-        chop.crossings if chop else 0, chop.since if chop else None, item.late,
+        chop.crossings if chop else 0, chop.since if chop else None, item.late, item.between,
     )  # fmt: skip
 
 
@@ -279,11 +306,19 @@ def render(alert: AlertBase, lang: str, tz: tzinfo) -> list[str]:
         since = fmt_clock(alert.chop_since, tz, lang)
         lines.append(tn(lang, "alert.level.after_chop", alert.chop_crossings, since=since))
     if alert.late:
-        lines.append(t(lang, "alert.level.late"))
+        lines.append(_late_line(alert, lang, tz))
     if alert.bar_start is not None and alert.time - alert.bar_start >= timedelta(hours=6):
         # A daily bar tells the day's range, not when in the day the level went.
         lines.append(t(lang, "alert.level.daily_bar", day=fmt_date(alert.bar_start.date(), lang, year=True)))
     return lines
+
+
+def _late_line(alert: LevelBreak, lang: str, tz: tzinfo) -> str:
+    """When a crossing told late happened: the span of the data it was seen in."""
+    if alert.crossed_between is None:  # decided before the span was kept
+        return t(lang, "alert.level.late")
+    start, end = fmt_clock_span(*alert.crossed_between, tz, lang)
+    return t(lang, "alert.level.seen_late", start=start, end=end)
 
 
 def _render_chop(alert: LevelChop, lang: str, tz: tzinfo) -> list[str]:

@@ -17,6 +17,8 @@ Usage::
 * Only complete bars are returned: the one still forming is left out (the live price is
   what :meth:`fetch_quotes` is for). An empty OHLCV page ends the series; on OKX a data
   gap longer than one page (100 bars) does too.
+* A bar's wick more than ``max_jump_pct`` beyond its open and close is not believed (one
+  exchange's bad print): it is cut back to the body, as the jump guard rejects such a quote.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -52,7 +54,7 @@ from bot.sources.ccxt_exchange import (
     pick_pair,
     utc_from_ms,
 )
-from bot.sources.validate import JumpGuard
+from bot.sources.validate import JumpGuard, believable_extremes
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -247,7 +249,7 @@ class CryptoSource:
                 break
             for bar in page:
                 if cursor <= (ts := _ms(bar.ts)) < end:
-                    bars[ts] = bar
+                    bars[ts] = self._believable(venue, pair, bar)
             newest = max(_ms(bar.ts) for bar in page)
             if newest < cursor:
                 break  # the exchange ignored ``since``: no further progress possible
@@ -255,6 +257,16 @@ class CryptoSource:
         else:
             log.warning("%s: stopped %s %s after %d pages", venue.id, pair, interval, MAX_PAGES)
         return [bars[ts] for ts in sorted(bars)]
+
+    def _believable(self, venue: _Venue, pair: str, bar: Bar) -> Bar:
+        high, low = believable_extremes(bar.open, bar.high, bar.low, bar.close, self._guard.max_jump)
+        if (high, low) == (bar.high, bar.low):
+            return bar
+        log.warning(
+            "%s: %s %s bar of %s: wick to %s–%s not believed (over %.0f%% beyond open and close)",
+            venue.id, pair, bar.interval, bar.ts.isoformat(), bar.low, bar.high, self._guard.max_jump * 100,
+        )  # fmt: skip
+        return replace(bar, high=high, low=low)
 
     async def _pairs(self, venue: _Venue, symbols: Sequence[str]) -> dict[str, str]:
         """``{pair: symbol}`` for the symbols this exchange lists; UnknownSymbol if none."""

@@ -5,7 +5,9 @@ that jumps more than ``max_jump_pct`` against the last good one is rejected too
 (a bad print is far more likely than a 20 % move between two polls). If the
 market really moved that far, the guard re-anchors once ``confirmations``
 consecutive rejected prices agree with each other within 1 %: a real level is
-confirmed by the next polls, a bad print is not.
+confirmed by the next polls, a bad print is not. A bar's wick that reaches more than
+``max_jump_pct`` beyond its open and close is a bad print of the same kind (one exchange's
+flash crash, not the market's): :func:`believable_extremes` cuts it back to the bar's body.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ def valid_ohlc(open_: Any, high: Any, low: Any, close: Any) -> tuple[float, floa
     if h < max(o, c, lo) or lo > min(o, c, h):
         return None
     return o, h, lo, c
+
+
+def believable_extremes(open_: float, high: float, low: float, close: float, max_jump: float) -> tuple[float, float]:
+    """High and low of a valid bar, each cut back to the body (open and close) if it reaches more
+    than ``max_jump`` (a fraction) beyond it."""
+    top, bottom = max(open_, close), min(open_, close)
+    return (top if high > top * (1 + max_jump) else high), (bottom if low < bottom * (1 - max_jump) else low)
 
 
 class JumpGuard:

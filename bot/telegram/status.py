@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.formatting import fmt_age
 from bot.health import HealthRegistry, SourceHealth
 from bot.i18n import t, tn
+
+NOT_ASKED = timedelta(minutes=5)  # a failing source not tried for this long: others answer meanwhile
 
 
 def _ago(lang: str, now: datetime, when: datetime | None) -> str:
@@ -15,7 +17,7 @@ def _ago(lang: str, now: datetime, when: datetime | None) -> str:
 
 def _source_lines(lang: str, now: datetime, h: SourceHealth) -> list[str]:
     if h.failing_since is not None:
-        return [
+        lines = [
             t(
                 lang,
                 "status.source_down",
@@ -25,6 +27,9 @@ def _source_lines(lang: str, now: datetime, h: SourceHealth) -> list[str]:
                 last_success=_ago(lang, now, h.last_success),
             )
         ]
+        if h.last_error_at is not None and now - h.last_error_at > NOT_ASKED:  # a fallback while another answers
+            lines.append(t(lang, "status.source_not_asked", ago=fmt_age(now - h.last_error_at, lang)))
+        return lines
     if h.last_success is None:
         return [t(lang, "status.source_waiting", name=h.name)]
     lines = [t(lang, "status.source_ok", name=h.name, last_success=fmt_age(now - h.last_success, lang))]

@@ -19,12 +19,16 @@ Endpoints (what ccxt 4.5 calls for spot market data):
 
 Prices: BTC candles are the real 2025 series in ``bot/data/market_2025`` (hourly and
 daily), served up to :attr:`FakeExchange.now`; BTC's last price is the last hourly close
-before ``now``. Other assets have fixed illustrative prices. Faults: see :data:`FAULTS`.
+before ``now``. Other assets have fixed illustrative prices. Faults: see :data:`FAULTS`;
+:meth:`FakeExchange.go_offline` and :meth:`FakeExchange.come_back` take the whole server off
+the network and back on the same port (connections refused meanwhile, as when an exchange is
+unreachable).
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import csv
 import json
 from collections import Counter, defaultdict, deque
@@ -113,6 +117,8 @@ class FakeExchange:
         """Raw last price served for ``(exchange, base)``, e.g. ``("binance", "BTC"): None``."""
         self.spoiled: set[int] = set()
         """Candle start times (ms) served as a row of nulls."""
+        self.wicks: dict[tuple[str, int], str] = {}
+        """Lows served by one exchange for a candle start time (ms): a one-venue wick."""
         self.requests: Counter[str] = Counter()
         self.queries: list[tuple[str, dict[str, str]]] = []
         self._faults: dict[str, deque[str | None]] = defaultdict(deque)
@@ -144,7 +150,7 @@ class FakeExchange:
         """Query strings of every request to ``path``, in order."""
         return [query for p, query in self.queries if p == path]
 
-    async def start(self) -> str:
+    async def start(self, port: int = 0) -> str:
         app = web.Application(middlewares=[self._middleware])
         app.router.add_get(BINANCE_MARKETS, self._binance_markets)
         app.router.add_get(BINANCE_TICKERS, self._binance_tickers)
@@ -155,7 +161,7 @@ class FakeExchange:
         app.router.add_get(OKX_HISTORY_CANDLES, self._okx_candles)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
         port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}"
         return self.url
@@ -164,6 +170,17 @@ class FakeExchange:
         self._release.set()  # let slow answers finish now
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def go_offline(self) -> None:
+        """Stop answering: the port refuses connections until :meth:`come_back`."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def come_back(self) -> None:
+        """Listen again on the same port (``url`` is unchanged)."""
+        if self._runner is None:
+            await self.start(int(self.url.rsplit(":", 1)[1]))
 
     async def __aenter__(self) -> FakeExchange:
         await self.start()
@@ -304,7 +321,11 @@ class FakeExchange:
         step = STEP_MS[interval]
         return web.json_response(
             [
-                self._row(c, [c.ts, c.open, c.high, c.low, c.close, c.volume, c.ts + step - 1, "0", 100, "0", "0", "0"])
+                self._row(
+                    c,
+                    [c.ts, c.open, c.high, c.low, c.close, c.volume, c.ts + step - 1, "0", 100, "0", "0", "0"],
+                    "binance",
+                )
                 for c in rows
             ]
         )
@@ -394,6 +415,7 @@ class FakeExchange:
                 self._row(
                     c,
                     [str(c.ts), c.open, c.high, c.low, c.close, c.volume, "0", "0", "1" if c.ts + step <= now else "0"],
+                    "okx",
                 )
                 for c in rows
             ]
@@ -408,12 +430,17 @@ class FakeExchange:
         now = _ms(self.now)
         return [c for c in self.candles[interval] if c.ts <= now]
 
-    def _row(self, candle: Candle, row: list[Any]) -> list[Any]:
-        return [row[0], *([None] * (len(row) - 1))] if candle.ts in self.spoiled else row
+    def _row(self, candle: Candle, row: list[Any], exchange: str) -> list[Any]:
+        if candle.ts in self.spoiled:
+            return [row[0], *([None] * (len(row) - 1))]
+        if (exchange, candle.ts) in self.wicks:
+            row[3] = self.wicks[(exchange, candle.ts)]  # the low: open, high, low, close on both APIs
+        return row
 
     def _btc_close_before(self, ms: int) -> str:
-        done = [c for c in self.candles["1h"] if c.ts + STEP_MS["1h"] <= ms]
-        return done[-1].close if done else "90000"
+        hourly = self.candles["1h"]
+        done = bisect.bisect_right(hourly, ms - STEP_MS["1h"], key=lambda c: c.ts)  # candles closed by ``ms``
+        return hourly[done - 1].close if done else "90000"
 
     def _pair_price(self, exchange: str, base: str, quote: str) -> Any:
         if quote in FIAT_LIKE:

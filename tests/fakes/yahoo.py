@@ -24,8 +24,10 @@ open, the last closes at the real close and the bars never leave the day's range
 Bars after :attr:`FakeYahoo.now` are not served; the bar in progress is partial.
 
 Error injection: :attr:`rate_limited` (HTTP 429 everywhere), symbols missing from
-the data (Yahoo's real "No data found, symbol may be delisted" 404), :attr:`empty`
-(a result without prices) and :attr:`all_nan` (timestamps whose values are null).
+the data or listed in :attr:`not_found` (Yahoo's real "No data found, symbol may be
+delisted" 404), :attr:`empty` (a result without prices), :attr:`all_nan` (timestamps whose
+values are null) and :attr:`broken` (every price chart answers ``"500"``: an HTTP 500 with
+an HTML page, or ``"invalid-json"``: a 200 whose JSON is cut in half).
 """
 
 from __future__ import annotations
@@ -134,6 +136,8 @@ class FakeYahoo:
     rate_limited: bool = False
     empty: set[str] = field(default_factory=set)
     all_nan: set[str] = field(default_factory=set)
+    not_found: set[str] = field(default_factory=set)
+    broken: str | None = None  # "500" or "invalid-json": how every price chart answers
     requests: list[SeenRequest] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
 
@@ -286,7 +290,9 @@ class FakeYahoo:
         return meta
 
     def chart(self, symbol: str, params: dict[str, str]) -> tuple[int, str, str]:
-        if symbol not in self.daily:
+        if self.broken == "500":
+            return 500, "text/html", "<html><body><h1>500 Internal Server Error</h1></body></html>"
+        if symbol not in self.daily or symbol in self.not_found:
             return 404, "application/json", json.dumps({"chart": {"result": None, "error": UNKNOWN_SYMBOL}})
         interval = params.get("interval", "1d")
         if interval not in ("1d", *STEP):
@@ -307,7 +313,10 @@ class FakeYahoo:
             result["indicators"] = {"quote": [quote]}
             if interval == "1d":
                 result["indicators"]["adjclose"] = [{"adjclose": list(quote["close"])}]
-        return 200, "application/json", json.dumps({"chart": {"result": [result], "error": None}})
+        body = json.dumps({"chart": {"result": [result], "error": None}})
+        if self.broken == "invalid-json":
+            return 200, "application/json", body[: len(body) // 2]
+        return 200, "application/json", body
 
     # -- earnings ----------------------------------------------------------------------
 
