@@ -29,6 +29,7 @@ from telegram.ext import AIORateLimiter, Application, BaseRateLimiter, Defaults
 from bot.clock import SystemClock
 from bot.delivery.limiter import SmoothRateLimiter
 from bot.delivery.sender import Sender
+from bot.logs import register_secret
 from bot.rules.levels import LevelBreak
 from bot.store import open_db, outbox
 from bot.store.db import utcnow_iso
@@ -67,6 +68,7 @@ async def _broadcast(name: str, limiter: BaseRateLimiter, chats: int, concurrenc
     fake = SlowTelegram()
     fake.latency = latency
     url = await fake.start()
+    register_secret(TOKEN)  # as the bot does: no log line shows it
     app = (
         Application.builder()
         .token(TOKEN)
