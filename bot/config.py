@@ -8,6 +8,7 @@ stops the bot with exit status 2 and one line per bad variable
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,9 +19,10 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_core import ErrorDetails
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 if TYPE_CHECKING:
     from bot.values import Threshold
@@ -79,6 +81,9 @@ class Settings(BaseSettings):
     crypto_exchanges: CommaList = DEFAULT_EXCHANGES
     crypto_symbols: CommaList = ("BTC",)
     crypto_poll_seconds: float = Field(30.0, ge=5, le=3600)
+    # Per exchange: ccxt options (a proxy, another hostname, ...) and "api_url", a server that
+    # takes the place of the exchange's API host (a mirror; the tests' fake exchange).
+    crypto_exchange_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     # Equities (yfinance)
     equity_watchlist: CommaList = DEFAULT_WATCHLIST
@@ -119,6 +124,25 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(dict.fromkeys(v.lower() for v in value))
+
+    @field_validator("crypto_exchange_options")
+    @classmethod
+    def _exchange_options(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        options = {name.strip().lower(): dict(chosen) for name, chosen in value.items()}
+        for name, chosen in options.items():
+            url = chosen.get("api_url")
+            if url is not None and not (isinstance(url, str) and re.match(r"https?://[^/\s]+", url)):
+                raise ValueError(f"{name}: api_url must be an http(s) URL, e.g. https://api.binance.us")
+        return options
+
+    @model_validator(mode="after")
+    def _options_for_known_exchanges(self) -> Settings:
+        if unknown := sorted(set(self.crypto_exchange_options) - set(self.crypto_exchanges)):
+            raise ValueError(
+                f"CRYPTO_EXCHANGE_OPTIONS: {', '.join(unknown)} is not in CRYPTO_EXCHANGES "
+                f"({','.join(self.crypto_exchanges)})"
+            )
+        return self
 
     @field_validator("admin_chat_ids", "corr_windows", mode="before")
     @classmethod
@@ -196,9 +220,9 @@ class Settings(BaseSettings):
 
 
 def _describe(error: ErrorDetails) -> str:
-    variable = "_".join(str(p) for p in error["loc"] if isinstance(p, str)).upper() or "settings"
+    variable = "_".join(str(p) for p in error["loc"] if isinstance(p, str)).upper()
     message = error["msg"].removeprefix("Value error, ")
-    return f"{variable}: {message}"
+    return f"{variable}: {message}" if variable else message  # a check across settings names them itself
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -208,3 +232,9 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         lines = sorted({_describe(e) for e in exc.errors(include_input=False, include_url=False)})
         raise ConfigError("invalid configuration: " + "; ".join(lines)) from None
+    except SettingsError as exc:  # a value that should be JSON and is not
+        field = str(exc).split('"')[1] if str(exc).count('"') >= 2 else "a setting"
+        raise ConfigError(
+            f"invalid configuration: {field.upper()}: expected JSON, e.g. "
+            '{"binance": {"api_url": "https://api.binance.us"}}'
+        ) from None

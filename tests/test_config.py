@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -49,6 +50,10 @@ def test_dotenv_file_is_read(tmp_path, monkeypatch):
         ("EQUITY_WATCHLIST", " , ", "at least one entry"),
         ("TELEGRAM_API_BASE_URL", "not a url", "TELEGRAM_API_BASE_URL"),
         ("ADMIN_CHAT_IDS", "me", "ADMIN_CHAT_IDS"),
+        ("CRYPTO_EXCHANGE_OPTIONS", "binance=proxy", "expected JSON, e.g. {"),
+        ("CRYPTO_EXCHANGE_OPTIONS", '{"binance": "proxy"}', "valid dictionary"),
+        ("CRYPTO_EXCHANGE_OPTIONS", '{"binance": {"api_url": "api.binance.us"}}', "must be an http(s) URL"),
+        ("CRYPTO_EXCHANGE_OPTIONS", '{"bybit": {}}', "bybit is not in CRYPTO_EXCHANGES (binance,okx,kraken,coinbase)"),
     ],
 )
 def test_bad_values_name_the_variable(monkeypatch, variable, value, expected):
@@ -92,7 +97,9 @@ def test_every_setting_is_documented_in_env_example_with_its_default():
         if default is None or name == "telegram_bot_token":
             continue
         shown = documented[name.upper()].strip()
-        if isinstance(default, tuple):
+        if isinstance(default, dict):
+            assert json.loads(shown) == default, name
+        elif isinstance(default, tuple):
             assert shown == ",".join(map(str, default)), name
         elif isinstance(default, float):
             assert float(shown) == default, name

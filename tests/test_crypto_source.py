@@ -21,6 +21,7 @@ from bot.backoff import Backoff
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.health import HealthRegistry
+from bot.logs import redact
 from bot.sources.base import MarketSource, SourceUnavailable, UnknownSymbol
 from bot.sources.ccxt_errors import ccxt_errors, is_rate_limit
 from bot.sources.ccxt_exchange import QUOTE_PREFERENCE, pick_pair, point_api_at
@@ -603,6 +604,31 @@ async def test_from_settings_keeps_priority_and_ccxt_rate_limiter():
     unlimited = CryptoSource(("binance",), rate_limit_ms=0, api_urls={"binance": closed_port_url()})
     assert not unlimited.exchanges["binance"].enableRateLimit
     await unlimited.close()
+
+
+async def test_exchange_options_reach_ccxt_and_a_mirror_serves_the_prices(fake):
+    """CRYPTO_EXCHANGE_OPTIONS: a proxy and a hostname go to ccxt as they are (the proxy's password
+    never shows in a log line); ``api_url`` sends every request to the mirror."""
+    proxy = "http://user:hunter22@proxy.example:3128"
+    settings = load_settings(
+        crypto_exchanges="binance,okx",
+        crypto_exchange_options={
+            "binance": {"api_url": fake.url, "options": {"adjustForTimeDifference": False}},
+            "okx": {"httpsProxy": proxy, "hostname": "www.okx.cab"},
+        },
+    )
+    source = CryptoSource.from_settings(settings, rate_limit_ms=1, timeout=5.0)
+    try:
+        binance, okx = source.exchanges["binance"], source.exchanges["okx"]
+        assert (okx.httpsProxy, okx.hostname) == (proxy, "www.okx.cab")
+        assert binance.options["fetchMarkets"]["types"] == ["spot"]  # ours, kept beside the user's
+        assert binance.options["adjustForTimeDifference"] is False
+        [quote] = await source.fetch_quotes(["BTC"])
+        assert (quote.source, quote.price) == ("binance", float(fake.last_price("binance", "BTC")))
+        assert fake.requests[BINANCE_TICKERS] == 1
+        assert "hunter22" not in redact(f"connecting through {proxy}")
+    finally:
+        await source.close()
 
 
 def test_unknown_exchange_is_a_clear_error():

@@ -5,6 +5,10 @@
   kill the database passes ``PRAGMA integrity_check``, the next bot starts (the lock dies with
   the process), and in the end every chat has its alert; a message is repeated only if it was
   at Telegram but not yet recorded when the kill came: at most ``CONCURRENCY`` per kill.
+- The primary exchange fails every way (429, 418, 503, a cut-off answer) and prints a price of
+  0 when it answers: the bot takes its prices from the next exchange, tells no one anything,
+  says so in ``/status``, and tells a real crossing of 90,000 once (the exchanges reached
+  through ``CRYPTO_EXCHANGE_OPTIONS``, as a user reaches a mirror).
 - The database stops taking writes (a file-size limit put on the running process with
   ``prlimit``, as a full disk does): the bot stops sending, tells the admin chat and
   ``/status``, and when writes succeed again it sends the rest, none twice.
@@ -16,17 +20,20 @@ it is checked for the token.
 from __future__ import annotations
 
 import asyncio
+import json
 import resource
 import signal
 import sqlite3
 import sys
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.delivery.sender import CONCURRENCY
 from bot.store import open_db
+from tests.fakes.exchange import BINANCE_TICKERS, FakeExchange
 from tests.fakes.telegram import TOKEN, FakeTelegram, FakeUser
 from tests.helpers import checkout_env
 from tests.test_delivery import add_chats, queue_alert, until
@@ -158,4 +165,64 @@ async def test_a_full_disk_pauses_sending_says_so_and_resumes_without_repeats(fa
     lines = log.read_text().splitlines()
     assert sum("the database cannot be written" in line for line in lines) == 1, lines[-20:]
     assert "Traceback" not in "\n".join(lines)
+    assert_no_token(log, fake)
+
+
+class LiveExchange(FakeExchange):
+    """The fake exchange on the wall clock: its tickers are stamped now, as a live exchange's are."""
+
+    @property  # type: ignore[override]
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    @now.setter
+    def now(self, value: datetime) -> None:
+        pass
+
+
+def btc_quotes(database: Path) -> list[tuple[float, str]]:
+    try:
+        return read(database, "SELECT price, source FROM quotes WHERE symbol = 'BTC' ORDER BY id")
+    except sqlite3.OperationalError:  # the bot has not created its tables yet
+        return []
+
+
+async def test_a_real_bot_fails_over_ignores_bad_prints_and_tells_a_real_crossing_once(fake, tmp_path):
+    database, log = tmp_path / "bot.db", tmp_path / "bot.log"
+    exchange = LiveExchange()
+    await exchange.start()
+    exchange.set_price("BTC", "90400.0")
+    mirrors = {"binance": {"api_url": exchange.url}, "okx": {"api_url": exchange.url}}
+    bot = await start_bot(
+        fake, database, log, CRYPTO_EXCHANGES="binance,okx", CRYPTO_EXCHANGE_OPTIONS=json.dumps(mirrors),
+        CRYPTO_POLL_SECONDS="5",
+    )  # fmt: skip
+    try:
+        fake.user_sends("/start", ADA)
+        await fake.wait_for(ADA.id, 1, timeout=30)
+        await until(lambda: (90_400.0, "binance") in btc_quotes(database), 60, "a first price from Binance")
+
+        for fault, times in (("429", 1), ("418", 1), ("503", 2), ("truncated", 2)):
+            exchange.fail(BINANCE_TICKERS, fault, times)
+        exchange.set_price("BTC", 0, "binance")  # and when it answers, a price of 0
+        exchange.set_price("BTC", "90300.0", "okx")
+        await until(lambda: btc_quotes(database).count((90_300.0, "okx")) >= 3, 90, "prices from OKX")
+        assert all(price > 0 for price, _ in btc_quotes(database))  # the 0 was never a price
+        fake.user_sends("/status", ADA)
+        status = (await fake.wait_for(ADA.id, 2, timeout=30))[-1].text
+        assert "❌ binance: failing for" in status and "✅ okx: last success" in status
+        assert "• BTC: last update" not in status  # BTC is fresh (the equities, offline here, are not)
+
+        exchange.set_price("BTC", "89500.0")  # the market really goes below 90,000
+        told = (await fake.wait_for(ADA.id, 3, timeout=60))[-1].text
+        assert "BTC broke below 90,000" in told and "89,500" in told
+        seen = len(btc_quotes(database))
+        await until(lambda: len(btc_quotes(database)) >= seen + 3, 60, "three more polls")
+    finally:
+        assert await stop(bot) == 0
+        await exchange.stop()
+    alerts = [m.text for m in fake.messages_to(ADA.id) if m.text.startswith("<b>🔻") or m.text.startswith("<b>🔺")]
+    assert len(alerts) == 1, alerts  # told once; nothing from the failures or the bad print
+    assert len(fake.messages_to(ADA.id)) == 3  # /start, /status, the alert
+    assert "Traceback" not in log.read_text()
     assert_no_token(log, fake)

@@ -23,6 +23,7 @@ import ccxt.async_support as ccxt_async
 from ccxt.async_support.base.exchange import Exchange
 
 from bot.domain import Bar, Interval
+from bot.logs import register_secret
 from bot.sources.ccxt_errors import reject_broken_json
 from bot.sources.validate import valid_ohlc
 
@@ -127,8 +128,16 @@ async def fetch_bars(
     return bars
 
 
-def make_exchange(exchange_id: str, api_url: str | None, timeout: float, rate_limit_ms: float | None) -> Exchange:
-    """A ccxt exchange object configured for public market data."""
+def make_exchange(
+    exchange_id: str,
+    api_url: str | None,
+    timeout: float,
+    rate_limit_ms: float | None,
+    options: Mapping[str, Any] | None = None,
+) -> Exchange:
+    """A ccxt exchange object configured for public market data; ``options`` (ccxt's own, e.g.
+    ``httpsProxy`` or ``hostname``) come on top. A proxy's URL, which may hold a password, is
+    masked in every log line."""
     if exchange_id not in ccxt_async.exchanges:
         raise ValueError(f"unknown ccxt exchange {exchange_id!r}")
     config: dict[str, Any] = {
@@ -142,6 +151,13 @@ def make_exchange(exchange_id: str, api_url: str | None, timeout: float, rate_li
         config["rateLimit"] = rate_limit_ms
     if exchange_id in SPOT_ONLY_MARKETS:
         config["options"] = {"fetchMarkets": {"types": ["spot"]}}
+    for key, value in (options or {}).items():
+        if key == "options" and isinstance(value, Mapping):
+            config["options"] = {**config.get("options", {}), **value}
+        else:
+            config[key] = value
+        if "proxy" in key.lower() and isinstance(value, str):
+            register_secret(value)
     if api_url and api_url.startswith("http://"):
         config["timeout_on_exit"] = 0  # ccxt waits 250 ms on close to drain TLS; plain HTTP has none
     exchange: Exchange = getattr(ccxt_async, exchange_id)(config)

@@ -108,10 +108,12 @@ class CryptoSource:
         rng: random.Random | None = None,
         health: HealthRegistry | None = None,
         clock: Clock | None = None,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """``pairs`` overrides the pair per exchange and symbol (``{"kraken": {"BTC": "BTC/USDT"}}``).
 
-        ``api_urls`` points an exchange at another server (tests: the loopback fake).
+        ``api_urls`` points an exchange at another server (a mirror; tests: the loopback fake);
+        ``options`` adds ccxt options per exchange (``{"binance": {"httpsProxy": "http://…"}}``).
         ``timeout`` is seconds per request; ``attempts`` counts tries per exchange.
         ``rate_limit_ms`` is ccxt's limiter unit: None keeps each exchange's own, 0 turns it off.
         """
@@ -128,11 +130,11 @@ class CryptoSource:
         self._rng = rng if rng is not None else random.Random()
         self._health = health
         self._clock: Clock = clock if clock is not None else SystemClock()
-        pairs, api_urls = pairs or {}, api_urls or {}
+        pairs, api_urls, options = pairs or {}, api_urls or {}, options or {}
         self._venues = [
             _Venue(
                 id=ex_id,
-                exchange=make_exchange(ex_id, api_urls.get(ex_id), timeout, rate_limit_ms),
+                exchange=make_exchange(ex_id, api_urls.get(ex_id), timeout, rate_limit_ms, options.get(ex_id)),
                 quotes=QUOTE_PREFERENCE.get(ex_id, DEFAULT_QUOTES),
                 overrides={s.upper(): p for s, p in pairs.get(ex_id, {}).items()},
                 penalty=Backoff(cooldown, max(cooldown, cooldown_cap), self._rng),
@@ -142,8 +144,12 @@ class CryptoSource:
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> CryptoSource:
-        """A source for ``CRYPTO_EXCHANGES``, ``CRYPTO_SYMBOLS`` and ``MAX_PRICE_JUMP_PCT``."""
+        """A source for ``CRYPTO_EXCHANGES``, ``CRYPTO_SYMBOLS``, ``CRYPTO_EXCHANGE_OPTIONS`` and
+        ``MAX_PRICE_JUMP_PCT``."""
         kwargs.setdefault("max_jump_pct", settings.max_price_jump_pct)
+        chosen = settings.crypto_exchange_options
+        kwargs.setdefault("api_urls", {ex: o["api_url"] for ex, o in chosen.items() if o.get("api_url")})
+        kwargs.setdefault("options", {ex: {k: v for k, v in o.items() if k != "api_url"} for ex, o in chosen.items()})
         return cls(settings.crypto_exchanges, settings.crypto_symbols, **kwargs)
 
     @property
