@@ -26,6 +26,7 @@ from bot.telegram import registry
 from bot.telegram.admins import AdminCache
 from bot.telegram.context import CONTEXT_TYPES, BotContext, BotData, Deps
 from bot.telegram.errors import on_error
+from bot.telegram.lanes import ChatLanes
 from bot.wiring import Parts
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ READ_TIMEOUT = 30.0
 WRITE_TIMEOUT = 30.0
 MEDIA_WRITE_TIMEOUT = 60.0  # a chart photo
 POOL_TIMEOUT = 30.0  # waiting for a free connection while many sends are in flight
+STOP_GRACE = 5.0  # seconds the updates being handled get to finish when the bot stops
 
 
 def build_application(parts: Parts, *, rate_limiter: BaseRateLimiter[Any] | None = None) -> BotApplication:
@@ -55,6 +57,7 @@ def build_application(parts: Parts, *, rate_limiter: BaseRateLimiter[Any] | None
         .context_types(CONTEXT_TYPES)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .rate_limiter(rate_limiter or SmoothRateLimiter())
+        .concurrent_updates(ChatLanes())  # each chat in its own lane: one waiting never holds another
         # Stopping cancels the pending long poll; its connection is not free at once, and the
         # final getUpdates that confirms the last updates needs one of its own.
         .get_updates_connection_pool_size(2)
@@ -161,6 +164,8 @@ async def serve(app: BotApplication, stop: asyncio.Event, *, poll_timeout: float
             await app.bot_data.sender.stop()
         if app.updater.running:
             await app.updater.stop()
+        if isinstance(app.update_processor, ChatLanes):  # no reply keeps the bot from stopping for long
+            await app.update_processor.settle(STOP_GRACE)
         if app.running:
             await app.stop()
         await app.shutdown()
