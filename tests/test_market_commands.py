@@ -248,6 +248,9 @@ async def test_corr_gives_30d_and_90d_values_their_intervals_change_the_date_ran
     assert photo.method == "sendPhoto"
     assert photo.photo.startswith(b"\x89PNG\r\n\x1a\n") and 20_000 < len(photo.photo) < 300_000
     assert photo.text == "BTC × NVDA: 30d rolling correlation, prices rebased to 100"
+    # while the chart is drawn, the chat sees "sending a photo…" (after the text, before the photo)
+    actions = [(action, before) for chat, action, before in same.fake.chat_actions if chat == same.user.id]
+    assert actions == [("upload_photo", same.fake.sent.index(photo))]
 
 
 @pytest.mark.parametrize(("window", "label"), [("90d", "90d (63 sessions)"), ("40", "40d (40 sessions)")])
@@ -356,6 +359,7 @@ async def test_watch_add_list_del(fake, bot, equities):
     [added] = await ask(fake, "/watch add pltr")
     assert added.text == "✅ PLTR added to this chat's watchlist (1/20)."
     assert equities.asked == ["PLTR"] and stored_extras(bot, ADA.id) == ["PLTR"]
+    assert fake.chat_actions == [(ADA.id, "typing", 0)]  # "typing…" while Yahoo is asked, before the answer
 
     [listed] = await ask(fake, "/watch")
     assert listed.text.splitlines() == [

@@ -58,7 +58,7 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-UNLIMITED_PREFIXES = ("get", "answer")
+UNLIMITED_PREFIXES = ("get", "answer", "sendChatAction")
 """Endpoints that are not messages: never delayed, even with a ``chat_id``."""
 
 

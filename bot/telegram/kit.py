@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from telegram import Message, Update
+from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler
 
 from bot.i18n import language_for, t
@@ -107,6 +108,18 @@ def remember(d: Deps, update: Update) -> chats.Chat:
 def words(context: BotContext) -> list[str]:
     """The words after the command."""
     return list(context.args or [])
+
+
+async def show_working(update: Update, context: BotContext, action: str) -> None:
+    """Telegram's "typing…" / "sending a photo…" above the chat while slow work runs for it
+    (best effort: the work goes on whatever Telegram answers)."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    try:
+        await context.bot.send_chat_action(chat.id, action)
+    except TelegramError as error:
+        log.debug("chat %s: no chat action (%s)", chat.id, error)
 
 
 async def may_change(update: Update, context: BotContext) -> bool:

@@ -18,6 +18,7 @@ import asyncio
 import logging
 
 from telegram import Update
+from telegram.constants import ChatAction
 
 from bot import charts
 from bot.i18n import t
@@ -30,7 +31,17 @@ from bot.store import chats, market, prefs, watchlist
 from bot.telegram import market_views as views
 from bot.telegram import parsers as parse
 from bot.telegram.context import BotContext, Deps
-from bot.telegram.kit import Command, chat_id, chat_language, message_of, parsed, refuse_non_admin, remember, reply
+from bot.telegram.kit import (
+    Command,
+    chat_id,
+    chat_language,
+    message_of,
+    parsed,
+    refuse_non_admin,
+    remember,
+    reply,
+    show_working,
+)
 from bot.telegram.parsers import CorrRequest, WatchRequest
 from bot.values import BadArgument
 
@@ -102,6 +113,7 @@ async def corr(update: Update, context: BotContext, request: CorrRequest) -> Non
     )
     threshold = corr_rule.params(effective(decode_values(prefs.chosen_values(d.db, chat_id(update))), d.settings))
     await reply(update, views.corr_text(lang, symbol, readings, views.CorrTest(test, threshold.z)))
+    await show_working(update, context, ChatAction.UPLOAD_PHOTO)
     png = await asyncio.to_thread(charts.correlation_chart, symbol, btc, equity, chart_window, lang)
     await message_of(update).reply_photo(png, caption=views.corr_caption(lang, symbol, chart_window))
 
@@ -149,6 +161,7 @@ async def _watch_add(update: Update, context: BotContext, lang: str, symbol: str
         return t(lang, "market.watch.already", symbol=symbol)
     if len(own) >= MAX_OWN_TICKERS:
         return t(lang, "market.watch.full", limit=MAX_OWN_TICKERS)
+    await show_working(update, context, ChatAction.TYPING)  # asking Yahoo can take seconds
     try:
         await _check_ticker(d, symbol)
     except UnknownSymbol as exc:

@@ -94,6 +94,7 @@ class FakeTelegram:
     members: dict[tuple[int, int], str] = field(default_factory=dict)
     injections: list[Injection] = field(default_factory=list)
     callback_answers: list[dict[str, Any]] = field(default_factory=list)
+    chat_actions: list[tuple[int, str, int]] = field(default_factory=list)  # chat, action, messages sent before
     admin_lookups: list[int] = field(default_factory=list)  # getChatAdministrators asked, by chat
     long_polls: bool = True  # False: getUpdates answers at once (a bot being stopped need not wait)
     slow_answers: dict[str, float] = field(default_factory=dict)  # method → seconds it takes to answer, once done
@@ -379,6 +380,10 @@ class FakeTelegram:
 
     async def _api_editMessageText(self, params, photo) -> dict[str, Any]:
         return self._message("editMessageText", params, photo)
+
+    async def _api_sendChatAction(self, params, photo) -> bool:
+        self.chat_actions.append((int(params["chat_id"]), str(params["action"]), len(self.sent)))
+        return True
 
     async def _api_answerCallbackQuery(self, params, photo) -> bool:
         self.callback_answers.append(params)
