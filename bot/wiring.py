@@ -22,7 +22,7 @@ from sqlite_utils import Database
 from bot.clock import Clock, ManualClock, SystemClock
 from bot.collector import Collector
 from bot.config import DEFAULT_REPLAY_START, Settings
-from bot.delivery.sender import Attach
+from bot.delivery.photos import Attach
 from bot.domain import Alert
 from bot.engine.engine import Engine
 from bot.health import HealthRegistry

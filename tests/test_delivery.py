@@ -478,7 +478,43 @@ async def test_charts_go_as_photos_with_the_alert_as_caption(fake, tmp_path):
     assert photo.method == "sendPhoto" and photo.photo == PNG
     assert photo.text.startswith("<b>🔻") and "90,000" in photo.text and photo.params["parse_mode"] == "HTML"
     assert [m.method for m in fake.messages_to(2)] == ["sendMessage"]  # charts off
-    assert asked == ["en", "en"]
+    assert asked == ["en"]  # drawn once for both chats that want it
+
+
+async def test_a_chart_is_drawn_once_per_language_uploaded_once_and_sent_by_file_id(fake, tmp_path):
+    """60 chats, 20 of them in Chinese: the chart is drawn twice (once per language) and uploaded
+    twice; every other chat gets the same picture by the file id Telegram gave the upload."""
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    targets = list(range(1, 61))
+    add_chats(db, targets)
+    db.execute("UPDATE chats SET language = 'zh' WHERE id > 40")
+    drawn: Counter = Counter()
+
+    async def attach(alert, lang: str) -> bytes:
+        drawn[lang] += 1
+        await asyncio.sleep(0.05)  # drawing takes a while: the whole first wave asks meanwhile
+        return PNG + lang.encode()
+
+    alert_id = queue_alert(db, targets)
+    async with running_bot(settings, fake, attach=attach) as bot:
+        await drained(bot)
+        assert drawn == {"en": 1, "zh": 1}
+        photos = [m for m in fake.sent if m.method == "sendPhoto"]
+        assert sorted(m.chat_id for m in photos) == targets
+        assert all(m.photo == PNG + (b"zh" if m.chat_id > 40 else b"en") for m in photos)
+        uploads = [m.photo for m in photos if "photo" not in m.params]  # the others name a file id
+        assert sorted(uploads) == [PNG + b"en", PNG + b"zh"]
+
+        fake.files.clear()  # Telegram no longer knows the file ids: the next send uploads again
+        add_chats(db, [61, 62, 63])
+        with db.atomic():
+            outbox.queue(db, [outbox.Message(chat, (alert_id,)) for chat in (61, 62, 63)])
+        await drained(bot)
+    later = [m for m in fake.sent if m.method == "sendPhoto" and m.chat_id > 60]
+    assert len(later) == 3 and all(m.photo == PNG + b"en" for m in later)
+    assert sum("photo" not in m.params for m in later) == 1 and drawn == {"en": 1, "zh": 1}
+    assert statuses(db) == {"sent": 63}
 
 
 async def test_long_text_goes_apart_from_the_chart_and_a_retry_sends_only_what_is_missing(fake, tmp_path, monkeypatch):

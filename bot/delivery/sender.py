@@ -45,7 +45,7 @@ import asyncio
 import logging
 import math
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,8 +58,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.backoff import capped_exponential
 from bot.clock import Clock
 from bot.delivery.limiter import Broadcast, SmoothRateLimiter, retry_after_seconds
+from bot.delivery.photos import Attach, Photo, Photos
 from bot.delivery.tasks import cancel_and_wait
-from bot.domain import Alert
 from bot.formatting import fmt_age, fmt_time
 from bot.health import HealthRegistry
 from bot.i18n import t
@@ -78,16 +78,13 @@ STOP_GRACE = 10.0  # seconds a stopping sender waits for requests already at Tel
 LATE = timedelta(minutes=2)  # a message held up by Telegram this long says so
 MAX_AGE = timedelta(hours=3)  # an alert older than this when it could be sent is only listed in a summary
 
-Attach = Callable[[Alert, str], Awaitable[bytes | None]]
-"""``(alert, language) -> PNG bytes or None``: a chart to send with the alert."""
-
 
 @dataclass(frozen=True, slots=True)
 class Part:
     """One message of a delivery: text, or a photo with an optional caption."""
 
     text: str | None
-    photo: bytes | None = None
+    photo: Photo | None = None
     edit: int | None = None  # the id of the message this part replaces in place
 
 
@@ -116,7 +113,7 @@ class Sender:
         self.db = db
         self.bot = bot
         self.clock = clock
-        self.attach = attach
+        self.photos = Photos(attach) if attach is not None else None
         self.concurrency = max(1, concurrency)
         self.retry_base = retry_base
         self.retry_cap = retry_cap
@@ -264,22 +261,15 @@ class Sender:
             return [Part(caption(text, MESSAGE_LIMIT), edit=item.edit_message_id)]
         texts = [Part(t) for t in split_message(text)]
         photo = None
-        for alert in alerts if self.attach is not None and item.charts else ():
-            if (photo := await self._chart(alert, item)) is not None:
-                break
+        if self.photos is not None and item.charts:
+            for alert_id, alert in zip(item.alert_ids, alerts, strict=True):
+                if (photo := await self.photos.chart(alert_id, alert, item.language)) is not None:
+                    break
         if photo is None:
             return texts
         if caption(text) == text:
             return [Part(text, photo)]
         return [*texts, Part(None, photo)]
-
-    async def _chart(self, alert: Alert, item: Pending) -> bytes | None:
-        assert self.attach is not None
-        try:
-            return await self.attach(alert, item.language)
-        except Exception as exc:  # noqa: BLE001 - a missing chart never holds up the alert
-            log.warning("no chart for alert %s: %s", item.alert_id, redact(repr(exc)))
-            return None
 
     async def _send(self, chat_id: int, part: Part, wire: Broadcast) -> Message | None:
         extra: dict[str, Any] = {"rate_limit_args": wire} if self._limited else {}
@@ -301,9 +291,12 @@ class Sender:
                         chat_id=chat_id, text=part.text or "", parse_mode=ParseMode.HTML, **extra
                     )
                 return edited if isinstance(edited, Message) else None
-            if part.photo is not None:
-                return await self.bot.send_photo(
-                    chat_id=chat_id, photo=part.photo, caption=part.text, parse_mode=ParseMode.HTML, **extra
+            if part.photo is not None and self.photos is not None:
+                return await self.photos.send(
+                    part.photo,
+                    lambda photo: self.bot.send_photo(
+                        chat_id=chat_id, photo=photo, caption=part.text, parse_mode=ParseMode.HTML, **extra
+                    ),
                 )
             return await self.bot.send_message(
                 chat_id=chat_id, text=part.text or "", parse_mode=ParseMode.HTML, **extra

@@ -94,7 +94,10 @@ class FakeTelegram:
     members: dict[tuple[int, int], str] = field(default_factory=dict)
     injections: list[Injection] = field(default_factory=list)
     callback_answers: list[dict[str, Any]] = field(default_factory=list)
-    chat_actions: list[tuple[int, str, int]] = field(default_factory=list)  # chat, action, messages sent before
+    chat_actions: list[tuple[int, str, int]] = field(default_factory=list)
+    files: dict[str, bytes] = field(
+        default_factory=dict
+    )  # file id → the photo uploaded  # chat, action, messages sent before
     admin_lookups: list[int] = field(default_factory=list)  # getChatAdministrators asked, by chat
     long_polls: bool = True  # False: getUpdates answers at once (a bot being stopped need not wait)
     slow_answers: dict[str, float] = field(default_factory=dict)  # method → seconds it takes to answer, once done
@@ -301,6 +304,15 @@ class FakeTelegram:
         self.attempts.append((method, chat_id, time.monotonic()))
         if (failure := self._injected(method, chat_id)) is not None:
             return failure
+        if method == "sendPhoto" and photo is None and str(params.get("photo")) not in self.files:
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: wrong file identifier/HTTP URL specified",
+                },
+                status=400,
+            )
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return web.json_response(
@@ -376,7 +388,11 @@ class FakeTelegram:
         return self._message("sendMessage", params, photo)
 
     async def _api_sendPhoto(self, params, photo) -> dict[str, Any]:
-        return self._message("sendPhoto", params, photo)
+        if photo is None:  # sent again by the file id an earlier upload got (checked in _dispatch)
+            photo = self.files[str(params["photo"])]
+        message = self._message("sendPhoto", params, photo)
+        self.files[message["photo"][-1]["file_id"]] = photo
+        return message
 
     async def _api_editMessageText(self, params, photo) -> dict[str, Any]:
         return self._message("editMessageText", params, photo)
