@@ -65,7 +65,9 @@ def parse_levels(value: str) -> dict[str, tuple[float, ...]]:
 class Settings(BaseSettings):
     """All configuration. Field names map to upper-case environment variables."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     # Telegram
     telegram_bot_token: SecretStr | None = None
@@ -76,6 +78,8 @@ class Settings(BaseSettings):
     database_path: Path = Path("data/bot.db")
     log_level: str = "INFO"
     alert_max_age_hours: float = Field(3.0, gt=0, le=168)  # older when it could be sent: only listed
+    metrics_port: int | None = Field(None, ge=0, le=65535)  # Prometheus /metrics; unset: off; 0: any free port
+    metrics_host: str = "127.0.0.1"
 
     # Crypto (ccxt)
     crypto_exchanges: CommaList = DEFAULT_EXCHANGES

@@ -87,6 +87,13 @@ def test_parse_levels_sorts_and_dedups():
     assert parse_levels("btc:92000,90000,92000") == {"BTC": (90000.0, 92000.0)}
 
 
+def test_env_example_copied_as_it_is_gives_the_defaults(tmp_path, monkeypatch):
+    """A user's first step is ``cp .env.example .env``: its empty values mean "the default"."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
+    assert load_settings() == load_settings(_env_file=None)
+
+
 def test_every_setting_is_documented_in_env_example_with_its_default():
     example = (ROOT / ".env.example").read_text()
     documented = dict(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=(.*)$", example, re.M))

@@ -64,6 +64,7 @@ from bot.formatting import fmt_age, fmt_time
 from bot.health import HealthRegistry
 from bot.i18n import t
 from bot.logs import redact
+from bot.metrics import Metrics
 from bot.render import MESSAGE_LIMIT, caption, render_expired, render_message, split_message
 from bot.rules.registry import decode_alert
 from bot.store import chats, outbox
@@ -109,6 +110,7 @@ class Sender:
         max_age: timedelta | None = MAX_AGE,  # None: never expire (a replay's clock runs fast)
         health: HealthRegistry | None = None,
         admin_chats: tuple[int, ...] = (),
+        metrics: Metrics | None = None,
     ) -> None:
         self.db = db
         self.bot = bot
@@ -121,6 +123,7 @@ class Sender:
         self.max_age = max_age
         self.health = health or HealthRegistry()
         self.admin_chats = admin_chats
+        self.metrics = metrics or Metrics()
         self._held: list[Callable[[], object]] = []  # outcomes to write once the database takes writes
         self.paused_until: datetime | None = None
         self.unreachable_since: datetime | None = None  # Telegram has not answered since then
@@ -148,6 +151,7 @@ class Sender:
         """Drain the outbox until cancelled, looking for new deliveries every ``poll`` seconds."""
         while True:
             try:
+                self.metrics.outbox_pending.set(outbox.pending_count(self.db))
                 await self.drain()
             except Exception:
                 log.exception("the outbox sender failed; trying again in %.0f s", self.poll)
@@ -197,6 +201,7 @@ class Sender:
         busy = {unit.item.delivery_id for unit in self._units.values()}
         expired = outbox.expire(self.db, self.clock.now() - self.max_age, skip=busy)
         if expired:
+            self.metrics.deliveries.labels("expired").inc(sum(expired.values()))
             log.warning(
                 "%d deliveries older than %s expired: %d chats get one summary each",
                 sum(expired.values()),
@@ -231,6 +236,8 @@ class Sender:
                 return "sent" if self._write(self._record, item, len(parts), len(parts), None) else "held"
             for index in range(item.parts_sent, len(parts)):
                 message = await self._send(item.chat_id, parts[index], unit.wire)
+                if index == item.parts_sent:  # the first message of it Telegram accepted
+                    self._accepted(item)
                 if not self._write(self._record, item, index + 1, len(parts), message):
                     return "held"  # sent, to be recorded: nothing more until the database takes writes
                 if self._stopping and index + 1 < len(parts):
@@ -305,6 +312,11 @@ class Sender:
             wire.on_wire = False
 
     # -- recording outcomes ------------------------------------------------------------
+    def _accepted(self, item: Pending) -> None:
+        self.metrics.deliveries.labels("sent").inc()
+        if item.decided_at is not None:
+            self.metrics.alert_latency.observe(max(0.0, (self.clock.now() - item.decided_at).total_seconds()))
+
     def _write(self, record: Callable[..., object], *args: Any) -> bool:
         """Run ``record(*args)``, a write to the database. If the database refuses it, hold it
         (in order) to be written again later and stop sending; False then."""
@@ -372,6 +384,7 @@ class Sender:
         self.paused_until = max(self.paused_until or resume, resume)
         outbox.postpone(self.db, item.delivery_id, resume, _describe(exc), attempt=False)
         log.warning("Telegram flood control: deliveries wait %.0f s", wait)
+        self.metrics.deliveries.labels("flood_wait").inc()
 
     def _failed(self, item: Pending, exc: Exception) -> str:
         now = self.clock.now()
@@ -381,10 +394,12 @@ class Sender:
                 chats.set_blocked(self.db, item.chat_id, True, now=now)
                 outbox.drop_chat(self.db, item.chat_id, f"chat gone: {error}")
             log.info("chat %s is gone (%s): marked blocked, its queue dropped", item.chat_id, error)
+            self.metrics.deliveries.labels("blocked").inc()
             return "dropped"
         if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
             return self._unreachable(item, error, now)
         outbox.drop(self.db, item.delivery_id, error)
+        self.metrics.deliveries.labels("dropped").inc()
         log.error(
             "alert %s to chat %s dropped: %s",
             item.alert_id,
@@ -405,6 +420,7 @@ class Sender:
         if self._failures_in_a_row >= OUTAGE_AFTER:
             if self.unreachable_since is None:
                 self.unreachable_since, self._outage_tries = now, 0
+                self.metrics.telegram_reachable.set(0)
                 log.warning(
                     "Telegram unreachable (%s): %d deliveries waiting; trying again with a growing delay",
                     error,
@@ -416,6 +432,7 @@ class Sender:
             self.paused_until = max(self.paused_until or pause, pause)
         resume = now + timedelta(seconds=delay)
         outbox.wait_for_telegram(self.db, item.delivery_id, resume, error, now)
+        self.metrics.deliveries.labels("retried").inc()
         log.debug("delivery %s waits for Telegram until %s (%s)", item.delivery_id, resume, error)
         return "retry"
 
@@ -430,6 +447,7 @@ class Sender:
                 outbox.pending_count(self.db),
             )
             self.unreachable_since, self.paused_until = None, None
+            self.metrics.telegram_reachable.set(1)
 
 
 def delayed_note(since: datetime, until: datetime, lang: str, tz: str) -> str:

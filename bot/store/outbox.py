@@ -199,6 +199,7 @@ class Pending:
     alert_ids: tuple[int, ...] = ()
     unreachable_since: datetime | None = None  # when Telegram first could not be reached for it
     summary: bool = False  # a list of alerts that expired before they could be sent one by one
+    decided_at: datetime | None = None  # when its first alert was decided
 
     @property
     def alert_id(self) -> int:
@@ -229,16 +230,20 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
             seen.add(row[1])
             picked.append(tuple(row))
     alerts: dict[int, list[tuple[int, str, str]]] = {}
+    first: dict[int, str] = {}  # when each delivery's first alert was decided
     if picked:
         marks = ",".join("?" * len(picked))
-        for delivery_id, alert_id, kind, payload in db.execute(
+        for delivery_id, alert_id, kind, payload, decided in db.execute(
             f"""
-            SELECT da.delivery_id, a.id, a.kind, a.payload FROM delivery_alerts da JOIN alerts a ON a.id = da.alert_id
+            SELECT da.delivery_id, a.id, a.kind, a.payload, a.decided_at
+            FROM delivery_alerts da JOIN alerts a ON a.id = da.alert_id
             WHERE da.delivery_id IN ({marks}) ORDER BY da.delivery_id, da.position
             """,
             [p[0] for p in picked],
         ):
             alerts.setdefault(delivery_id, []).append((alert_id, kind, payload))
+            if decided and (delivery_id not in first or decided < first[delivery_id]):
+                first[delivery_id] = decided
     pending = []
     for delivery_id, chat_id, attempts, language, tz, parts_sent, charts, edit_id, unreachable, summary in picked:
         rows_of = alerts.get(delivery_id, [])
@@ -248,7 +253,7 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
         pending.append(
             Pending(
                 delivery_id, chat_id, attempts, kinds, language, tz, parts_sent, bool(charts), edit_id, ids, since,
-                bool(summary),
+                bool(summary), _instant(first.get(delivery_id)),
             )
         )  # fmt: skip
     return pending

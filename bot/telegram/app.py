@@ -22,6 +22,7 @@ from bot.delivery.sender import Sender
 from bot.heartbeat import INTERVAL, beat, heartbeat_path
 from bot.i18n import languages
 from bot.logs import register_secret
+from bot.metrics import Metrics
 from bot.telegram import registry
 from bot.telegram.admins import AdminCache
 from bot.telegram.context import CONTEXT_TYPES, BotContext, BotData, Deps
@@ -73,6 +74,7 @@ def build_application(parts: Parts, *, rate_limiter: BaseRateLimiter[Any] | None
     if settings.api_base:
         builder = builder.base_url(f"{settings.api_base}/bot").base_file_url(f"{settings.api_base}/file/bot")
     app: BotApplication = builder.build()
+    metrics = Metrics(parts.health)
     app.bot_data.deps = Deps(
         settings=settings,
         db=db,
@@ -83,6 +85,7 @@ def build_application(parts: Parts, *, rate_limiter: BaseRateLimiter[Any] | None
         engine=parts.engine,
         symbols=parts.symbols,
         commands=registry.help_lines(),
+        metrics=metrics,
     )
     app.bot_data.runner = parts.runner
     max_age = timedelta(hours=settings.alert_max_age_hours) if parts.expire else None
@@ -94,6 +97,7 @@ def build_application(parts: Parts, *, rate_limiter: BaseRateLimiter[Any] | None
         max_age=max_age,
         health=parts.health,
         admin_chats=settings.admin_chat_ids,
+        metrics=metrics,
     )
     registry.register(app)
     app.add_error_handler(on_error)
@@ -152,6 +156,10 @@ async def serve(app: BotApplication, stop: asyncio.Event, *, poll_timeout: float
     if not await _initialize_with_retry(app, stop):
         return
     assert app.updater is not None
+    deps = app.bot_data.deps
+    if deps is not None and deps.settings.metrics_port is not None:
+        port = deps.metrics.serve(deps.settings.metrics_port, deps.settings.metrics_host)
+        log.info("metrics on http://%s:%d/metrics", deps.settings.metrics_host, port)
     try:
         await register_menu(app)
         await app.start()
@@ -171,3 +179,5 @@ async def serve(app: BotApplication, stop: asyncio.Event, *, poll_timeout: float
         await app.shutdown()
         if app.bot_data.runner is not None:
             await app.bot_data.runner.close()
+        if deps is not None:
+            deps.metrics.close()

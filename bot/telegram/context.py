@@ -21,6 +21,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.engine.engine import Engine
 from bot.health import HealthRegistry
+from bot.metrics import Metrics
 from bot.sources.base import SymbolCheck
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class Deps:
     engine: Engine | None = None  # None: no market data (its level index is reloaded on /alert changes)
     symbols: SymbolCheck | None = None  # whether a ticker exists (/watch add)
     commands: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (name, help key) for /help
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 class BotData:

@@ -7,15 +7,16 @@ it has inline buttons, ``BUTTONS``; adding a command to a module needs nothing h
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import t
 from bot.telegram import alert_commands, core_commands, locale_commands, market_commands, settings_commands
 from bot.telegram.context import BotContext
-from bot.telegram.kit import Buttons, Command
+from bot.telegram.kit import Buttons, Command, Handler
 from bot.telegram.membership import track_bot_membership, track_members
 
 COMMANDS: tuple[Command, ...] = (
@@ -41,10 +42,23 @@ def menu(lang: str) -> list[BotCommand]:
     return [BotCommand(c.name, t(lang, c.help_key)) for c in COMMANDS]
 
 
+def timed(command: Command) -> Handler:
+    """The command's handler, its time (reply included) recorded for the operator's metrics."""
+
+    async def handle(update: Update, context: BotContext) -> None:
+        started = time.monotonic()
+        try:
+            await command.callback(update, context)
+        finally:
+            context.deps.metrics.command_latency.labels(command.name).observe(time.monotonic() - started)
+
+    return handle
+
+
 def register(app: Application[Any, BotContext, Any, Any, Any, Any]) -> None:
     """Every handler, in the order PTB tries them."""
     for command in COMMANDS:
-        app.add_handler(CommandHandler(command.name, command.callback, filters=COMMAND_CHATS))
+        app.add_handler(CommandHandler(command.name, timed(command), filters=COMMAND_CHATS))
     app.add_handlers(BUTTONS)
     app.add_handler(CallbackQueryHandler(core_commands.unknown_button))  # after every known button
     app.add_handler(MessageHandler(filters.COMMAND & COMMAND_CHATS, core_commands.unknown))
