@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         healthy, why = check(heartbeat_path(settings.database_path), datetime.now(UTC))
         print(why, file=sys.stdout if healthy else sys.stderr)
         return 0 if healthy else 1
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, json_lines=settings.log_format == "json")
     if args.command == "run":
         try:
             asyncio.run(_run(settings, args))

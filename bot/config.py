@@ -11,7 +11,7 @@ import logging
 import re
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -73,10 +73,17 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: AnyHttpUrl | None = None
     admin_chat_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    # Webhook mode (instead of long polling): Telegram posts updates to WEBHOOK_URL, which a
+    # reverse proxy with TLS forwards to WEBHOOK_LISTEN:WEBHOOK_PORT (the same path).
+    webhook_url: AnyHttpUrl | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None  # Telegram's secret token; unset: a new random one each start
 
     # Storage and logging
     database_path: Path = Path("data/bot.db")
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     alert_max_age_hours: float = Field(3.0, gt=0, le=168)  # older when it could be sent: only listed
     metrics_port: int | None = Field(None, ge=0, le=65535)  # Prometheus /metrics; unset: off; 0: any free port
     metrics_host: str = "127.0.0.1"
@@ -187,6 +194,13 @@ class Settings(BaseSettings):
     @classmethod
     def _levels(cls, value: str) -> str:
         parse_levels(value)
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("expected 1-256 characters: letters, digits, _ and - (Telegram's rule)")
         return value
 
     @field_validator("telegram_bot_token")

@@ -7,8 +7,10 @@ traceback) passes through :func:`redact`, which masks registered secrets.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import TextIO
 
 _SECRETS: set[str] = set()
@@ -35,9 +37,28 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-def setup_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line, for log collectors: ``{"time", "level", "logger", "message"}`` and
+    ``"exception"`` when there is one; secrets masked like every other line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return redact(json.dumps(entry, ensure_ascii=False))
+
+
+def setup_logging(level: str = "INFO", stream: TextIO | None = None, *, json_lines: bool = False) -> None:
+    """Log to ``stream`` (stderr) at ``level``, as text or (``json_lines``) one JSON object a line."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    text = RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    handler.setFormatter(JsonFormatter() if json_lines else text)
+    handler.setLevel(level)  # what reaches the output is LOG_LEVEL and up, whatever a logger is set to
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -76,7 +76,7 @@ async def running_bot(
     task = asyncio.create_task(serve(app, stop, poll_timeout=1))
     try:
         for _ in range(500):
-            if fake.calls["getUpdates"] or task.done():
+            if fake.calls["getUpdates"] or fake.calls["setWebhook"] or task.done():
                 break
             await asyncio.sleep(0.01)
         if task.done():

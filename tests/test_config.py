@@ -50,6 +50,8 @@ def test_dotenv_file_is_read(tmp_path, monkeypatch):
         ("EQUITY_WATCHLIST", " , ", "at least one entry"),
         ("TELEGRAM_API_BASE_URL", "not a url", "TELEGRAM_API_BASE_URL"),
         ("ADMIN_CHAT_IDS", "me", "ADMIN_CHAT_IDS"),
+        ("WEBHOOK_SECRET", "two words", "letters, digits, _ and -"),
+        ("WEBHOOK_URL", "bot.example.com/hook", "WEBHOOK_URL"),
         ("CRYPTO_EXCHANGE_OPTIONS", "binance=proxy", "expected JSON, e.g. {"),
         ("CRYPTO_EXCHANGE_OPTIONS", '{"binance": "proxy"}', "valid dictionary"),
         ("CRYPTO_EXCHANGE_OPTIONS", '{"binance": {"api_url": "api.binance.us"}}', "must be an http(s) URL"),

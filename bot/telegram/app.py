@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -17,6 +19,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, BaseRateLimiter, Defaults
 
 from bot.backoff import capped_exponential
+from bot.config import Settings
 from bot.delivery.limiter import SmoothRateLimiter
 from bot.delivery.sender import Sender
 from bot.heartbeat import INTERVAL, beat, heartbeat_path
@@ -151,6 +154,24 @@ async def register_menu(app: BotApplication) -> None:
             log.warning("could not register the command menu (%s): %s", lang, exc)
 
 
+async def start_webhook(app: BotApplication, settings: Settings) -> None:
+    """Updates by webhook: Telegram posts them to ``WEBHOOK_URL`` with a secret token; PTB's server
+    on ``WEBHOOK_LISTEN:WEBHOOK_PORT`` refuses any request without it (403)."""
+    assert app.updater is not None and settings.webhook_url is not None
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else secrets.token_urlsafe(32)
+    register_secret(secret)
+    url = str(settings.webhook_url)
+    await app.updater.start_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=urlsplit(url).path.lstrip("/"),
+        webhook_url=url,
+        secret_token=secret,
+        allowed_updates=ALLOWED_UPDATES,
+    )
+    log.info("updates by webhook at %s (listening on %s:%d)", url, settings.webhook_listen, settings.webhook_port)
+
+
 async def serve(app: BotApplication, stop: asyncio.Event, *, poll_timeout: float = 10.0) -> None:
     """Run the bot until ``stop`` is set: connect, register the menu, poll, shut down cleanly."""
     if not await _initialize_with_retry(app, stop):
@@ -164,7 +185,10 @@ async def serve(app: BotApplication, stop: asyncio.Event, *, poll_timeout: float
         await register_menu(app)
         await app.start()
         schedule_jobs(app)
-        await app.updater.start_polling(timeout=timedelta(seconds=poll_timeout), allowed_updates=ALLOWED_UPDATES)
+        if deps is not None and deps.settings.webhook_url is not None:
+            await start_webhook(app, deps.settings)
+        else:
+            await app.updater.start_polling(timeout=timedelta(seconds=poll_timeout), allowed_updates=ALLOWED_UPDATES)
         log.info("bot @%s is up", app.bot.username)
         await stop.wait()
     finally:

@@ -336,6 +336,10 @@ class FakeTelegram:
             "supports_inline_queries": False,
         }
 
+    async def _api_setWebhook(self, params, photo) -> bool:
+        self.webhook = dict(params)
+        return True
+
     async def _api_deleteWebhook(self, params, photo) -> bool:
         return True
 
