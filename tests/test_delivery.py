@@ -208,6 +208,32 @@ async def test_a_stormy_telegram_loses_nothing_and_stops_trying_blocked_chats(fa
     assert report.overall_max_per_second <= 30 and report.chat_max_per_second == 1
 
 
+@pytest.mark.slow
+async def test_paid_broadcasts_are_asked_for_on_every_alert_and_not_on_replies(fake, tmp_path):
+    """PAID_BROADCAST=true: every alert message carries allow_paid_broadcast (Telegram then takes
+    up to 1,000 a second, for 0.1 Stars each); a command's reply does not, and each chat still
+    gets at most one message a second."""
+    settings = bot_settings(fake, tmp_path, paid_broadcast=True)
+    assert build_application(bot_parts(settings)).bot.rate_limiter.schedule.limits == Limits.paid()
+    assert build_application(bot_parts(bot_settings(fake, tmp_path / "free"))).bot.rate_limiter.schedule.limits == (
+        Limits()
+    )
+    db = open_db(settings.database_path)
+    targets = list(range(1000, 1300))
+    add_chats(db, targets)
+    queue_alert(db, targets)
+    queue_alert(db, targets[:5], 88_000.0)
+    async with running_bot(settings, fake, limits=Limits.paid()) as bot:
+        fake.user_sends("/help", ADA)
+        await drained(bot)
+        await fake.wait_for(ADA.id, 1)
+    alerts = [m for m in fake.sent if m.chat_id in targets]
+    assert len(alerts) == 305 and all(m.params.get("allow_paid_broadcast") in (True, "true") for m in alerts)
+    assert "allow_paid_broadcast" not in fake.messages_to(ADA.id)[0].params
+    report = flood_report(fake.sent)
+    assert report.chat_max_per_second == 1 and report.overall_max_per_second <= 1000
+
+
 async def test_blocked_chat_is_marked_and_its_queue_dropped(fake, tmp_path):
     settings = bot_settings(fake, tmp_path)
     db = open_db(settings.database_path)

@@ -34,6 +34,9 @@ class Broadcast:
     on_wire: bool = False
 
 
+PAID_PER_SECOND = 1000  # with allow_paid_broadcast (0.1 Telegram Stars a message)
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     overall: int = 30
@@ -45,6 +48,12 @@ class Limits:
     """Every period is stretched by this fraction, for the jitter of Telegram's own clock."""
     max_flight: float = 0.5
     """A request still unanswered this long is assumed to have reached Telegram by then."""
+
+    @classmethod
+    def paid(cls) -> Limits:
+        """Telegram's paid broadcasts: up to 1,000 messages a second bot-wide (each chat's and
+        group's own limits stay)."""
+        return cls(overall=PAID_PER_SECOND)
 
     @property
     def slot(self) -> float:

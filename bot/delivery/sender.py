@@ -111,6 +111,7 @@ class Sender:
         health: HealthRegistry | None = None,
         admin_chats: tuple[int, ...] = (),
         metrics: Metrics | None = None,
+        paid: bool = False,
     ) -> None:
         self.db = db
         self.bot = bot
@@ -124,6 +125,7 @@ class Sender:
         self.health = health or HealthRegistry()
         self.admin_chats = admin_chats
         self.metrics = metrics or Metrics()
+        self.paid = paid  # Telegram's paid broadcasts: allow_paid_broadcast on every new message
         self._held: list[Callable[[], object]] = []  # outcomes to write once the database takes writes
         self.paused_until: datetime | None = None
         self.unreachable_since: datetime | None = None  # Telegram has not answered since then
@@ -280,6 +282,7 @@ class Sender:
 
     async def _send(self, chat_id: int, part: Part, wire: Broadcast) -> Message | None:
         extra: dict[str, Any] = {"rate_limit_args": wire} if self._limited else {}
+        new: dict[str, Any] = {"allow_paid_broadcast": True} if self.paid else {}  # edits are not broadcasts
         if not self._limited:
             wire.on_wire = True  # nothing queues in front of Telegram: the whole call is on the wire
         try:
@@ -295,18 +298,18 @@ class Sender:
                         raise
                     log.info("chat %s: message %s cannot be edited (%s); sending a new one", chat_id, part.edit, exc)
                     return await self.bot.send_message(
-                        chat_id=chat_id, text=part.text or "", parse_mode=ParseMode.HTML, **extra
+                        chat_id=chat_id, text=part.text or "", parse_mode=ParseMode.HTML, **extra, **new
                     )
                 return edited if isinstance(edited, Message) else None
             if part.photo is not None and self.photos is not None:
                 return await self.photos.send(
                     part.photo,
                     lambda photo: self.bot.send_photo(
-                        chat_id=chat_id, photo=photo, caption=part.text, parse_mode=ParseMode.HTML, **extra
+                        chat_id=chat_id, photo=photo, caption=part.text, parse_mode=ParseMode.HTML, **extra, **new
                     ),
                 )
             return await self.bot.send_message(
-                chat_id=chat_id, text=part.text or "", parse_mode=ParseMode.HTML, **extra
+                chat_id=chat_id, text=part.text or "", parse_mode=ParseMode.HTML, **extra, **new
             )
         finally:
             wire.on_wire = False

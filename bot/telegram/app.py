@@ -20,7 +20,7 @@ from telegram.ext import Application, BaseRateLimiter, Defaults
 
 from bot.backoff import capped_exponential
 from bot.config import Settings
-from bot.delivery.limiter import SmoothRateLimiter
+from bot.delivery.limiter import Limits, SmoothRateLimiter
 from bot.delivery.sender import Sender
 from bot.heartbeat import INTERVAL, beat, heartbeat_path
 from bot.i18n import languages
@@ -60,7 +60,7 @@ def build_application(parts: Parts, *, rate_limiter: BaseRateLimiter[Any] | None
         .token(token)
         .context_types(CONTEXT_TYPES)
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
-        .rate_limiter(rate_limiter or SmoothRateLimiter())
+        .rate_limiter(rate_limiter or SmoothRateLimiter(Limits.paid() if settings.paid_broadcast else None))
         .concurrent_updates(ChatLanes())  # each chat in its own lane: one waiting never holds another
         # Stopping cancels the pending long poll; its connection is not free at once, and the
         # final getUpdates that confirms the last updates needs one of its own.
@@ -101,6 +101,7 @@ def build_application(parts: Parts, *, rate_limiter: BaseRateLimiter[Any] | None
         health=parts.health,
         admin_chats=settings.admin_chat_ids,
         metrics=metrics,
+        paid=settings.paid_broadcast,
     )
     registry.register(app)
     app.add_error_handler(on_error)
