@@ -106,7 +106,9 @@ def test_every_setting_is_documented_in_env_example_with_its_default():
         if default is None or name == "telegram_bot_token":
             continue
         shown = documented[name.upper()].strip()
-        if isinstance(default, dict):
+        if isinstance(default, bool):
+            assert shown == str(default).lower(), name
+        elif isinstance(default, dict):
             assert json.loads(shown) == default, name
         elif isinstance(default, tuple):
             assert shown == ",".join(map(str, default)), name
