@@ -9,9 +9,10 @@ For each generated update this checks that
   it supports; every ``<``, ``>`` and ``&`` a tag or an entity it knows; tags balanced and
   nested), not empty, within 4,096 characters (a chart caption within 1,024), in the chat
   the command came from;
-- a command addressed to this bot is answered; one addressed to another bot, an edited
-  message, a channel post, a message without text (a sticker, a photo with a command in
-  its caption) and text without a command at its start are not, and change nothing;
+- a command addressed to this bot is answered (in a channel, posted by its admins, too); one
+  addressed to another bot, an edited message or post, a message without text (a sticker, a
+  photo with a command in its caption) and text without a command at its start are not, and
+  change nothing;
 - a rejected command changes nothing: when the reply is an error (exactly one line saying
   what is wrong, then the usage example) or the "only admins" refusal, a dump of the
   database (every row of every table: the chat, its settings, levels, mutes, watchlist,
@@ -27,8 +28,8 @@ each generated update is then handed to ``application.process_update`` rather th
 for ``getUpdates``. Everything the bot asks of Telegram (``sendMessage``, ``sendPhoto``,
 ``getChatAdministrators``) still goes over real HTTP to the fake, so what is checked is what
 the fake received. Long polling would add a poll round trip and a wait per example (a few
-thousand examples), and would let PTB drop the updates a real Telegram never sends (a
-channel post the bot did not ask for); ``process_update`` returns once every handler is done,
+thousand examples), and would let PTB drop the updates a real Telegram never sends (an
+edited channel post the bot did not ask for); ``process_update`` returns once every handler is done,
 so each example is checked right after it ran. The commands are taken from the registry, so
 a new command is covered without touching this file.
 
@@ -189,7 +190,7 @@ class Where:
     @property
     def may_change(self) -> bool:
         """Whether this sender may change the chat (Telegram's admins, an anonymous admin)."""
-        if self.chat_type == "private":
+        if self.chat_type in ("private", "channel"):  # only a channel's admins can post in it
             return True
         if self.sender_chat is not None:
             return self.sender_chat["id"] == self.chat_id
@@ -305,8 +306,10 @@ language_codes = st.sampled_from(("en", "en-US", "zh-hans", "zh", "ar", "he", ""
 
 @st.composite
 def places(draw: st.DrawFn) -> Where:
-    """A private chat, or a group or supergroup and someone in it (admin or not)."""
-    chat_type = draw(st.sampled_from(("private", "private", "group", "supergroup", "supergroup")))
+    """A private chat, a group or supergroup and someone in it (admin or not), or a channel."""
+    chat_type = draw(st.sampled_from(("private", "private", "group", "supergroup", "supergroup", "channel")))
+    if chat_type == "channel":  # a post: its sender is the channel itself
+        return Where("channel", CHANNEL_BOT, draw(hostile_titles))
     if chat_type == "private":
         base = draw(st.sampled_from((ADMIN, OWNER, MEMBER)))
         sender = Person(base.id, draw(hostile_titles), draw(language_codes), base.username)
@@ -458,7 +461,8 @@ class Driver:
 
     async def command(self, where: Where, typed: Typed) -> Outcome:
         entity = {"type": "bot_command", "offset": 0, "length": typed.command_length}
-        return await self.send("message", self.message(where, typed.text, entities=[entity]))
+        kind = "channel_post" if where.chat_type == "channel" else "message"
+        return await self.send(kind, self.message(where, typed.text, entities=[entity]))
 
 
 @pytest.fixture(scope="session")
@@ -606,17 +610,15 @@ async def test_any_command_with_any_arguments_from_anyone(driver, caplog, typed,
 
 @st.composite
 def unanswered(draw: st.DrawFn) -> tuple[str, Where, dict[str, Any]]:
-    """An update no command answers: an edited command, a channel post, a sticker, a photo
+    """An update no command answers: an edited command or channel post, a sticker, a photo
     with a command as its caption, text without a command or with one further on. (kind,
     where, the message beside its chat and sender)."""
     typed = draw(typed_commands(other_bots=False))
     entity = [{"type": "bot_command", "offset": 0, "length": typed.command_length}]
-    what = draw(st.sampled_from(("edited", "channel", "edited_channel", "sticker", "photo", "chat", "later")))
-    if what in ("channel", "edited_channel"):
+    what = draw(st.sampled_from(("edited", "edited_channel", "sticker", "photo", "chat", "later")))
+    if what == "edited_channel":
         where = Where("channel", CHANNEL_BOT, draw(hostile_titles))  # the sender is the channel
-        extra: dict[str, Any] = {"text": typed.text, "entities": entity}
-        kind = "channel_post" if what == "channel" else "edited_channel_post"
-        return kind, where, extra
+        return "edited_channel_post", where, {"text": typed.text, "entities": entity}
     where = draw(places())
     if what == "edited":
         return "edited_message", where, {"text": typed.text, "entities": entity}
@@ -648,7 +650,7 @@ def unanswered(draw: st.DrawFn) -> tuple[str, Where, dict[str, Any]]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(update=unanswered(), seed=st.sampled_from(SEEDS))
-async def test_edits_channel_posts_and_non_commands_are_not_answered(driver, caplog, update, seed):
+async def test_edits_and_non_commands_are_not_answered(driver, caplog, update, seed):
     caplog.clear()
     kind, where, extra = update
     driver.reset(seed, where)

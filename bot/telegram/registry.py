@@ -28,8 +28,9 @@ COMMANDS: tuple[Command, ...] = (
     *core_commands.INFO,
 )
 BUTTONS: Buttons = settings_commands.BUTTONS
-COMMAND_CHATS = ~filters.UpdateType.EDITED & ~filters.ChatType.CHANNEL
-"""Commands are read in private chats and groups, not when edited, not in channels."""
+COMMAND_CHATS = ~filters.UpdateType.EDITED & (filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST)
+"""Commands are read in private chats, groups and channels (posted by the channel's admins, the only
+ones who can post there), never when edited."""
 
 
 def help_lines() -> tuple[tuple[str, str], ...]:

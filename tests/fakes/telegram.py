@@ -144,6 +144,19 @@ class FakeTelegram:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         return self._push({"message": message})
 
+    def channel_post(self, text: str, chat: FakeChat) -> int:
+        """A post in channel ``chat`` (only its admins can post; Telegram names no user)."""
+        post: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat.to_api(),
+            "sender_chat": chat.to_api(),
+            "text": text,
+        }
+        if text.startswith("/"):
+            post["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return self._push({"channel_post": post})
+
     def press_button(self, data: str, user: FakeUser, message: Sent) -> int:
         chat = {"id": message.chat_id, "type": "private" if message.chat_id > 0 else "supergroup"}
         return self._push(
@@ -163,12 +176,17 @@ class FakeTelegram:
             }
         )
 
-    def member_status_change(self, chat: FakeChat, user: FakeUser, old: str, new: str) -> int:
-        """The bot's own membership changed (``my_chat_member``): e.g. member → kicked."""
+    def member_status_change(
+        self, chat: FakeChat, user: FakeUser, old: str, new: str, *, can_post: bool = True, could_post: bool = True
+    ) -> int:
+        """The bot's own membership changed (``my_chat_member``): e.g. member → kicked, or (in a
+        channel) left → administrator, allowed to post or not."""
         bot_user = {"id": BOT_ID, "is_bot": True, "first_name": "Alert", "username": BOT_USERNAME}
         now = int(time.time())
 
-        def member(status: str) -> dict[str, Any]:
+        def member(status: str, post: bool) -> dict[str, Any]:
+            if status == "administrator":
+                return {**_member(status, bot_user), "can_post_messages": post, "can_edit_messages": post}
             return {"status": status, "user": bot_user, **({"until_date": 0} if status == "kicked" else {})}
 
         return self._push(
@@ -177,8 +195,8 @@ class FakeTelegram:
                     "chat": chat.to_api(),
                     "from": user.to_api(),
                     "date": now,
-                    "old_chat_member": member(old),
-                    "new_chat_member": member(new),
+                    "old_chat_member": member(old, could_post),
+                    "new_chat_member": member(new, can_post),
                 }
             }
         )
