@@ -32,3 +32,31 @@ def load_audience(db: Database, settings: Settings, now: datetime) -> list[ChatP
         ChatPrefs(row.chat_id, row.language, row.timezone, effective(decode_values(row.chosen), settings), row.muted)
         for row in prefs.load_audience(db, now)
     ]
+
+
+class AudienceCache:
+    """The audience in memory: read again only when the store says it changed (a chat subscribed,
+    left, changed a setting or a mute) or a mute ran out, not at every poll."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.loads = 0
+        self._chats: list[ChatPrefs] = []
+        self._version: int | None = None
+        self._until: datetime | None = None  # a mute ends then: read again
+        self._loaded_at: datetime | None = None
+
+    def at(self, now: datetime) -> list[ChatPrefs]:
+        version = prefs.audience_version(self.db)
+        stale = (
+            version != self._version
+            or self._loaded_at is None
+            or now < self._loaded_at  # a clock set back (a replay starting over)
+            or (self._until is not None and now >= self._until)
+        )
+        if stale:
+            self._chats = load_audience(self.db, self.settings, now)
+            self._version, self._until, self._loaded_at = version, prefs.next_mute_end(self.db, now), now
+            self.loads += 1
+        return self._chats

@@ -23,7 +23,7 @@ from sqlite_utils import Database
 
 from bot.config import Settings
 from bot.domain import Alert, AlertKey, Bar, Quote
-from bot.engine.audience import ChatPrefs, load_audience
+from bot.engine.audience import AudienceCache, ChatPrefs
 from bot.engine.bar_cache import BarCache
 from bot.engine.echoes import without_echoes
 from bot.engine.view import StoreView
@@ -73,6 +73,7 @@ class Engine:
         self.rules = tuple(rules)
         self.levels = LevelOwners()
         self.bars = BarCache(db)
+        self.audience = AudienceCache(db, settings)
         self.states: dict[RuleKey, Any] = {}
         self.reload()
 
@@ -106,7 +107,7 @@ class Engine:
             silent=silent,
         )
         view = StoreView(self.db, self.settings, tick, self.levels, self.bars)
-        audience = [] if silent else load_audience(self.db, self.settings, now)
+        audience = [] if silent else self.audience.at(now)
         base = defaults(self.settings)
         candidates: list[Candidate] = []
         changed: dict[RuleKey, Any] = {}

@@ -354,3 +354,21 @@ def m010_expired_alert_summaries(db: Database) -> None:
     """A delivery that sums up, in one message, the alerts of a chat that grew too old to be sent
     one by one (``summary = 1``); the deliveries it replaces are dropped."""
     db.execute("ALTER TABLE deliveries ADD COLUMN summary INTEGER NOT NULL DEFAULT 0")
+
+
+@MIGRATIONS()
+def m011_audience_version(db: Database) -> None:
+    """A number that changes whenever who gets alerts, or with which settings, may have changed
+    (a chat subscribed, blocked, its language, zone, settings or mutes), so the engine keeps the
+    audience in memory and reads it again only then, not at every poll."""
+    db.execute("CREATE TABLE audience_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)")
+    db.execute("INSERT INTO audience_version (id, version) VALUES (1, 0)")
+    bump = "BEGIN UPDATE audience_version SET version = version + 1 WHERE id = 1; END"
+    changes = {
+        "chats": ("INSERT", "DELETE", "UPDATE OF subscribed, blocked, language, timezone"),
+        "chat_values": ("INSERT", "DELETE", "UPDATE"),
+        "chat_mutes": ("INSERT", "DELETE", "UPDATE"),
+    }
+    for table, events in changes.items():
+        for i, event in enumerate(events):
+            db.execute(f"CREATE TRIGGER audience_{table}_{i} AFTER {event} ON {table} {bump}")

@@ -43,6 +43,18 @@ def load_audience(db: Database, now: datetime) -> list[AudienceRow]:
     ]
 
 
+def audience_version(db: Database) -> int:
+    """Changes whenever the audience may have (kept by triggers, migration m011)."""
+    version: int = db.execute("SELECT version FROM audience_version WHERE id = 1").fetchone()[0]
+    return version
+
+
+def next_mute_end(db: Database, now: datetime) -> datetime | None:
+    """When the next mute that is on at ``now`` ends (the audience changes then)."""
+    row = db.execute("SELECT min(until) FROM chat_mutes WHERE until > ?", [utcnow_iso(now)]).fetchone()
+    return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+
 def chosen_values(db: Database, chat_id: int) -> dict[str, str]:
     """What one chat chose: setting name → its value as JSON (the rest are at the bot's default)."""
     rows = db.execute("SELECT name, value FROM chat_values WHERE chat_id = ? ORDER BY name", [chat_id])
