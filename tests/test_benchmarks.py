@@ -20,3 +20,16 @@ def test_delivery_benchmark_loses_and_repeats_nothing():
         run = result[name]
         assert run.lost == run.duplicated == 0 and run.outbox_sent == run.chats, run
     assert "lost 0, duplicated 0" in delivery.report(result)
+
+
+def test_quick_run_writes_valid_json_with_the_engine_keys(tmp_path):
+    import json
+
+    from benchmarks.__main__ import main
+
+    out = tmp_path / "results.json"
+    assert main(["levels", "engine", "--quick", "--results", str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert set(results["engine_tick_quiet_p99_ms"]) == {"500", "2000"}
+    assert results["cross_deliveries_queued"] == 2000  # the crossing queued one delivery per chat
+    assert results["measured"]["quick"] is True and results["level_index_p99_ms"] > 0

@@ -10,6 +10,7 @@ from bot.config import load_settings
 from bot.domain import Bar, Quote
 from bot.engine.engine import Engine
 from bot.markettime import MarketHours
+from bot.rules.level_book import LevelBook
 from bot.store import chats, market, open_db
 from bot.store.prefs import add_level, set_mute
 from tests.helpers import choose
@@ -92,6 +93,28 @@ def test_personal_levels_reach_only_their_owner_and_only_their_direction(db):
     assert up.alert.level == 95_000 and up.chat_ids == (2,)
     [down] = feed(eng, db, 95_400, 94_500, start=5 * 60)
     assert down.chat_ids == (3,)
+
+
+def test_a_level_added_or_deleted_goes_into_the_index_alone_no_reload(db, monkeypatch):
+    """/alert add and del change one level of the index; the book takes that one change (no
+    full sync of every level, no reload of the index) and the next price already checks it."""
+    eng = engine(db, global_levels={"BTC": (80_000,)})
+    feed(eng, db, 94_000)  # the first tick: the book takes every level there is
+    monkeypatch.setattr(LevelBook, "sync", lambda *a: pytest.fail("a full sync of the book"))
+    monkeypatch.setattr(eng.levels, "load", lambda *a: pytest.fail("a reload of the index"))
+    add_level(db, 2, "BTC", 95_000, "above", T0)
+    eng.levels.add(2, "BTC", 95_000, "above")
+    [up] = feed(eng, db, 95_500, start=1)
+    assert (up.alert.level, up.chat_ids) == (95_000, (2,))
+    eng.levels.add(3, "BTC", 95_000, "below")  # the same price, another chat: the book has it already
+    assert [change[1:] for change in eng.levels.changes("BTC")] == [(95_000.0, True)]
+    back = feed(eng, db, 94_500, start=2)  # back within the chop window: a chop, for both owners
+    assert {(d.alert.kind, d.chat_ids) for d in back} == {("level_break", (3,)), ("level_chop", (2, 3))}
+    eng.levels.remove(2, "BTC", 95_000, "above")
+    eng.levels.remove(3, "BTC", 95_000, "below")
+    assert feed(eng, db, 95_600, 94_400, start=3) == []  # nobody's level any more
+    assert 95_000 not in eng.levels.wanted("BTC")
+    assert eng.levels.version_of("ETH").endswith(":0")  # another symbol's book is not touched
 
 
 def test_muted_chats_get_nothing_and_nothing_is_queued_for_later(db):

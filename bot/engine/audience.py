@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
 from bot.config import Settings
 from bot.rules.registry import decode_values, effective
 from bot.store import prefs
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class AudienceCache:
         self._version: int | None = None
         self._until: datetime | None = None  # a mute ends then: read again
         self._loaded_at: datetime | None = None
+        self._memo: dict[str, Any] = {}
 
     def at(self, now: datetime) -> list[ChatPrefs]:
         version = prefs.audience_version(self.db)
@@ -57,6 +60,15 @@ class AudienceCache:
         )
         if stale:
             self._chats = load_audience(self.db, self.settings, now)
+            self._memo.clear()
             self._version, self._until, self._loaded_at = version, prefs.next_mute_end(self.db, now), now
             self.loads += 1
         return self._chats
+
+    def memo(self, key: str, make: Callable[[], T]) -> T:
+        """``make()`` for the audience :meth:`at` returned last, kept until it is read again (what
+        each rule's chats are, grouped by their settings: a loop over every chat, once)."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        value: T = self._memo[key]
+        return value

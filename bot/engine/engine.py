@@ -13,6 +13,7 @@ out (nothing is queued for later). Stale or missing data never reaches a rule's 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -114,7 +115,11 @@ class Engine:
         for rule in self.rules:
             if silent and rule.State is Stateless:
                 continue  # nothing to warm up: a stateless rule decides from what is stored
-            groups = _groups(rule, audience, base)
+            groups = (
+                _groups(rule, audience, base)
+                if silent
+                else self.audience.memo(rule.NAME, functools.partial(_groups, rule, audience, base))
+            )
             for scope in rule.scopes(tick):
                 for params, chats in groups.items():
                     key = RuleKey(rule.NAME, scope, str(params))

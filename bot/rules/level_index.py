@@ -14,7 +14,8 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from bot.rules.level_book import Crossing, LevelBook, Segment
@@ -30,13 +31,21 @@ class LevelAudience:
     chats: frozenset[int]  # chats that asked for this level (besides everyone, if global)
 
 
+Change = tuple[int, float, bool]  # (sequence number, level, wanted now): one level added or dropped
+
+
 @dataclass
 class LevelOwners:
-    """The levels of every symbol and who owns them; ``version`` changes with every reload."""
+    """The levels of every symbol and who owns them, changed level by level as chats add and
+    delete theirs (:meth:`add`, :meth:`remove`: no reload). Each symbol has a version and a log
+    of its changes, so a rule's book applies only what changed since the version it holds."""
 
     global_levels: dict[str, frozenset[float]] = field(default_factory=dict)
     owners: dict[str, dict[float, dict[str, frozenset[int]]]] = field(default_factory=dict)  # symbol → level → dir
-    version: str = ""
+    version: str = ""  # changes with every load and every change (of any symbol)
+    epoch: str = ""  # changes with every load: a log from another epoch does not apply
+    _wanted: dict[str, set[float]] = field(default_factory=dict)
+    _log: dict[str, list[Change]] = field(default_factory=dict)
 
     def load(
         self, global_levels: Mapping[str, Iterable[float]], chat_levels: Iterable[tuple[int, str, float, str]]
@@ -50,11 +59,53 @@ class LevelOwners:
             for s, levels in owners.items()
         }
         self.global_levels = {s.upper(): frozenset(map(float, ps)) for s, ps in global_levels.items()}
-        self.version = f"{_BOOT}:{next(_VERSIONS)}"
+        self._wanted = {s: set(self.global_levels.get(s, ())) | set(self.owners.get(s, {})) for s in self._symbols()}
+        self._log = {}
+        self.epoch = f"{_BOOT}:{next(_VERSIONS)}"
+        self.version = self.epoch
 
-    def wanted(self, symbol: str) -> set[float]:
-        """Every level of ``symbol``: the global ones and every chat's."""
-        return set(self.global_levels.get(symbol, ())) | set(self.owners.get(symbol, {}))
+    def _symbols(self) -> set[str]:
+        return set(self.global_levels) | set(self.owners)
+
+    def wanted(self, symbol: str) -> AbstractSet[float]:
+        """Every level of ``symbol``: the global ones and every chat's (read-only: the index's own set)."""
+        return self._wanted.get(symbol, frozenset())
+
+    def version_of(self, symbol: str) -> str:
+        """``epoch:n``: n counts the changes of ``symbol``'s levels since the last load."""
+        return f"{self.epoch}:{len(self._log.get(symbol, ()))}"
+
+    def changes(self, symbol: str) -> Sequence[Change]:
+        """Every change of ``symbol``'s levels since the last load, oldest first."""
+        return self._log.get(symbol, ())
+
+    def add(self, chat_id: int, symbol: str, price: float, direction: str) -> None:
+        """A chat added a level of its own."""
+        self._own(chat_id, symbol, float(price), DIRECTION_OF[direction], keep=True)
+
+    def remove(self, chat_id: int, symbol: str, price: float, direction: str) -> None:
+        """A chat deleted one of its levels."""
+        self._own(chat_id, symbol, float(price), DIRECTION_OF[direction], keep=False)
+
+    def _own(self, chat_id: int, symbol: str, price: float, way: str, *, keep: bool) -> None:
+        levels = self.owners.setdefault(symbol, {})
+        ways = dict(levels.get(price, {}))
+        chats = ways.get(way, frozenset()) | {chat_id} if keep else ways.get(way, frozenset()) - {chat_id}
+        if chats:
+            ways[way] = frozenset(chats)
+        else:
+            ways.pop(way, None)
+        if ways:
+            levels[price] = ways
+        else:
+            levels.pop(price, None)
+        wanted = self._wanted.setdefault(symbol, set())
+        now_wanted = price in levels or price in self.global_levels.get(symbol, ())
+        if now_wanted != (price in wanted):
+            (wanted.add if now_wanted else wanted.discard)(price)
+            log = self._log.setdefault(symbol, [])
+            log.append((len(log) + 1, price, now_wanted))
+        self.version = f"{self.epoch}:{symbol}:{len(self._log.get(symbol, ()))}:{chat_id}:{price}:{keep}"
 
 
 def audience(

@@ -14,7 +14,8 @@ bar partly walked already, only the move from the last price to its close is new
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
@@ -127,8 +128,9 @@ class Inputs:
     bars: tuple[tuple[Bar, datetime], ...]  # with when each closed
     quotes: tuple[Quote, ...]
     fresh: bool
-    levels: frozenset[float]  # every level of the symbol
-    version: str
+    levels: AbstractSet[float]  # every level of the symbol (read only)
+    version: str  # of the symbol's levels: "epoch:n", n changes since the index was loaded
+    changes: Sequence[tuple[int, float, bool]] = ()  # those n changes: (number, level, wanted now)
     owners: Mapping[float, Mapping[str, frozenset[int]]] = field(default_factory=dict)
     global_levels: frozenset[float] = frozenset()
     band: float = 0.0025
@@ -158,9 +160,10 @@ def inputs(view: MarketView, tick: Tick, scope: str, params: str) -> Inputs:
         ),
         quotes=tuple(sorted((q for q in tick.quotes if q.symbol == scope), key=lambda q: q.ts)),
         fresh=tick.fresh(scope),
-        levels=frozenset(index.wanted(scope)),
+        levels=index.wanted(scope),
         session_open=None if scope in tick.crypto else _session_open(tick),
-        version=index.version,
+        version=index.version_of(scope),
+        changes=index.changes(scope),
         owners=index.owners.get(scope, {}),
         global_levels=index.global_levels.get(scope, frozenset()),
         band=view.settings.level_hysteresis_pct / 100,
@@ -203,11 +206,26 @@ def _segments(inputs: Inputs, state: State, book: LevelBook, now: datetime) -> l
     return moves
 
 
+def _catch_up(book: LevelBook, synced: str, inputs: Inputs) -> None:
+    """Bring the book to the index's levels: the changes since the version it holds if it holds
+    one of this epoch (a level added or deleted: one insert), else every level (a restart)."""
+    epoch, _, held = synced.rpartition(":")
+    current, _, _ = inputs.version.rpartition(":")
+    if epoch != current or not held.isdigit():
+        book.sync(inputs.levels)
+        return
+    for _, level, wanted in inputs.changes[int(held) :]:
+        if wanted:
+            book.add(level)
+        else:
+            book.remove(level)
+
+
 def evaluate(inputs: Inputs, state: State, params: str, now: datetime) -> tuple[State, list[Out]]:
     book = state.book or LevelBook(inputs.symbol, inputs.band)
     book.band = inputs.band
     if state.synced != inputs.version:
-        book.sync(inputs.levels)
+        _catch_up(book, state.synced, inputs)
         state.synced = inputs.version
         state.stories = {k: v for k, v in state.stories.items() if float(k) in book.sides}
     state.book = book

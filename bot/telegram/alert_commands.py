@@ -1,7 +1,7 @@
 """A chat's own key levels: /levels shows them with the global ones, /alert adds, lists, deletes.
 
-A chat only sees and deletes its own levels. After a change the engine's level index
-is reloaded, so the next price move already checks the new level.
+A chat only sees and deletes its own levels. A change goes straight into the engine's level
+index (that one level, no reload), so the next price move already checks it.
 """
 
 from __future__ import annotations
@@ -77,11 +77,6 @@ def added_lines(lang: str, level: Level, quote: Quote | None, subscribed: bool) 
 # -- handlers --------------------------------------------------------------------------------
 
 
-def reload_levels(d: Deps) -> None:
-    if d.engine is not None:
-        d.engine.reload()
-
-
 async def levels_command(update: Update, context: BotContext) -> None:
     """Show the global key levels, this chat's own levels and the last prices."""
     d = context.deps
@@ -123,7 +118,8 @@ async def add_level(update: Update, d: Deps, lang: str, new: NewLevel) -> None:
         return
     chat = remember(d, update)
     level_id = prefs.add_level(d.db, chat.id, new.symbol, new.price, new.direction, d.clock.now())
-    reload_levels(d)
+    if d.engine is not None:  # the next price already checks it: one level added to the index, no reload
+        d.engine.levels.add(chat.id, new.symbol, new.price, new.direction)
     level = Level(level_id, new.symbol, new.price, new.direction)
     quote = market.latest_quotes(d.db, [new.symbol]).get(new.symbol)
     await reply(update, "\n".join(added_lines(chat.language, level, quote, chat.subscribed and not chat.blocked)))
@@ -135,7 +131,8 @@ async def delete_level(update: Update, d: Deps, lang: str, level_id: int) -> Non
     if deleted is None:
         await reply(update, t(lang, "alert.no_such", id=level_id))
         return
-    reload_levels(d)
+    if d.engine is not None:
+        d.engine.levels.remove(chat_id(update), deleted.symbol, deleted.price, deleted.direction)
     await reply(update, t(lang, "alert.deleted", line=level_line(lang, deleted)))
 
 

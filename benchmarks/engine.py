@@ -1,0 +1,137 @@
+"""The engine end to end with the store, at 1,000 to 100,000 subscribed chats.
+
+Each chat has 10 personal BTC levels (100,000 chats: 1,000,000 levels) away from the global
+90,000 and 92,000, a few chose their own settings, a few are muted. Timed, each in the same run:
+
+* ``engine_tick_quiet_p99_ms``: a poll that crosses no level (the quote stored, every rule
+  evaluated, nothing decided), the 99th percentile of ``ticks`` polls, per chat count;
+* ``engine_tick_cross_s_100k``: the poll where BTC crosses 90,000 with every chat subscribed:
+  the alert decided and one delivery queued per chat, in one transaction. The engine runs on
+  the event loop, so this is also ``event_loop_max_block_ms`` during it;
+* ``alert_add_ms_100k``: one ``/alert add`` as the command does it (the row stored, the level
+  put into the index) plus the next poll taking it in, minus a quiet poll.
+
+Nothing here is asserted: ``python -m benchmarks engine`` prints the table and the numbers go
+to ``benchmarks/results.json``.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.config import load_settings
+from bot.domain import Quote
+from bot.engine.engine import Engine
+from bot.markettime import default_market_hours
+from bot.store import market, open_db, prefs
+from bot.store.db import utcnow_iso
+
+T0 = datetime(2025, 12, 11, 14, 0, tzinfo=UTC)
+GOALS = {"engine_tick_quiet_p99_ms": 5.0, "engine_tick_cross_s_100k": 2.0, "alert_add_ms_100k": 10.0}
+
+
+def build(path: Path, chats: int, per_chat: int, rng: random.Random) -> None:
+    """``chats`` subscribed chats with ``per_chat`` BTC levels each, outside 89,000–93,000."""
+    db = open_db(path)
+    stamp = utcnow_iso(T0)
+    with db.atomic():
+        db.conn.executemany(
+            "INSERT INTO chats (id, type, subscribed, created_at, updated_at) VALUES (?, 'private', 1, ?, ?)",
+            [(c, stamp, stamp) for c in range(1, chats + 1)],
+        )
+        levels = []
+        for chat in range(1, chats + 1):
+            for _ in range(per_chat):
+                price = rng.choice((rng.randrange(70_000, 89_000), rng.randrange(93_000, 110_000)))
+                levels.append((chat, "BTC", float(price), rng.choice(("above", "below")), stamp))
+        db.conn.executemany(
+            "INSERT INTO chat_levels (chat_id, symbol, price, direction, created_at) VALUES (?, ?, ?, ?, ?)", levels
+        )
+        db.conn.executemany(
+            "INSERT INTO chat_values (chat_id, name, value, updated_at) VALUES (?, 'move', ?, ?)",
+            [(c, '{"value":4.0,"unit":"%"}', stamp) for c in range(1, chats + 1, 50)],
+        )
+        until = utcnow_iso(T0 + timedelta(days=30))
+        db.conn.executemany(
+            "INSERT INTO chat_mutes (chat_id, kind, until) VALUES (?, 'large_move', ?)",
+            [(c, until) for c in range(7, chats + 1, 100)],
+        )
+    db.close()
+
+
+def one_size(chats: int, ticks: int, per_chat: int, rng: random.Random, *, cross: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.db"
+        build(path, chats, per_chat, rng)
+        db = open_db(path)
+        engine = Engine(db, load_settings(_env_file=None), default_market_hours())
+        now, price = T0, 90_600.0
+
+        def tick(value: float) -> float:
+            nonlocal now
+            now += timedelta(seconds=30)
+            quote = Quote("BTC", value, now, "binance", now)
+            start = time.perf_counter()
+            market.insert_quotes(db, [quote])
+            engine.process(now, quotes=[quote])
+            return time.perf_counter() - start
+
+        tick(price)  # the first poll: the book takes every level, the audience is read
+        quiet = [tick(price + rng.uniform(-300, 300)) for _ in range(ticks)]
+        result: dict[str, Any] = {"quiet_p99_ms": 1000 * statistics.quantiles(quiet, n=100)[98]}
+        result["quiet_median_ms"] = 1000 * statistics.median(quiet)
+        if cross:
+            start = time.perf_counter()
+            prefs.add_level(db, 1, "BTC", 95_123.0, "above", now)
+            engine.levels.add(1, "BTC", 95_123.0, "above")
+            added = time.perf_counter() - start + tick(price)
+            result["alert_add_ms"] = 1000 * max(0.0, added - statistics.median(quiet))
+            result["cross_s"] = tick(89_500.0)  # below 90,000: every chat is told
+            result["queued"] = db.execute("SELECT count(*) FROM deliveries").fetchone()[0]
+        db.close()
+        return result
+
+
+def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), ticks: int = 200, per_chat: int = 10) -> dict[str, Any]:
+    rng = random.Random(11)
+    by_size = {n: one_size(n, ticks, per_chat, rng, cross=n == max(sizes)) for n in sizes}
+    largest = by_size[max(sizes)]
+    return {
+        "engine_tick_quiet_p99_ms": {str(n): round(r["quiet_p99_ms"], 2) for n, r in by_size.items()},
+        "engine_tick_quiet_median_ms": {str(n): round(r["quiet_median_ms"], 2) for n, r in by_size.items()},
+        f"engine_tick_cross_s_{_k(max(sizes))}": round(largest["cross_s"], 3),
+        "event_loop_max_block_ms": round(1000 * largest["cross_s"], 1),
+        f"alert_add_ms_{_k(max(sizes))}": round(largest["alert_add_ms"], 2),
+        "cross_deliveries_queued": largest["queued"],
+    }
+
+
+def _k(n: int) -> str:
+    return f"{n // 1000}k"
+
+
+def report(result: dict[str, Any]) -> str:
+    quiet = result["engine_tick_quiet_p99_ms"]
+    lines = ["Engine with the store (10 personal levels a chat)", "chats      quiet tick p99   median"]
+    for n, p99 in quiet.items():
+        lines.append(f"{int(n):>7,}   {p99:>10.2f} ms   {result['engine_tick_quiet_median_ms'][n]:>6.2f} ms")
+    largest = max(quiet, key=int)
+    goal = GOALS["engine_tick_quiet_p99_ms"]
+    lines.append(f"goal at {int(largest):,}: ≤ {goal} ms: {'ok' if quiet[largest] <= goal else 'MISSED'}")
+    cross = next(v for k, v in result.items() if k.startswith("engine_tick_cross_s_"))
+    add = next(v for k, v in result.items() if k.startswith("alert_add_ms_"))
+    lines.append(
+        f"a crossing for {result['cross_deliveries_queued']:,} chats: {cross:.2f} s "
+        f"(goal ≤ 2 s: {'ok' if cross <= 2 else 'MISSED'}); the event loop is held as long "
+        f"(goal ≤ 100 ms: {'ok' if cross <= 0.1 else 'MISSED'})"
+    )
+    lines.append(
+        f"/alert add, taken in by the next poll: {add:.2f} ms (goal ≤ 10 ms: {'ok' if add <= 10 else 'MISSED'})"
+    )
+    return "\n".join(lines)
