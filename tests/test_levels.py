@@ -162,3 +162,35 @@ def test_every_real_crossing_alerts_exactly_once_and_nothing_else(levels, prices
     for i, level, direction in got:  # and each is a real crossing beyond the band
         p = prices[i]
         assert (p <= level * (1 - band)) if direction == "down" else (p >= level * (1 + band))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    levels=st.lists(st.integers(85_000, 95_000), min_size=1, max_size=60, unique=True),
+    walk=st.lists(st.floats(-0.012, 0.012), min_size=1, max_size=40),
+    band=st.sampled_from([0.0, 0.0025, 0.01]),
+)
+def test_a_book_saved_with_its_unusual_sides_only_comes_back_the_same(levels, walk, band):
+    """What is saved at every poll is the book's few unusual sides (levels inside the hysteresis
+    band of the last price); read back and given its levels again, every side is as it was."""
+    book = LevelBook("BTC", band)
+    book.sync(map(float, levels))
+    price, t = 90_000.0, T0
+    book.observe(Segment.between("BTC", t, price, t, price))
+    for step in walk:
+        later = t + timedelta(minutes=1)
+        new = price * (1 + step)
+        book.observe(Segment.between("BTC", t, price, later, new))
+        price, t = new, later
+    saved = through_store_json(book.stored())
+    assert len(saved["unusual"]) <= len(levels)
+    back = LevelBook.restored(saved)
+    assert back.partial and back.last_price == book.last_price
+    back.sync(book.prices)
+    assert back.sides == book.sides and back.prices == book.prices
+
+
+def through_store_json(value):
+    import json
+
+    return json.loads(json.dumps(value))

@@ -18,10 +18,11 @@ levels or chats.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 Side = Literal["above", "below"]
 
@@ -79,6 +80,7 @@ class LevelBook:
     prices: list[float] = field(default_factory=list)
     sides: dict[float, Side] = field(default_factory=dict)
     last_price: float | None = None
+    partial: bool = field(default=False, compare=False)  # read back from storage: only its unusual sides
 
     def __post_init__(self) -> None:
         if not 0 <= self.band < 0.5:
@@ -164,6 +166,37 @@ class LevelBook:
         )  # fmt: skip
 
     # -- persistence -----------------------------------------------------------------
+    def unusual(self) -> dict[float, Side]:
+        """The levels whose side is not what the last price alone says (a level the price is
+        inside the hysteresis band of). Every other side follows from the last price, so this is
+        all a restart needs; only levels near the price can be unusual, found by bisection."""
+        if self.last_price is None:
+            return dict(self.sides)
+        last, h = self.last_price, 2 * self.band
+        lo = bisect.bisect_left(self.prices, last / (1 + h))
+        hi = bisect.bisect_right(self.prices, last / (1 - h) if h < 1 else math.inf)
+        return {p: self.sides[p] for p in self.prices[lo:hi] if self.sides[p] != side_of(last, p)}
+
+    def stored(self) -> dict[str, Any]:
+        """The book as saved at every poll: its unusual sides only, not one entry per level."""
+        return {
+            "symbol": self.symbol,
+            "band": self.band,
+            "last_price": self.last_price,
+            "unusual": {f"{p:.10g}": side for p, side in self.unusual().items()},
+        }
+
+    @classmethod
+    def restored(cls, value: Any) -> Any:
+        """A book saved by :meth:`stored` (``partial``: its other levels come back with the next
+        sync, their sides from the last price); any other value as it is (older saves)."""
+        if not (isinstance(value, Mapping) and "unusual" in value):
+            return value
+        book = cls(str(value["symbol"]), float(value["band"]), last_price=value["last_price"], partial=True)
+        book.sides = {float(p): side for p, side in value["unusual"].items()}
+        book.prices = sorted(book.sides)
+        return book
+
     def state(self) -> LevelBookState:
         """What must survive a restart: the sides and the last price."""
         return LevelBookState(

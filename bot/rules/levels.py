@@ -18,7 +18,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BeforeValidator, PlainSerializer
 
 from bot.domain import AlertBase, AlertKind, Bar, Direction, Quote, UtcTime, minute_period, num
 from bot.formatting import fmt_clock, fmt_clock_span, fmt_date, fmt_pct, fmt_price, fmt_symbol
@@ -116,7 +118,12 @@ KINDS = (LevelBreak, LevelChop)
 class State:
     """A symbol's levels, how far its prices have been walked, and what was told about each level."""
 
-    book: LevelBook | None = None
+    # saved at every poll: the book's unusual sides only (LevelBook.stored), not one entry per level
+    book: Annotated[
+        LevelBook | None,
+        BeforeValidator(LevelBook.restored),
+        PlainSerializer(lambda book: None if book is None else book.stored()),
+    ] = None
     cover: datetime | None = None  # prices up to here were walked (a bar inside it is skipped)
     synced: str = ""  # the version of the level index the book holds
     stories: dict[str, Story] = field(default_factory=dict)  # level (as text) → its story, while it has one
@@ -224,9 +231,9 @@ def _catch_up(book: LevelBook, synced: str, inputs: Inputs) -> None:
 def evaluate(inputs: Inputs, state: State, params: str, now: datetime) -> tuple[State, list[Out]]:
     book = state.book or LevelBook(inputs.symbol, inputs.band)
     book.band = inputs.band
-    if state.synced != inputs.version:
-        _catch_up(book, state.synced, inputs)
-        state.synced = inputs.version
+    if state.synced != inputs.version or book.partial:
+        _catch_up(book, "" if book.partial else state.synced, inputs)  # read back: every level again
+        state.synced, book.partial = inputs.version, False
         state.stories = {k: v for k, v in state.stories.items() if float(k) in book.sides}
     state.book = book
     out: list[Out] = []
