@@ -60,25 +60,64 @@ class Message:
 
 
 def queue(db: Database, messages: Iterable[Message]) -> int:
-    """Queue ``messages``; an alert already queued for a chat is not queued for it again.
-    Returns how many deliveries were queued. Call inside ``db.atomic()`` with the alerts."""
-    queued = 0
+    """Queue ``messages``, in order; an alert already queued for a chat is not queued for it again.
+    Returns how many deliveries were queued. Call inside ``db.atomic()`` with the alerts.
+
+    Messages that open or update a thread are queued one by one (the thread's first message is
+    looked up); runs of the others go in a few statements however many chats there are."""
+    queued, run = 0, list[Message]()
     for message in messages:
-        edit_of = thread_start(db, message.chat_id, message.thread) if message.edit and message.thread else None
-        cursor = db.execute(
-            "INSERT INTO deliveries (chat_id, thread, edit_of) VALUES (?, ?, ?)",
-            [message.chat_id, message.thread, edit_of],
-        )
-        delivery_id = cursor.lastrowid
-        inserted = db.conn.executemany(
-            "INSERT OR IGNORE INTO delivery_alerts (delivery_id, alert_id, chat_id, position) VALUES (?, ?, ?, ?)",
-            [(delivery_id, alert_id, message.chat_id, i) for i, alert_id in enumerate(message.alert_ids)],
-        ).rowcount
-        if inserted == 0:  # every alert of it was queued for this chat before
-            db.execute("DELETE FROM deliveries WHERE id = ?", [delivery_id])
+        if message.edit and message.thread:
+            queued += _queue_many(db, run)
+            run = []
+            queued += _queue_one(db, message)
         else:
-            queued += 1
-    return queued
+            run.append(message)
+    return queued + _queue_many(db, run)
+
+
+def _queue_one(db: Database, message: Message) -> int:
+    edit_of = thread_start(db, message.chat_id, message.thread) if message.thread else None
+    cursor = db.execute(
+        "INSERT INTO deliveries (chat_id, thread, edit_of) VALUES (?, ?, ?)", [message.chat_id, message.thread, edit_of]
+    )
+    delivery_id = cursor.lastrowid
+    inserted = db.conn.executemany(
+        "INSERT OR IGNORE INTO delivery_alerts (delivery_id, alert_id, chat_id, position) VALUES (?, ?, ?, ?)",
+        [(delivery_id, alert_id, message.chat_id, i) for i, alert_id in enumerate(message.alert_ids)],
+    ).rowcount
+    if inserted == 0:  # every alert of it was queued for this chat before
+        db.execute("DELETE FROM deliveries WHERE id = ?", [delivery_id])
+        return 0
+    return 1
+
+
+def _queue_many(db: Database, messages: list[Message]) -> int:
+    """Deliveries with ids in a row after the last one (one writer: the engine, in a transaction)."""
+    if not messages:
+        return 0
+    first = int(db.execute("SELECT coalesce(max(id), 0) + 1 FROM deliveries").fetchone()[0])
+    ids = range(first, first + len(messages))
+    db.conn.executemany(
+        "INSERT INTO deliveries (id, chat_id, thread) VALUES (?, ?, ?)",
+        [(i, m.chat_id, m.thread) for i, m in zip(ids, messages, strict=True)],
+    )
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO delivery_alerts (delivery_id, alert_id, chat_id, position) VALUES (?, ?, ?, ?)",
+        [
+            (i, alert_id, m.chat_id, k)
+            for i, m in zip(ids, messages, strict=True)
+            for k, alert_id in enumerate(m.alert_ids)
+        ],
+    )
+    empty = db.execute(  # every alert of it was queued for its chat before
+        """
+        DELETE FROM deliveries WHERE id BETWEEN ? AND ?
+        AND NOT EXISTS (SELECT 1 FROM delivery_alerts da WHERE da.delivery_id = deliveries.id)
+        """,
+        [first, ids[-1]],
+    ).rowcount
+    return len(messages) - empty
 
 
 def thread_start(db: Database, chat_id: int, thread: str) -> int | None:
