@@ -623,3 +623,35 @@ async def test_a_slow_but_successful_send_is_not_sent_again(fake, tmp_path):
     assert statuses(db) == {"sent": 5}
     assert [delivery(db, c)["attempts"] for c in targets] == [1] * 5
     assert_once_each(fake, Counter(dict.fromkeys(targets, 1)))
+
+
+def test_queue_keeps_the_order_given_and_never_queues_an_alert_twice_for_a_chat(tmp_path):
+    """Runs of plain messages go in a few statements, thread messages one by one: the ids (the
+    order a chat's messages are sent in) follow the order given either way."""
+    db = open_db(tmp_path / "bot.db")
+    add_chats(db, [1, 2, 3])
+    first = queue_alert(db, [1, 2])
+    second = queue_alert(db, [], 91_000.0)
+    with db.atomic():
+        queued = outbox.queue(
+            db,
+            [
+                outbox.Message(3, (first,)),
+                outbox.Message(1, (first,)),  # queued for chat 1 already: nothing
+                outbox.Message(1, (second,), "chop:BTC:91000", edit=True),
+                outbox.Message(2, (second, first)),  # the first is queued already: the second only
+                outbox.Message(3, (second,)),
+            ],
+        )
+    assert queued == 4
+    rows = db.execute(
+        "SELECT d.chat_id, group_concat(da.alert_id) FROM deliveries d JOIN delivery_alerts da ON da.delivery_id = d.id"
+        " WHERE d.id > 2 GROUP BY d.id ORDER BY d.id"
+    ).fetchall()
+    assert rows == [(3, str(first)), (1, str(second)), (2, str(second)), (3, str(second))]
+    assert (
+        db.execute(
+            "SELECT count(*) FROM deliveries WHERE id NOT IN (SELECT delivery_id FROM delivery_alerts)"
+        ).fetchone()[0]
+        == 0
+    )
