@@ -89,14 +89,6 @@ async def stop(process: asyncio.subprocess.Process) -> int:
     return await asyncio.wait_for(process.wait(), 30)
 
 
-@pytest.fixture
-async def fake():
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
 async def test_kill_9_mid_broadcast_three_times_loses_nothing_and_repeats_within_the_bound(fake, tmp_path):
     database, log = tmp_path / "bot.db", tmp_path / "bot.log"
     targets = set(range(1000, 1400))  # about 13 s at Telegram's 30 messages a second

@@ -52,8 +52,6 @@ class Photos:
         self._drawn: OrderedDict[Key, asyncio.Future[bytes | None]] = OrderedDict()
         self._file_ids: OrderedDict[Key, str] = OrderedDict()
         self._uploading: dict[Key, asyncio.Lock] = {}
-        self.drawn = 0  # charts drawn, and uploads made (for tests and metrics)
-        self.uploads = 0
 
     async def chart(self, alert_id: int, alert: Alert, language: str) -> Photo | None:
         """The alert's chart in ``language``, drawn on the first ask; None if it has none (or
@@ -69,7 +67,6 @@ class Photos:
         return Photo(key, png) if png else None
 
     async def _draw(self, alert_id: int, alert: Alert, language: str) -> bytes | None:
-        self.drawn += 1
         try:
             return await self._attach(alert, language)
         except Exception as exc:  # noqa: BLE001 - a missing chart never holds up the alert
@@ -96,7 +93,6 @@ class Photos:
             return await self.send(photo, send, again=True)  # one new upload, the others wait for it
 
     def _uploaded(self, photo: Photo, message: Message) -> Message:
-        self.uploads += 1
         if message.photo:  # the largest size is the picture as sent
             self._file_ids[photo.key] = message.photo[-1].file_id
             _trim(self._file_ids, self._kept)

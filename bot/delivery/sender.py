@@ -78,6 +78,7 @@ OUTAGE_AFTER = 3  # failures in a row, none going through between them: Telegram
 STOP_GRACE = 10.0  # seconds a stopping sender waits for requests already at Telegram
 LATE = timedelta(minutes=2)  # a message held up by Telegram this long says so
 MAX_AGE = timedelta(hours=3)  # an alert older than this when it could be sent is only listed in a summary
+EXPIRE_EVERY = timedelta(minutes=1)  # how often the sender looks for such alerts
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,7 @@ class Sender:
         self._units: dict[asyncio.Task[str], _Unit] = {}
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._expired_at: datetime | None = None  # when expired alerts were last looked for
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> asyncio.Task[None]:
@@ -153,7 +155,8 @@ class Sender:
         """Drain the outbox until cancelled, looking for new deliveries every ``poll`` seconds."""
         while True:
             try:
-                self.metrics.outbox_pending.set(outbox.pending_count(self.db))
+                if self.metrics.port is not None:  # served: someone reads it
+                    self.metrics.outbox_pending.set(outbox.pending_count(self.db))
                 await self.drain()
             except Exception:
                 log.exception("the outbox sender failed; trying again in %.0f s", self.poll)
@@ -197,11 +200,14 @@ class Sender:
             raise
 
     def _expire(self) -> None:
-        """Alerts too old to be worth a message each are listed in one summary per chat."""
-        if self.max_age is None:
+        """Alerts too old to be worth a message each are listed in one summary per chat (looked
+        for once a minute: ages count in hours, and the query reads every pending delivery)."""
+        now = self.clock.now()
+        if self.max_age is None or (self._expired_at is not None and now - self._expired_at < EXPIRE_EVERY):
             return
+        self._expired_at = now
         busy = {unit.item.delivery_id for unit in self._units.values()}
-        expired = outbox.expire(self.db, self.clock.now() - self.max_age, skip=busy)
+        expired = outbox.expire(self.db, now - self.max_age, skip=busy)
         if expired:
             self.metrics.deliveries.labels("expired").inc(sum(expired.values()))
             log.warning(
@@ -389,7 +395,7 @@ class Sender:
         log.warning("Telegram flood control: deliveries wait %.0f s", wait)
         self.metrics.deliveries.labels("flood_wait").inc()
 
-    def _failed(self, item: Pending, exc: Exception) -> str:
+    def _failed(self, item: Pending, exc: Exception) -> None:
         now = self.clock.now()
         error = _describe(exc)
         if is_chat_gone(exc):
@@ -398,9 +404,10 @@ class Sender:
                 outbox.drop_chat(self.db, item.chat_id, f"chat gone: {error}")
             log.info("chat %s is gone (%s): marked blocked, its queue dropped", item.chat_id, error)
             self.metrics.deliveries.labels("blocked").inc()
-            return "dropped"
+            return
         if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
-            return self._unreachable(item, error, now)
+            self._unreachable(item, error, now)
+            return
         outbox.drop(self.db, item.delivery_id, error)
         self.metrics.deliveries.labels("dropped").inc()
         log.error(
@@ -410,9 +417,8 @@ class Sender:
             error,
             exc_info=None if isinstance(exc, TelegramError) else exc,  # a bug: show where
         )
-        return "dropped"
 
-    def _unreachable(self, item: Pending, error: str, now: datetime) -> str:
+    def _unreachable(self, item: Pending, error: str, now: datetime) -> None:
         """Telegram did not answer or failed on its side: keep the delivery and try it again with a
         growing delay (capped), however long it takes. :data:`OUTAGE_AFTER` such failures in a
         row, with no send going through, is an outage: every delivery then waits with it."""
@@ -437,7 +443,6 @@ class Sender:
         outbox.wait_for_telegram(self.db, item.delivery_id, resume, error, now)
         self.metrics.deliveries.labels("retried").inc()
         log.debug("delivery %s waits for Telegram until %s (%s)", item.delivery_id, resume, error)
-        return "retry"
 
     def _reachable(self) -> None:
         """A send went through: whatever failed before was not an outage, or it is over."""

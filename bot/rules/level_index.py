@@ -42,7 +42,6 @@ class LevelOwners:
 
     global_levels: dict[str, frozenset[float]] = field(default_factory=dict)
     owners: dict[str, dict[float, dict[str, frozenset[int]]]] = field(default_factory=dict)  # symbol → level → dir
-    version: str = ""  # changes with every load and every change (of any symbol)
     epoch: str = ""  # changes with every load: a log from another epoch does not apply
     _wanted: dict[str, set[float]] = field(default_factory=dict)
     _log: dict[str, list[Change]] = field(default_factory=dict)
@@ -62,7 +61,6 @@ class LevelOwners:
         self._wanted = {s: set(self.global_levels.get(s, ())) | set(self.owners.get(s, {})) for s in self._symbols()}
         self._log = {}
         self.epoch = f"{_BOOT}:{next(_VERSIONS)}"
-        self.version = self.epoch
 
     def _symbols(self) -> set[str]:
         return set(self.global_levels) | set(self.owners)
@@ -105,7 +103,6 @@ class LevelOwners:
             (wanted.add if now_wanted else wanted.discard)(price)
             log = self._log.setdefault(symbol, [])
             log.append((len(log) + 1, price, now_wanted))
-        self.version = f"{self.epoch}:{symbol}:{len(self._log.get(symbol, ()))}:{chat_id}:{price}:{keep}"
 
 
 def audience(

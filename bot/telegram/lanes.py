@@ -36,11 +36,6 @@ class ChatLanes(BaseUpdateProcessor):
         self._lanes: dict[int | None, tuple[asyncio.Lock, int]] = {}
         self._handling: set[asyncio.Task[Any]] = set()
 
-    @property
-    def busy_chats(self) -> int:
-        """Chats with an update being handled or waiting for its turn."""
-        return len(self._lanes)
-
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = lane_of(update)
         lock, users = self._lanes.get(key, (asyncio.Lock(), 0))
