@@ -6,10 +6,12 @@ Each chat has 10 personal BTC levels (100,000 chats: 1,000,000 levels) away from
 * ``engine_tick_quiet_p99_ms``: a poll that crosses no level (the quote stored, every rule
   evaluated, nothing decided), the 99th percentile of ``ticks`` polls, per chat count;
 * ``engine_tick_cross_s_100k``: the poll where BTC crosses 90,000 with every chat subscribed:
-  the alert decided and one delivery queued per chat, in one transaction. The engine runs on
-  the event loop, so this is also ``event_loop_max_block_ms`` during it;
+  the alert decided (one transaction) and one delivery queued per chat (a chunk of chats per
+  transaction), run on an event loop as live mode does; ``event_loop_max_block_ms``: the
+  longest the loop was held meanwhile (a task beside it wakes every millisecond);
 * ``alert_add_ms_100k``: one ``/alert add`` as the command does it (the row stored, the level
-  put into the index) plus the next poll taking it in, minus a quiet poll.
+  put into the index) plus the next poll taking it in, minus a quiet poll;
+* ``setting_change_ms_100k``: the same for one chat's ``/set`` (the audience takes in that chat).
 
 Nothing here is asserted: ``python -m benchmarks engine`` prints the table and the numbers go
 to ``benchmarks/results.json``.
@@ -17,6 +19,7 @@ to ``benchmarks/results.json``.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import statistics
 import tempfile
@@ -24,6 +27,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from sqlite_utils import Database
 
 from bot.config import load_settings
 from bot.domain import Quote
@@ -92,10 +97,42 @@ def one_size(chats: int, ticks: int, per_chat: int, rng: random.Random, *, cross
             engine.levels.add(1, "BTC", 95_123.0, "above")
             added = time.perf_counter() - start + tick(price)
             result["alert_add_ms"] = 1000 * max(0.0, added - statistics.median(quiet))
-            result["cross_s"] = tick(89_500.0)  # below 90,000: every chat is told
+            start = time.perf_counter()
+            prefs.set_value(db, 2, "move", '{"value":5.0,"unit":"%"}', now)  # one chat's /set
+            changed = time.perf_counter() - start + tick(price)
+            result["setting_change_ms"] = 1000 * max(0.0, changed - statistics.median(quiet))
+            now += timedelta(seconds=30)
+            cross = Quote("BTC", 89_500.0, now, "binance", now)  # below 90,000: every chat is told
+            result["cross_s"], result["max_block_s"] = asyncio.run(crossing(engine, db, cross))
             result["queued"] = db.execute("SELECT count(*) FROM deliveries").fetchone()[0]
         db.close()
         return result
+
+
+async def crossing(engine: Engine, db: Database, quote: Quote) -> tuple[float, float]:
+    """The poll that crosses, as live mode runs it (the quote stored, :meth:`Engine.decide`: the
+    alert decided, its messages queued a chunk at a time) on an event loop, beside a task that
+    wakes every millisecond: the longest gap between its wake-ups is how long the loop was held."""
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def watch() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.sleep(0.01)
+    start = time.perf_counter()
+    market.insert_quotes(db, [quote])
+    await engine.decide(quote.ts, quotes=[quote])
+    took = time.perf_counter() - start
+    done.set()
+    await watcher
+    return took, max(gaps)
 
 
 def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), ticks: int = 200, per_chat: int = 10) -> dict[str, Any]:
@@ -106,8 +143,9 @@ def run(sizes: tuple[int, ...] = (1_000, 10_000, 100_000), ticks: int = 200, per
         "engine_tick_quiet_p99_ms": {str(n): round(r["quiet_p99_ms"], 2) for n, r in by_size.items()},
         "engine_tick_quiet_median_ms": {str(n): round(r["quiet_median_ms"], 2) for n, r in by_size.items()},
         f"engine_tick_cross_s_{_k(max(sizes))}": round(largest["cross_s"], 3),
-        "event_loop_max_block_ms": round(1000 * largest["cross_s"], 1),
+        "event_loop_max_block_ms": round(1000 * largest["max_block_s"], 1),
         f"alert_add_ms_{_k(max(sizes))}": round(largest["alert_add_ms"], 2),
+        f"setting_change_ms_{_k(max(sizes))}": round(largest["setting_change_ms"], 2),
         "cross_deliveries_queued": largest["queued"],
     }
 
@@ -126,12 +164,15 @@ def report(result: dict[str, Any]) -> str:
     lines.append(f"goal at {int(largest):,}: ≤ {goal} ms: {'ok' if quiet[largest] <= goal else 'MISSED'}")
     cross = next(v for k, v in result.items() if k.startswith("engine_tick_cross_s_"))
     add = next(v for k, v in result.items() if k.startswith("alert_add_ms_"))
+    block = result["event_loop_max_block_ms"]
     lines.append(
         f"a crossing for {result['cross_deliveries_queued']:,} chats: {cross:.2f} s "
-        f"(goal ≤ 2 s: {'ok' if cross <= 2 else 'MISSED'}); the event loop is held as long "
-        f"(goal ≤ 100 ms: {'ok' if cross <= 0.1 else 'MISSED'})"
+        f"(goal ≤ 2 s: {'ok' if cross <= 2 else 'MISSED'}); the event loop held at most "
+        f"{block:.0f} ms (goal ≤ 100 ms: {'ok' if block <= 100 else 'MISSED'})"
     )
     lines.append(
         f"/alert add, taken in by the next poll: {add:.2f} ms (goal ≤ 10 ms: {'ok' if add <= 10 else 'MISSED'})"
     )
+    change = next(v for k, v in result.items() if k.startswith("setting_change_ms_"))
+    lines.append(f"/set by one chat, taken in by the next poll: {change:.2f} ms (the audience is not read again)")
     return "\n".join(lines)

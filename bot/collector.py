@@ -9,6 +9,7 @@ poll, and by their own job while no poll runs (backing off after failures, or no
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +37,8 @@ QUOTE_RETENTION = timedelta(days=7)
 
 
 Stored = Callable[[datetime, list[Quote], list[Bar]], object]
-"""Called with what a poll stored (store → engine): the time, the new quotes, the new complete bars."""
+"""Called with what a poll stored (store → engine): the time, the new quotes, the new complete
+bars. If it returns an awaitable (the engine queueing a large audience), the poll awaits it."""
 
 
 @dataclass
@@ -94,8 +96,8 @@ class Collector:
             bars = await self._sync_bars(source, symbols, now, crypto=crypto)
         finally:
             self.refresh_staleness(self.clock.now())
-        if self.on_stored is not None:
-            self.on_stored(self.clock.now(), quotes, bars)
+        if self.on_stored is not None and inspect.isawaitable(result := self.on_stored(self.clock.now(), quotes, bars)):
+            await result
 
     async def refresh_earnings(self, now: datetime) -> None:
         assert self.earnings is not None

@@ -45,7 +45,7 @@ from bot.store import market, open_db
 
 log = logging.getLogger(__name__)
 
-RESET_TABLES = ("deliveries", "alerts", "rule_states", "bars", "quotes", "earnings")
+RESET_TABLES = ("fanouts", "deliveries", "alerts", "rule_states", "bars", "quotes", "earnings")
 
 
 @dataclass
@@ -102,7 +102,7 @@ def _pipeline(
     collector = Collector(db, settings, clock, health, hours, crypto=crypto, equities=equities, earnings=earnings)
     if sync_delay is not None:
         collector.sync_delay = sync_delay
-    collector.on_stored = engine.process
+    collector.on_stored = engine.decide
     return engine, market_jobs(collector)
 
 

@@ -126,28 +126,31 @@ def test_muted_chats_get_nothing_and_nothing_is_queued_for_later(db):
     assert [chat for _, chat in deliveries(db)] == [1]
 
 
-def test_the_audience_is_read_once_and_again_only_when_it_changes(db):
+def test_the_audience_is_read_once_then_only_the_chats_that_changed(db):
     """No audience query per poll: polls read it from memory; a change of who gets what (a mute,
-    a setting, a chat leaving) or a mute running out makes the next poll read it again."""
+    a setting, a chat leaving) or a mute running out makes the next poll read that chat again,
+    and no other."""
     eng = engine(db)
     feed(eng, db, 90_400, 90_300, 90_200)
-    assert eng.audience.loads == 1  # three polls, one read
+    assert (eng.audience.loads, eng.audience.updates) == (1, 0)  # three polls, one read
     chats.remember_chat(db, 1, "private", title="A new name", now=T0)  # names only: nobody's alerts change
     feed(eng, db, 90_100, start=3)
-    assert eng.audience.loads == 1
+    assert (eng.audience.loads, eng.audience.updates) == (1, 0)
 
     set_mute(db, 2, "level_break", T0 + timedelta(minutes=10))
     [d] = feed(eng, db, 89_600, start=4)
-    assert d.chat_ids == (1, 3) and eng.audience.loads == 2  # the mute is seen at once
+    assert d.chat_ids == (1, 3) and eng.audience.updates == 1  # the mute is seen at once: chat 2 read again
     feed(eng, db, 89_500, start=5)
-    assert eng.audience.loads == 2
+    assert eng.audience.updates == 1
     feed(eng, db, 89_400, start=11)  # the mute has run out
-    assert eng.audience.loads == 3
+    assert eng.audience.updates == 2
     assert [c.chat_id for c in eng.audience.at(T0 + timedelta(minutes=11)) if c.wants("level_break")] == [1, 2, 3]
     choose(db, 3, "move", "4%")
     chats.set_subscribed(db, 1, False, now=T0)
     assert [c.chat_id for c in eng.audience.at(T0 + timedelta(minutes=12))] == [2, 3]
-    assert eng.audience.loads == 4
+    assert (eng.audience.loads, eng.audience.updates) == (1, 4)
+    [moved] = [c for c in eng.audience.chats.values() if c.chat_id == 3]
+    assert moved.values["move"] != eng.audience.chats[2].values["move"]  # chat 3's own threshold
 
 
 def test_unsubscribed_and_blocked_chats_are_left_out(db):

@@ -6,17 +6,21 @@ collector's jobs, live or in replay). It is one generic loop: for each rule of
 parameters among the chats that want the rule (and always for the bot's defaults, so
 the rule's state stays current), it reads the rule's inputs, evaluates it (pure) and
 collects what it decided for which chats. Then, in one SQLite transaction, it records
-every new alert by its key, the (alert, chat) deliveries of the outbox, and the rules'
-changed state, so a restart neither repeats nor forgets an alert. Muted chats are left
-out (nothing is queued for later). Stale or missing data never reaches a rule's alerts.
+every new alert by its key, the chats each goes to, and the rules' changed state, so a
+restart neither repeats nor forgets an alert; the messages are queued in the outbox at once
+for a few chats, and by :meth:`Engine.fan_out` a chunk of chats at a time for a large
+audience (:mod:`bot.store.fanout`). Muted chats are left out (nothing is queued for later).
+Stale or missing data never reaches a rule's alerts. The audience (:mod:`bot.engine.audience`)
+and the level index stay in memory, changed chat by chat and level by level.
 """
 
 from __future__ import annotations
 
-import functools
+import asyncio
+import gc
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +28,7 @@ from sqlite_utils import Database
 
 from bot.config import Settings
 from bot.domain import Alert, AlertKey, Bar, Quote
-from bot.engine.audience import AudienceCache, ChatPrefs
+from bot.engine.audience import AudienceCache, Group
 from bot.engine.bar_cache import BarCache
 from bot.engine.echoes import without_echoes
 from bot.engine.view import StoreView
@@ -32,14 +36,15 @@ from bot.markettime import MarketHours
 from bot.rules.contract import Rule, Stateless, Tick
 from bot.rules.level_index import LevelOwners
 from bot.rules.registry import RULES, defaults, importance
-from bot.store import outbox
+from bot.store import fanout, outbox
 from bot.store.outbox import RuleKey
 from bot.store.prefs import chat_levels
 from bot.store.watchlist import watched_equities
 
 log = logging.getLogger(__name__)
 
-Candidate = tuple[Alert, list[int]]
+Candidate = tuple[Alert, Collection[int]]
+CHUNK = 1_000  # chats queued per transaction (about 15 ms here): the event loop is never held long
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,7 @@ class Engine:
         global_levels: dict[str, tuple[float, ...]] | None = None,
         quiet_until: datetime | None = None,
         rules: Sequence[Rule[Any, Any, Any]] = RULES,
+        chunk: int = CHUNK,
     ) -> None:
         """``quiet_until``: before this time the engine walks the data (rule state warms up) but
         queues nothing, as for the history a replay starts with."""
@@ -72,6 +78,7 @@ class Engine:
         self.global_levels = settings.levels if global_levels is None else global_levels
         self.quiet_until = quiet_until
         self.rules = tuple(rules)
+        self.chunk = chunk
         self.levels = LevelOwners()
         self.bars = BarCache(db)
         self.audience = AudienceCache(db, settings)
@@ -81,6 +88,7 @@ class Engine:
     def reload(self) -> None:
         """Read every level again (call after a chat changed its levels)."""
         self.levels.load(self.global_levels, chat_levels(self.db))
+        _keep()
 
     def _state(self, key: RuleKey, kind: type[Any]) -> Any:
         if key not in self.states:
@@ -108,20 +116,20 @@ class Engine:
             silent=silent,
         )
         view = StoreView(self.db, self.settings, tick, self.levels, self.bars)
-        audience = [] if silent else self.audience.at(now)
+        if not silent:
+            loads = self.audience.loads
+            self.audience.sync(now)
+            if self.audience.loads != loads:
+                _keep()
         base = defaults(self.settings)
         candidates: list[Candidate] = []
         changed: dict[RuleKey, Any] = {}
         for rule in self.rules:
             if silent and rule.State is Stateless:
                 continue  # nothing to warm up: a stateless rule decides from what is stored
-            groups = (
-                _groups(rule, audience, base)
-                if silent
-                else self.audience.memo(rule.NAME, functools.partial(_groups, rule, audience, base))
-            )
+            groups = _defaults_only(rule, base) if silent else self.audience.groups(rule)
             for scope in rule.scopes(tick):
-                for params, chats in groups.items():
+                for params, group in groups.items():
                     key = RuleKey(rule.NAME, scope, str(params))
                     state, outs = rule.evaluate(
                         rule.inputs(view, tick, scope, params), self._state(key, rule.State), params, now
@@ -130,16 +138,16 @@ class Engine:
                     if not isinstance(state, Stateless):
                         changed[key] = state
                     for out in outs:
-                        wanted = [c.chat_id for c in chats if c.wants(out.alert.kind)]
-                        targets = wanted if out.chats is None else [c for c in wanted if c in out.chats]
+                        wanted = group.wanted(out.alert.kind)
+                        targets = wanted if out.chats is None else [c for c in out.chats if c in wanted]
                         candidates.append((out.alert, targets))
         return self._decide(now, without_echoes(self.db, candidates), changed)
 
-    # -- decide, queue, remember: one transaction -----------------------------------------
+    # -- decide, plan, remember: one transaction -----------------------------------------
     def _decide(self, now: datetime, candidates: list[Candidate], states: dict[RuleKey, Any]) -> list[Decided]:
-        """Record the new alerts, and queue for each chat one message with those of this moment
-        (most important first); an alert of a thread opens the thread with that message, or
-        updates the thread's message in place if the chat has it already."""
+        """Record the new alerts with the chats each goes to and the rules' state, in one
+        transaction, and queue their messages if they go to at most ``chunk`` chats (a larger
+        audience is queued by :meth:`fan_out`, a chunk at a time)."""
         decided: list[Decided] = []
         merged: dict[AlertKey, tuple[Alert, set[int]]] = {}
         for alert, chats in candidates:  # two settings can lead to the same alert: one message each
@@ -148,63 +156,52 @@ class Engine:
             merged.values(), key=lambda c: (importance(c[0].kind), c[0].time, c[0].symbol, c[0].order, c[0].key)
         )
         with self.db.atomic():
-            bundles: dict[int, Bundle] = {}
-            edits: list[outbox.Message] = []
+            planned: list[fanout.Planned] = []
             for alert, chat_set in ordered:
                 alert_id = outbox.record_alert(self.db, alert, now)
                 if alert_id is None:
                     continue
                 chats = sorted(chat_set)
                 decided.append(Decided(alert_id, alert, tuple(chats)))
-                for chat in chats:
-                    bundle = bundles.setdefault(chat, Bundle(chat))
-                    if not bundle.take(alert_id, alert.thread, self.db):
-                        edits.append(outbox.Message(chat, (alert_id,), alert.thread, edit=True))
-            outbox.queue(
-                self.db, [outbox.Message(chat, tuple(b.ids), b.thread) for chat, b in bundles.items() if b.ids]
-            )
-            outbox.queue(self.db, edits)
+                planned.append(fanout.Planned(alert_id, alert.thread, chats))
+            audience = fanout.plan(self.db, planned, now)
             for key, value in states.items():
                 outbox.save_state(self.db, key, value, now)
+            if audience <= self.chunk:  # a few chats: queued at once; more: by fan_out, a chunk at a time
+                fanout.expand(self.db, self.chunk)
         for d in decided:
             log.info("alert %s → %d chat(s)", d.alert.key, len(d.chat_ids))
         return decided
 
+    def waiting(self) -> int:
+        """Chats whose messages are decided but not queued yet (a large audience, mid-way)."""
+        return fanout.waiting(self.db)
 
-@dataclass
-class Bundle:
-    """The alerts of one chat's message of this moment; it may open one thread (a chop)."""
+    async def decide(self, now: datetime, quotes: Sequence[Quote] = (), bars: Sequence[Bar] = ()) -> list[Decided]:
+        """:meth:`process`, then :meth:`fan_out`: what a poll does with what it stored."""
+        decided = self.process(now, quotes, bars)
+        await self.fan_out()
+        return decided
 
-    chat_id: int
-    ids: list[int] = field(default_factory=list)
-    thread: str | None = None
-    thread_at: int = 0  # where the thread's alert is in ``ids``
-
-    def take(self, alert_id: int, thread: str | None, db: Database) -> bool:
-        """Add the alert; False if it updates a thread already open in the chat (queue it as an edit)."""
-        if thread is None:
-            self.ids.append(alert_id)
-        elif thread == self.thread:  # the thread this message opens moved on before it went out
-            self.ids[self.thread_at] = alert_id
-        elif self.thread is None and outbox.thread_start(db, self.chat_id, thread) is None:
-            self.thread, self.thread_at = thread, len(self.ids)
-            self.ids.append(alert_id)
-        else:
-            return False
-        return True
+    async def fan_out(self) -> int:
+        """Queue every decided message not queued yet, ``chunk`` chats at a time, letting the
+        event loop run between chunks (a crossing for 100,000 chats never holds it long).
+        Returns how many chats were queued."""
+        total = 0
+        while done := fanout.expand(self.db, self.chunk):
+            total += done
+            await asyncio.sleep(0)
+        return total
 
 
-def _groups(
-    rule: Rule[Any, Any, Any], audience: Sequence[ChatPrefs], base: dict[str, Any]
-) -> dict[Any, list[ChatPrefs]]:
-    """The chats that want ``rule``, by the parameters their settings give it; the bot's
-    defaults are always evaluated, so the rule's state is current when a chat joins them."""
-    groups: dict[Any, list[ChatPrefs]] = {}
+def _keep() -> None:
+    """The level index and the audience live as long as the bot and are large (a million
+    objects at 100,000 chats): put out of the garbage collector's reach once read (``gc.freeze``),
+    so a full collection no longer walks them all and holds the event loop for 0.2 s."""
+    gc.freeze()
+
+
+def _defaults_only(rule: Rule[Any, Any, Any], base: dict[str, Any]) -> dict[Any, Group]:
+    """A silent walk evaluates the rule at the bot's defaults only, for nobody."""
     default = rule.params(base)
-    if default is not None:
-        groups[default] = []
-    for chat in audience:
-        params = rule.params(chat.values)
-        if params is not None and any(chat.wants(kind.kind) for kind in rule.KINDS):
-            groups.setdefault(params, []).append(chat)
-    return groups
+    return {} if default is None else {default: Group()}

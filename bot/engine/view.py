@@ -17,7 +17,7 @@ from bot.domain import INTERVALS, AlertKey, AlertKind, Bar, EarningsDate, Quote
 from bot.engine.bar_cache import BarCache
 from bot.rules.contract import Tick
 from bot.rules.level_index import LevelOwners
-from bot.store import market, outbox
+from bot.store import fanout, market, outbox
 
 T = TypeVar("T")
 
@@ -81,4 +81,10 @@ class StoreView:
         return outbox.decided_in_period(self.db, kind, symbol, period)
 
     def told(self, kind: AlertKind, symbol: str, param: str) -> frozenset[int]:
-        return frozenset(outbox.chats_of_latest(self.db, kind, symbol, param))
+        """The chats the latest such alert went to (queued, or decided and waiting to be queued)."""
+        alert_id = outbox.latest_alert(self.db, kind, symbol, param)
+        if alert_id is None:
+            return frozenset()
+        return frozenset(outbox.chats_queued(self.db, alert_id)) | frozenset(
+            fanout.chats_waiting_for(self.db, alert_id)
+        )

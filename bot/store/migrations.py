@@ -364,11 +364,66 @@ def m011_audience_version(db: Database) -> None:
     db.execute("CREATE TABLE audience_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)")
     db.execute("INSERT INTO audience_version (id, version) VALUES (1, 0)")
     bump = "BEGIN UPDATE audience_version SET version = version + 1 WHERE id = 1; END"
-    changes = {
-        "chats": ("INSERT", "DELETE", "UPDATE OF subscribed, blocked, language, timezone"),
-        "chat_values": ("INSERT", "DELETE", "UPDATE"),
-        "chat_mutes": ("INSERT", "DELETE", "UPDATE"),
-    }
-    for table, events in changes.items():
+    for table, events in _AUDIENCE_TABLES.items():
         for i, event in enumerate(events):
             db.execute(f"CREATE TRIGGER audience_{table}_{i} AFTER {event} ON {table} {bump}")
+
+
+@MIGRATIONS()
+def m012_fanouts(db: Database) -> None:
+    """Alerts decided for many chats, waiting to be queued a chunk of chats at a time (one row per
+    decision, its chats a sorted array of ids; ``done``: how many of them are queued), so that a
+    crossing for 100,000 chats never holds the bot for the time of 100,000 inserts. The index of
+    ``delivery_alerts`` on ``alert_id`` goes: its unique (alert_id, chat_id) index serves the same
+    lookups, and each queued delivery paid for both."""
+    db.execute(
+        """
+        CREATE TABLE fanouts (
+            id INTEGER PRIMARY KEY,
+            chats BLOB NOT NULL,
+            done INTEGER NOT NULL DEFAULT 0,
+            decided_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE fanout_alerts (
+            fanout_id INTEGER NOT NULL REFERENCES fanouts(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+            thread TEXT,
+            chats BLOB NOT NULL,
+            PRIMARY KEY (fanout_id, position)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_fanout_alerts_alert ON fanout_alerts(alert_id)")
+    db.execute("DROP INDEX idx_delivery_alerts_alert")
+
+
+@MIGRATIONS()
+def m013_audience_changes(db: Database) -> None:
+    """Which chats' part of the audience changed (subscribed, blocked, language, zone, settings,
+    mutes), in order, so the engine reads those chats again and no others (m011's one number
+    said only that something changed: 100,000 chats read again for one /mute)."""
+    for table, events in _AUDIENCE_TABLES.items():
+        for i in range(len(events)):
+            db.execute(f"DROP TRIGGER audience_{table}_{i}")
+    db.execute("DROP TABLE audience_version")
+    db.execute("CREATE TABLE audience_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, chat_id INTEGER NOT NULL)")
+    for table, events in _AUDIENCE_TABLES.items():
+        chat = "id" if table == "chats" else "chat_id"
+        for i, event in enumerate(events):
+            row = "OLD" if event == "DELETE" else "NEW"
+            db.execute(
+                f"CREATE TRIGGER audience_{table}_{i} AFTER {event} ON {table} "
+                f"BEGIN INSERT INTO audience_changes (chat_id) VALUES ({row}.{chat}); END"
+            )
+
+
+_AUDIENCE_TABLES = {
+    "chats": ("INSERT", "DELETE", "UPDATE OF subscribed, blocked, language, timezone"),
+    "chat_values": ("INSERT", "DELETE", "UPDATE"),
+    "chat_mutes": ("INSERT", "DELETE", "UPDATE"),
+}

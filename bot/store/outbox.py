@@ -1,9 +1,10 @@
 """Decided alerts, the outbox of their deliveries, and the rules' state: the one owner of these tables.
 
-An alert and its deliveries are written in one transaction with the rule state it came
-from (the engine wraps the calls in ``db.atomic()``). :func:`record_alert` inserts an
-alert by its :class:`~bot.domain.AlertKey`; if that key was decided before (a restart, a
-second evaluation) nothing is written, so no alert is decided or queued twice.
+An alert is written in one transaction with the rule state it came from and the plan of
+the chats it goes to (:mod:`bot.store.fanout`, which queues its deliveries here, a chunk of
+chats at a time). :func:`record_alert` inserts an alert by its :class:`~bot.domain.AlertKey`;
+if that key was decided before (a restart, a second evaluation) nothing is written, so no
+alert is decided or queued twice.
 
 Deliveries start ``pending``; the sender marks them ``sent`` only after Telegram accepted
 the message (:func:`mark_sent`, with :func:`mark_progress` for each part of a
@@ -153,15 +154,18 @@ def payloads_in_period(db: Database, kind: AlertKind, period: date) -> list[str]
     return [str(row[0]) for row in rows]
 
 
-def chats_of_latest(db: Database, kind: AlertKind, symbol: str, param: str) -> list[int]:
-    """Chats the most recent alert of ``kind`` about ``symbol`` with ``param`` was queued for."""
+def latest_alert(db: Database, kind: AlertKind, symbol: str, param: str) -> int | None:
+    """The id of the most recent alert of ``kind`` about ``symbol`` with ``param``."""
     row = db.execute(
         "SELECT id FROM alerts WHERE kind = ? AND symbol = ? AND param = ? ORDER BY id DESC LIMIT 1",
         [kind, symbol, param],
     ).fetchone()
-    if row is None:
-        return []
-    rows = db.execute("SELECT chat_id FROM delivery_alerts WHERE alert_id = ? ORDER BY chat_id", [row[0]])
+    return None if row is None else int(row[0])
+
+
+def chats_queued(db: Database, alert_id: int) -> list[int]:
+    """Chats ``alert_id`` was queued for."""
+    rows = db.execute("SELECT chat_id FROM delivery_alerts WHERE alert_id = ? ORDER BY chat_id", [alert_id])
     return [chat_id for (chat_id,) in rows]
 
 

@@ -8,7 +8,7 @@ that never chose its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,33 +26,61 @@ class AudienceRow:
     timezone: str
     chosen: dict[str, str]  # setting name → its value as JSON; a setting not here is at the default
     muted: frozenset[str]  # alert kinds muted right now ("all" mutes every kind)
+    mutes_end: datetime | None = None  # when the first of its mutes runs out
 
 
-def load_audience(db: Database, now: datetime) -> list[AudienceRow]:
-    """Every subscribed, unblocked chat with what it chose and its current mutes."""
+def load_audience(db: Database, now: datetime, chat_ids: Collection[int] | None = None) -> list[AudienceRow]:
+    """Every subscribed, unblocked chat (or those of ``chat_ids`` that are) with what it chose
+    and its current mutes."""
+    among, args = "", list[int]()
+    if chat_ids is not None:
+        args = sorted(chat_ids)
+        among = f" AND chat_id IN ({','.join('?' * len(args))})"
     mutes: dict[int, set[str]] = {}
-    for chat_id, kind in db.execute("SELECT chat_id, kind FROM chat_mutes WHERE until > ?", [utcnow_iso(now)]):
+    ends: dict[int, str] = {}
+    for chat_id, kind, until in db.execute(
+        f"SELECT chat_id, kind, until FROM chat_mutes WHERE until > ?{among}", [utcnow_iso(now), *args]
+    ):
         mutes.setdefault(chat_id, set()).add(kind)
+        ends[chat_id] = min(until, ends.get(chat_id, until))
     chosen: dict[int, dict[str, str]] = {}
-    for chat_id, name, value in db.execute("SELECT chat_id, name, value FROM chat_values"):
+    for chat_id, name, value in db.execute(f"SELECT chat_id, name, value FROM chat_values WHERE 1{among}", args):
         chosen.setdefault(chat_id, {})[name] = value
-    rows = db.execute("SELECT id, language, timezone FROM chats WHERE subscribed = 1 AND blocked = 0 ORDER BY id")
+    rows = db.execute(
+        "SELECT id, language, timezone FROM chats WHERE subscribed = 1 AND blocked = 0"
+        + among.replace("chat_id", "id")
+        + " ORDER BY id",
+        args,
+    )
     return [
-        AudienceRow(chat_id, language, timezone, chosen.get(chat_id, {}), frozenset(mutes.get(chat_id, ())))
+        AudienceRow(
+            chat_id, language, timezone, chosen.get(chat_id, {}), frozenset(mutes.get(chat_id, ())),
+            datetime.fromisoformat(ends[chat_id]) if chat_id in ends else None,
+        )
         for chat_id, language, timezone in rows
-    ]
+    ]  # fmt: skip
 
 
-def audience_version(db: Database) -> int:
-    """Changes whenever the audience may have (kept by triggers, migration m011)."""
-    version: int = db.execute("SELECT version FROM audience_version WHERE id = 1").fetchone()[0]
-    return version
+def audience_changes(db: Database, after: int) -> tuple[int, set[int]] | None:
+    """The chats whose part of the audience changed since change number ``after`` (logged by
+    triggers, migration m013) and the number of the last change; None if some of those changes
+    were pruned from the log (read every chat again)."""
+    last = last_audience_change(db)
+    if last <= after:
+        return after, set()
+    rows = db.execute("SELECT seq, chat_id FROM audience_changes WHERE seq > ? ORDER BY seq", [after]).fetchall()
+    if not rows or rows[0][0] != after + 1:
+        return None
+    return last, {chat_id for _, chat_id in rows}
 
 
-def next_mute_end(db: Database, now: datetime) -> datetime | None:
-    """When the next mute that is on at ``now`` ends (the audience changes then)."""
-    row = db.execute("SELECT min(until) FROM chat_mutes WHERE until > ?", [utcnow_iso(now)]).fetchone()
-    return datetime.fromisoformat(row[0]) if row and row[0] else None
+def last_audience_change(db: Database) -> int:
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audience_changes'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def prune_audience_changes(db: Database, through: int) -> None:
+    db.execute("DELETE FROM audience_changes WHERE seq <= ?", [through])
 
 
 def chosen_values(db: Database, chat_id: int) -> dict[str, str]:

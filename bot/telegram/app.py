@@ -120,10 +120,20 @@ def schedule_jobs(app: BotApplication) -> None:
     app.job_queue.run_repeating(_heartbeat, INTERVAL, first=0.1, name="heartbeat")
     if app.bot_data.runner is not None:
         app.bot_data.runner.schedule(app.job_queue)
+    if (
+        app.bot_data.deps is not None and app.bot_data.deps.engine is not None
+    ):  # messages decided before a restart but not all queued yet
+        app.job_queue.run_once(_fan_out, 0, name="fan out")
     # The outbox drains in its own task (a long broadcast must not hold up the JobQueue);
     # serve() stops it before the application.
     if app.bot_data.sender is not None:
         app.bot_data.sender.start()
+
+
+async def _fan_out(context: BotContext) -> None:
+    engine = context.deps.engine
+    if engine is not None and (queued := await engine.fan_out()):
+        log.info("queued the messages of %d chat(s) decided before the restart", queued)
 
 
 async def _heartbeat(context: BotContext) -> None:
