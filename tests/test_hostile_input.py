@@ -540,9 +540,11 @@ def check_reply(reply: Sent, chat_id: int) -> None:
     assert reply.params.get("parse_mode") == "HTML"
     markup = reply.params.get("reply_markup")
     if markup:
-        rows = json.loads(markup)["inline_keyboard"] if isinstance(markup, str) else markup["inline_keyboard"]
-        for button in (b for row in rows for b in row):
+        markup = json.loads(markup) if isinstance(markup, str) else markup
+        for button in (b for row in markup.get("inline_keyboard", ()) for b in row):
             assert 1 <= len(button.get("callback_data", "x").encode()) <= 64, button
+        for button in (b for row in markup.get("keyboard", ()) for b in row):  # /channel's chat picker
+            assert 1 <= len(button["text"]) <= 64 and button.get("request_chat", {}).get("chat_is_channel"), button
     if is_error(text):
         assert text.count("\n") == 1, f"an error in more than one line: {text!r}"
 

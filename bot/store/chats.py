@@ -113,3 +113,31 @@ def subscriber_count(db: Database) -> int:
 
 def subscribed_chat_ids(db: Database) -> list[int]:
     return [r[0] for r in db.execute("SELECT id FROM chats WHERE subscribed = 1 AND blocked = 0 ORDER BY id")]
+
+
+# -- channels managed from a private chat ------------------------------------------------------
+
+
+def managing(db: Database, chat_id: int) -> int | None:
+    """The channel a private chat's settings commands act on (None: the chat itself)."""
+    row = db.execute("SELECT managing FROM chats WHERE id = ?", [chat_id]).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def set_managing(db: Database, chat_id: int, channel_id: int | None, now: datetime | None = None) -> None:
+    db.execute("UPDATE chats SET managing = ?, updated_at = ? WHERE id = ?", [channel_id, utcnow_iso(now), chat_id])
+
+
+def find_channels(db: Database, name: str) -> list[Chat]:
+    """The channels the bot posts in named ``name``: its id, its @username, or its title (any case)."""
+    text = name.strip().removeprefix("@")
+    by_id = int(text) if text.lstrip("-").isdigit() and len(text) < 20 else None
+    rows = db.query(
+        """
+        SELECT * FROM chats WHERE type = 'channel' AND blocked = 0
+          AND (id = ? OR lower(username) = lower(?) OR lower(title) = lower(?))
+        ORDER BY id
+        """,
+        [by_id, text, name.strip()],
+    )
+    return [_row_to_chat(row) for row in rows]

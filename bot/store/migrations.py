@@ -427,3 +427,10 @@ _AUDIENCE_TABLES = {
     "chat_values": ("INSERT", "DELETE", "UPDATE"),
     "chat_mutes": ("INSERT", "DELETE", "UPDATE"),
 }
+
+
+@MIGRATIONS()
+def m014_managed_channels(db: Database) -> None:
+    """In a private chat, the channel its settings commands act on (chosen with /channel by an
+    admin of the channel); NULL: the chat itself."""
+    db.execute("ALTER TABLE chats ADD COLUMN managing INTEGER REFERENCES chats(id) ON DELETE SET NULL")

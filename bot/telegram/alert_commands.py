@@ -16,8 +16,9 @@ from bot.i18n import Html, t
 from bot.store import market, prefs, watchlist
 from bot.store.prefs import Level
 from bot.telegram import parsers as parse
+from bot.telegram.channels import Target, acting_on
 from bot.telegram.context import BotContext, Deps
-from bot.telegram.kit import Command, chat_id, chat_language, parsed, refuse_non_admin, remember, reply
+from bot.telegram.kit import Command, parsed, refuse_non_admin
 from bot.telegram.parsers import ADD_USAGE, AlertRequest, NewLevel
 from bot.values import BadArgument
 
@@ -80,60 +81,63 @@ def added_lines(lang: str, level: Level, quote: Quote | None, subscribed: bool) 
 async def levels_command(update: Update, context: BotContext) -> None:
     """Show the global key levels, this chat's own levels and the last prices."""
     d = context.deps
-    lang = chat_language(d, update)
-    own = prefs.levels_of(d.db, chat_id(update))
+    if (target := await acting_on(update, context)) is None:
+        return
+    own = prefs.levels_of(d.db, target.id)
     symbols = sorted(set(d.settings.levels) | {level.symbol for level in own})
     quotes = market.latest_quotes(d.db, symbols) if symbols else {}
-    await reply(update, render_levels(lang, d.settings.levels, own, quotes))
+    await target.reply(update, render_levels(target.language, d.settings.levels, own, quotes))
 
 
 @parsed(parse.alert_request, ALERT_USAGE)
 async def alert_command(update: Update, context: BotContext, request: AlertRequest) -> None:
     """Add, list or delete this chat's own price alerts."""
     d = context.deps
-    lang = chat_language(d, update)
-    if request.action == "list":
-        await reply(update, "\n".join(render_own(lang, prefs.levels_of(d.db, chat_id(update)))))
-    elif await refuse_non_admin(update, context):
+    if request.action != "list" and await refuse_non_admin(update, context):
         return
+    if (target := await acting_on(update, context)) is None:
+        return
+    if request.action == "list":
+        await target.reply(update, "\n".join(render_own(target.language, prefs.levels_of(d.db, target.id))))
     elif request.level is not None:
-        await add_level(update, d, lang, request.level)
+        await add_level(update, d, target, request.level)
     elif request.level_id is not None:
-        await delete_level(update, d, lang, request.level_id)
+        await delete_level(update, d, target, request.level_id)
 
 
-async def add_level(update: Update, d: Deps, lang: str, new: NewLevel) -> None:
+async def add_level(update: Update, d: Deps, target: Target, new: NewLevel) -> None:
     """/alert add <symbol> above|below <price>, on a symbol this chat tracks."""
-    this_chat = chat_id(update)
+    this_chat, lang = target.id, target.language
     tracked = watchlist.chat_tracked(d.db, d.settings, this_chat)
     if new.symbol not in tracked:
         values = {"symbol": new.symbol, "tracked": ", ".join(tracked)}
         raise BadArgument("alert.unknown_symbol", values, usage=ADD_USAGE)
     existing = prefs.find_level(d.db, this_chat, new.symbol, new.price, new.direction)
     if existing is not None:
-        await reply(update, t(lang, "alert.duplicate", line=level_line(lang, existing)))
+        await target.reply(update, t(lang, "alert.duplicate", line=level_line(lang, existing)))
         return
     if len(prefs.levels_of(d.db, this_chat)) >= prefs.MAX_CHAT_LEVELS:
-        await reply(update, t(lang, "alert.full", limit=prefs.MAX_CHAT_LEVELS))
+        await target.reply(update, t(lang, "alert.full", limit=prefs.MAX_CHAT_LEVELS))
         return
-    chat = remember(d, update)
+    chat = target.keep(d, update)
     level_id = prefs.add_level(d.db, chat.id, new.symbol, new.price, new.direction, d.clock.now())
     if d.engine is not None:  # the next price already checks it: one level added to the index, no reload
         d.engine.levels.add(chat.id, new.symbol, new.price, new.direction)
     level = Level(level_id, new.symbol, new.price, new.direction)
     quote = market.latest_quotes(d.db, [new.symbol]).get(new.symbol)
-    await reply(update, "\n".join(added_lines(chat.language, level, quote, chat.subscribed and not chat.blocked)))
+    await target.reply(update, "\n".join(added_lines(lang, level, quote, chat.subscribed and not chat.blocked)))
 
 
-async def delete_level(update: Update, d: Deps, lang: str, level_id: int) -> None:
+async def delete_level(update: Update, d: Deps, target: Target, level_id: int) -> None:
     """/alert del <id>: only one of this chat's own."""
-    deleted = prefs.delete_level(d.db, chat_id(update), level_id)
+    lang = target.language
+    deleted = prefs.delete_level(d.db, target.id, level_id)
     if deleted is None:
-        await reply(update, t(lang, "alert.no_such", id=level_id))
+        await target.reply(update, t(lang, "alert.no_such", id=level_id))
         return
     if d.engine is not None:
-        d.engine.levels.remove(chat_id(update), deleted.symbol, deleted.price, deleted.direction)
-    await reply(update, t(lang, "alert.deleted", line=level_line(lang, deleted)))
+        d.engine.levels.remove(target.id, deleted.symbol, deleted.price, deleted.direction)
+    await target.reply(update, t(lang, "alert.deleted", line=level_line(lang, deleted)))
 
 
 COMMANDS = (

@@ -6,8 +6,9 @@ from telegram import Update
 
 from bot.i18n import t
 from bot.store import chats
+from bot.telegram.channels import acting_on
 from bot.telegram.context import BotContext
-from bot.telegram.kit import Command, admin_only, chat_id, chat_language, remember, reply
+from bot.telegram.kit import Command, admin_only, chat_id, chat_language, reply
 from bot.telegram.status import render_status
 
 
@@ -15,16 +16,18 @@ from bot.telegram.status import render_status
 async def start(update: Update, context: BotContext) -> None:
     """Subscribe the chat and say which alerts it will receive."""
     d = context.deps
-    chat = remember(d, update)
-    if not chats.set_subscribed(d.db, chat.id, True, now=d.clock.now()):
-        await reply(update, t(chat.language, "start.already"))
+    if (target := await acting_on(update, context)) is None:
+        return
+    target.keep(d, update)
+    if not chats.set_subscribed(d.db, target.id, True, now=d.clock.now()):
+        await target.reply(update, t(target.language, "start.already"))
         return
     s = d.settings
     levels = "; ".join(f"{sym} {', '.join(f'{p:,.0f}' for p in prices)}" for sym, prices in s.levels.items())
-    await reply(
+    await target.reply(
         update,
         t(
-            chat.language,
+            target.language,
             "start.welcome",
             symbols=", ".join(s.crypto_symbols),
             levels=levels,
@@ -37,9 +40,11 @@ async def start(update: Update, context: BotContext) -> None:
 async def stop(update: Update, context: BotContext) -> None:
     """Unsubscribe the chat."""
     d = context.deps
-    chat = remember(d, update)
-    changed = chats.set_subscribed(d.db, chat.id, False, now=d.clock.now())
-    await reply(update, t(chat.language, "stop.done" if changed else "stop.already"))
+    if (target := await acting_on(update, context)) is None:
+        return
+    target.keep(d, update)
+    changed = chats.set_subscribed(d.db, target.id, False, now=d.clock.now())
+    await target.reply(update, t(target.language, "stop.done" if changed else "stop.already"))
 
 
 async def help_command(update: Update, context: BotContext) -> None:

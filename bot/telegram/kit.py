@@ -98,11 +98,20 @@ def remember(d: Deps, update: Update) -> chats.Chat:
         )
     except sqlite3.OperationalError as error:
         log.warning("chat %s not remembered: the database cannot be written (%s)", chat.id, error)
-        stamp = utcnow_iso(d.clock.now())
-        known = chats.get_chat(d.db, chat.id)
-        return known or chats.Chat(
-            chat.id, chat.type, chat.title, chat.username, language, "UTC", False, False, stamp, stamp
-        )
+        return known(d, update)
+
+
+def known(d: Deps, update: Update) -> chats.Chat:
+    """The chat as stored, or (a chat not seen before) as Telegram describes it; nothing is written."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        raise ValueError("this update has no chat")
+    stored = chats.get_chat(d.db, chat.id)
+    if stored is not None:
+        return stored
+    stamp = utcnow_iso(d.clock.now())
+    language = language_for(user.language_code if user else None)
+    return chats.Chat(chat.id, chat.type, chat.title, chat.username, language, "UTC", False, False, stamp, stamp)
 
 
 def words(context: BotContext) -> list[str]:

@@ -12,8 +12,9 @@ from bot.formatting import fmt_time
 from bot.i18n import t
 from bot.store import chats
 from bot.telegram import parsers as parse
+from bot.telegram.channels import acting_on
 from bot.telegram.context import BotContext
-from bot.telegram.kit import Command, chat_id, chat_language, parsed, refuse_non_admin, remember, reply
+from bot.telegram.kit import Command, parsed, refuse_non_admin
 
 TZ_USAGE = "/tz Europe/Berlin"
 LANG_USAGE = "/lang zh"
@@ -23,33 +24,37 @@ LANG_USAGE = "/lang zh"
 async def tz_command(update: Update, context: BotContext, zone: str | None) -> None:
     """Show or set this chat's timezone (an IANA name such as Europe/Berlin)."""
     d = context.deps
-    lang = chat_language(d, update)
     now = d.clock.now()
+    if zone is not None and await refuse_non_admin(update, context):
+        return
+    if (target := await acting_on(update, context)) is None:
+        return
+    lang = target.language
     if zone is None:
-        chat = chats.get_chat(d.db, chat_id(update))
-        current = chat.timezone if chat else "UTC"
-        await reply(update, t(lang, "tz.current", zone=current, now=fmt_time(now, current, lang)))
+        current = target.chat.timezone
+        await target.reply(update, t(lang, "tz.current", zone=current, now=fmt_time(now, current, lang)))
         return
-    if await refuse_non_admin(update, context):
-        return
-    chat = remember(d, update)
-    chats.set_timezone(d.db, chat.id, zone, now)
-    await reply(update, t(chat.language, "tz.done", zone=zone, now=fmt_time(now, zone, chat.language)))
+    target.keep(d, update)
+    chats.set_timezone(d.db, target.id, zone, now)
+    await target.reply(update, t(lang, "tz.done", zone=zone, now=fmt_time(now, zone, lang)))
 
 
 @parsed(parse.optional(parse.language), LANG_USAGE)
 async def lang_command(update: Update, context: BotContext, chosen: str | None) -> None:
     """Show or set the language of this chat's replies and alerts: en or zh."""
     d = context.deps
-    lang = chat_language(d, update)
+    if chosen is not None and await refuse_non_admin(update, context):
+        return
+    if (target := await acting_on(update, context)) is None:
+        return
     if chosen is None:
-        await reply(update, t(lang, "lang.current", language=t(lang, "language.name")))
+        current = target.chat.language
+        await target.reply(update, t(target.language, "lang.current", language=t(current, "language.name")))
         return
-    if await refuse_non_admin(update, context):
-        return
-    chat = remember(d, update)
-    chats.set_language(d.db, chat.id, chosen, d.clock.now())
-    await reply(update, t(chosen, "lang.done", language=t(chosen, "language.name")))
+    target.keep(d, update)
+    chats.set_language(d.db, target.id, chosen, d.clock.now())
+    answer_in = target.language if target.channel else chosen  # a chat's own replies switch at once
+    await target.reply(update, t(answer_in, "lang.done", language=t(chosen, "language.name")))
 
 
 COMMANDS = (Command("tz", "cmd.tz", tz_command), Command("lang", "cmd.lang", lang_command))

@@ -30,6 +30,7 @@ from bot.sources.base import SourceUnavailable, UnknownSymbol
 from bot.store import chats, market, prefs, watchlist
 from bot.telegram import market_views as views
 from bot.telegram import parsers as parse
+from bot.telegram.channels import Target, acting_on
 from bot.telegram.context import BotContext, Deps
 from bot.telegram.kit import (
     Command,
@@ -38,7 +39,6 @@ from bot.telegram.kit import (
     message_of,
     parsed,
     refuse_non_admin,
-    remember,
     reply,
     show_working,
 )
@@ -151,9 +151,9 @@ def _always(d: Deps, symbol: str) -> bool:
     return symbol in d.settings.equity_watchlist or symbol in d.settings.crypto_symbols
 
 
-async def _watch_add(update: Update, context: BotContext, lang: str, symbol: str) -> str:
+async def _watch_add(update: Update, context: BotContext, target: Target, symbol: str) -> str:
     d = context.deps
-    this_chat = chat_id(update)
+    this_chat, lang = target.id, target.language
     if _always(d, symbol):
         return t(lang, "market.watch.default", symbol=symbol)
     own = watchlist.chat_symbols(d.db, this_chat)
@@ -172,8 +172,8 @@ async def _watch_add(update: Update, context: BotContext, lang: str, symbol: str
     except SourceUnavailable as exc:
         log.info("cannot check ticker %s now: %s", symbol, exc)
         return t(lang, "market.watch.unavailable", symbol=symbol)
-    chat = remember(d, update)
-    watchlist.add_symbol(d.db, chat.id, symbol, d.clock.now())
+    target.keep(d, update)
+    watchlist.add_symbol(d.db, this_chat, symbol, d.clock.now())
     return t(lang, "market.watch.added", symbol=symbol, count=len(own) + 1, limit=MAX_OWN_TICKERS)
 
 
@@ -189,19 +189,20 @@ def _watch_del(d: Deps, lang: str, chat_id: int, symbol: str) -> str:
 async def watch(update: Update, context: BotContext, request: WatchRequest) -> None:
     """List this chat's tickers, or add or remove one of its own (admins only in groups)."""
     d = context.deps
-    lang = chat_language(d, update)
-    this_chat = chat_id(update)
-    if request.action == "list":
-        own = watchlist.chat_symbols(d.db, this_chat)
-        await reply(update, views.watch_text(lang, d.settings.equity_watchlist, own, MAX_OWN_TICKERS))
+    if request.action != "list" and await refuse_non_admin(update, context):
         return
-    if await refuse_non_admin(update, context):
+    if (target := await acting_on(update, context)) is None:
+        return
+    lang = target.language
+    if request.action == "list":
+        own = watchlist.chat_symbols(d.db, target.id)
+        await target.reply(update, views.watch_text(lang, d.settings.equity_watchlist, own, MAX_OWN_TICKERS))
         return
     assert request.symbol is not None
     if request.action == "add":
-        await reply(update, await _watch_add(update, context, lang, request.symbol))
+        await target.reply(update, await _watch_add(update, context, target, request.symbol))
     else:
-        await reply(update, _watch_del(d, lang, this_chat, request.symbol))
+        await target.reply(update, _watch_del(d, lang, target.id, request.symbol))
 
 
 COMMANDS = (

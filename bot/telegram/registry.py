@@ -14,7 +14,7 @@ from telegram import BotCommand, Update
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import t
-from bot.telegram import alert_commands, core_commands, locale_commands, market_commands, settings_commands
+from bot.telegram import alert_commands, channels, core_commands, locale_commands, market_commands, settings_commands
 from bot.telegram.context import BotContext
 from bot.telegram.kit import Buttons, Command, Handler
 from bot.telegram.membership import track_bot_membership, track_members
@@ -25,6 +25,7 @@ COMMANDS: tuple[Command, ...] = (
     *alert_commands.COMMANDS,
     *settings_commands.COMMANDS,
     *locale_commands.COMMANDS,
+    *channels.COMMANDS,
     *core_commands.INFO,
 )
 BUTTONS: Buttons = settings_commands.BUTTONS
@@ -61,6 +62,7 @@ def register(app: Application[Any, BotContext, Any, Any, Any, Any]) -> None:
     for command in COMMANDS:
         app.add_handler(CommandHandler(command.name, timed(command), filters=COMMAND_CHATS))
     app.add_handlers(BUTTONS)
+    app.add_handlers(channels.HANDLERS)
     app.add_handler(CallbackQueryHandler(core_commands.unknown_button))  # after every known button
     app.add_handler(MessageHandler(filters.COMMAND & COMMAND_CHATS, core_commands.unknown))
     app.add_handler(ChatMemberHandler(track_bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))

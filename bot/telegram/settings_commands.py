@@ -17,8 +17,9 @@ from bot.i18n import Html, t
 from bot.rules.registry import MUTE_GROUPS, decode_values, encode_value
 from bot.store import chats, prefs
 from bot.telegram import parsers as parse
+from bot.telegram.channels import acting_on
 from bot.telegram.context import BotContext, Deps
-from bot.telegram.kit import Command, chat_id, chat_language, parsed, refuse_non_admin, remember, reply
+from bot.telegram.kit import Command, chat_language, parsed, refuse_non_admin, reply
 from bot.telegram.parsers import MuteRequest, SetRequest
 from bot.telegram.settings_views import (
     SWITCHES,
@@ -53,12 +54,14 @@ def load_view(d: Deps, chat: int) -> SettingsView:
 
 
 async def show_settings(update: Update, context: BotContext) -> None:
-    """Show every setting of this chat, with buttons for the on/off ones."""
+    """Show every setting of this chat (or the channel it manages), with buttons for the on/off ones."""
     d = context.deps
-    lang = chat_language(d, update)
-    view = load_view(d, chat_id(update))
+    if (target := await acting_on(update, context)) is None:
+        return
+    lang = target.language
+    view = load_view(d, target.id)
     markup = keyboard(lang, view.chosen, d.settings)
-    await reply(update, render_settings(lang, view, d.settings), reply_markup=markup)
+    await target.reply(update, render_settings(lang, view, d.settings), reply_markup=markup)
 
 
 async def toggle(update: Update, context: BotContext) -> None:
@@ -71,17 +74,17 @@ async def toggle(update: Update, context: BotContext) -> None:
     if setting is None:  # a button of an older version, or forged data
         await query.answer(t(chat_language(d, update), "button.unknown"))
         return
-    if await refuse_non_admin(update, context):
+    if await refuse_non_admin(update, context) or (target := await acting_on(update, context)) is None:
         return
-    chat = chats.get_chat(d.db, chat_id(update)) or remember(d, update)
-    value, _ = effective(chosen(d, chat.id), d.settings, setting)
-    prefs.set_value(d.db, chat.id, setting.name, encode_value(setting, not value), d.clock.now())
-    lang = chat.language
+    target.keep(d, update)
+    value, _ = effective(chosen(d, target.id), d.settings, setting)
+    prefs.set_value(d.db, target.id, setting.name, encode_value(setting, not value), d.clock.now())
+    lang = target.language
     shown = fmt_setting(not value, lang)
     await query.answer(t(lang, "set.done", setting=t(lang, setting.label), value=shown))
-    view = load_view(d, chat.id)
+    view = load_view(d, target.id)
     await query.edit_message_text(
-        render_settings(lang, view, d.settings), reply_markup=keyboard(lang, view.chosen, d.settings)
+        target.headed(render_settings(lang, view, d.settings)), reply_markup=keyboard(lang, view.chosen, d.settings)
     )
 
 
@@ -92,50 +95,52 @@ async def set_command(update: Update, context: BotContext, request: SetRequest |
     if request is None:
         await reply(update, render_set_help(chat_language(d, update)))
         return
-    if await refuse_non_admin(update, context):
+    if await refuse_non_admin(update, context) or (target := await acting_on(update, context)) is None:
         return
-    chat = remember(d, update)
     setting, value = request
     stored = None if value is None else encode_value(setting, value)
-    prefs.set_value(d.db, chat.id, setting.name, stored, d.clock.now())
-    shown = fmt_setting(setting.default(d.settings) if value is None else value, chat.language)
+    target.keep(d, update)
+    prefs.set_value(d.db, target.id, setting.name, stored, d.clock.now())
+    lang = target.language
+    shown = fmt_setting(setting.default(d.settings) if value is None else value, lang)
     key = "set.default" if value is None else "set.done"
-    await reply(update, t(chat.language, key, setting=t(chat.language, setting.label), value=shown))
+    await target.reply(update, t(lang, key, setting=t(lang, setting.label), value=shown))
 
 
 @parsed(parse.mute, MUTE_USAGE)
 async def mute_command(update: Update, context: BotContext, request: MuteRequest) -> None:
     """Mute one kind of alert (or all) for a while: /mute move 2h."""
-    if await refuse_non_admin(update, context):
+    if await refuse_non_admin(update, context) or (target := await acting_on(update, context)) is None:
         return
     d = context.deps
-    chat = remember(d, update)
     group, duration = request
     until = d.clock.now() + duration
+    target.keep(d, update)
     for kind in MUTE_GROUPS[group]:
-        prefs.set_mute(d.db, chat.id, kind, until)
-    what = t(chat.language, f"mute.{group}")
-    await reply(update, t(chat.language, "mute.done", what=what, until=fmt_time(until, chat.timezone, chat.language)))
+        prefs.set_mute(d.db, target.id, kind, until)
+    lang = target.language
+    what = t(lang, f"mute.{group}")
+    await target.reply(update, t(lang, "mute.done", what=what, until=fmt_time(until, target.chat.timezone, lang)))
 
 
 @parsed(parse.unmute, UNMUTE_USAGE)
 async def unmute_command(update: Update, context: BotContext, group: str) -> None:
     """End a mute: /unmute move, or /unmute for all of them."""
-    if await refuse_non_admin(update, context):
+    if await refuse_non_admin(update, context) or (target := await acting_on(update, context)) is None:
         return
     d = context.deps
-    chat = remember(d, update)
-    now = d.clock.now()
-    running = prefs.active_mutes(d.db, chat.id, now)
+    lang, now = target.language, d.clock.now()
+    running = prefs.active_mutes(d.db, target.id, now)
     kinds = None if group == "all" else MUTE_GROUPS[group]
     ended = [k for k in running if kinds is None or k in kinds]
-    prefs.clear_mutes(d.db, chat.id, kinds)
-    what = t(chat.language, f"mute.{group}")
-    lines = [t(chat.language, "unmute.done" if ended else "unmute.not_muted", what=what)]
-    still = prefs.active_mutes(d.db, chat.id, now)
+    target.keep(d, update)
+    prefs.clear_mutes(d.db, target.id, kinds)
+    what = t(lang, f"mute.{group}")
+    lines = [t(lang, "unmute.done" if ended else "unmute.not_muted", what=what)]
+    still = prefs.active_mutes(d.db, target.id, now)
     if still:
-        lines.append(t(chat.language, "unmute.still", mutes=Html(render_mutes(chat.language, still, chat.timezone))))
-    await reply(update, "\n".join(lines))
+        lines.append(t(lang, "unmute.still", mutes=Html(render_mutes(lang, still, target.chat.timezone))))
+    await target.reply(update, "\n".join(lines))
 
 
 COMMANDS = (

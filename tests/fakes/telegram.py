@@ -144,6 +144,17 @@ class FakeTelegram:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         return self._push({"message": message})
 
+    def user_shares_chat(self, user: FakeUser, chat: FakeChat, request_id: int = 1) -> int:
+        """``user`` picked ``chat`` with a chat-picker button (``request_chat``) in their private chat."""
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": user.private_chat.to_api(),
+            "from": user.to_api(),
+            "chat_shared": {"request_id": request_id, "chat_id": chat.id, "title": chat.title},
+        }
+        return self._push({"message": message})
+
     def channel_post(self, text: str, chat: FakeChat) -> int:
         """A post in channel ``chat`` (only its admins can post; Telegram names no user)."""
         post: dict[str, Any] = {
@@ -401,9 +412,11 @@ class FakeTelegram:
                 message["caption"] = text
         else:
             message["text"] = text or ""
-        if "reply_markup" in params:
+        if "reply_markup" in params:  # Telegram returns inline keyboards only, not reply keyboards
             markup = params["reply_markup"]
-            message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            if "inline_keyboard" in markup:
+                message["reply_markup"] = markup
         return message
 
     async def _api_sendMessage(self, params, photo) -> dict[str, Any]:
