@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m benchmarks [levels] [delivery] [engine] [--quick] [--latency-ms MS]``.
+"""Run the benchmarks: ``python -m benchmarks [levels] [delivery] [engine] [bot] [--quick] [--latency-ms MS]``.
 
 Prints a table per benchmark and writes what was measured to ``benchmarks/results.json`` (keys
 of the benchmarks not run this time are kept from the last run).
@@ -16,7 +16,7 @@ from typing import Any
 
 from benchmarks import levels
 
-BENCHMARKS = ("levels", "delivery", "engine")
+BENCHMARKS = ("levels", "delivery", "engine", "bot")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
 
         latency = args.latency_ms / 1000
         if args.quick:
-            result = delivery.run(chats=300, baseline_chats=150, sequential_chats=40, latency=latency)
+            result = delivery.run(chats=300, baseline_chats=150, sequential_chats=40, latency=latency, chart_chats=150)
         else:
             result = delivery.run(latency=latency)
         text = delivery.report(result)
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             "fanout_max_in_1s": smooth.max_per_second,
             "fanout_lost": smooth.lost,
             "fanout_duplicates": smooth.duplicated,
+            "fanout_chart_msgs_per_s": round(result["chart"].rate, 1),
         }
     if "engine" in which:
         from benchmarks import engine
@@ -68,6 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         result = engine.run(sizes=(500, 2_000), ticks=20) if args.quick else engine.run()
         print(engine.report(result), flush=True)
         results |= result
+    if "bot" in which:
+        from benchmarks import bot
+
+        result = bot.run(chats=2_000, seconds=3, replay_from="2025-12-01") if args.quick else bot.run()
+        print(bot.report(result), flush=True)
+        results |= {k: v for k, v in result.items() if not k.startswith("_")}
     write_results(results, quick=args.quick, path=args.results)
     return 1 if failed else 0
 

@@ -83,6 +83,7 @@ class ReplayDriver:
         self.clock = clock
         self.end = end
         self.pace: SimulatedClock | None = None
+        self.warm_up: tuple[datetime, float] | None = None  # (start, speed): walk the history first, then pace
         self._stepping = asyncio.Lock()
         self._finished = False
 
@@ -95,6 +96,7 @@ class ReplayDriver:
             for at in self.source.close_times(self.clock.now(), limit):
                 self.clock.set(at)
                 await self.jobs.run_due()
+                await asyncio.sleep(0)  # recorded data never waits for the network: let the bot answer meanwhile
                 steps += 1
                 if on_step is not None:
                     on_step(at)
@@ -103,15 +105,21 @@ class ReplayDriver:
         return steps
 
     def schedule(self, job_queue: JobQueue[Any]) -> None:
-        """Step on the JobQueue as simulated time passes (``pace`` must be set)."""
-        if self.pace is None:
-            raise RuntimeError("ReplayDriver.schedule needs a pace (a SimulatedClock)")
+        """Step on the JobQueue as simulated time passes (``pace`` or ``warm_up`` must be set)."""
+        if self.pace is None and self.warm_up is None:
+            raise RuntimeError("ReplayDriver.schedule needs a pace (a SimulatedClock) or a warm-up")
         job_queue.run_repeating(self._tick, PACE_TICK, first=0.2, name="replay")
 
     async def _tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert self.pace is not None
         if self._stepping.locked():
             return  # the previous step is still running: catch up on the next tick
+        if self.pace is None:  # the history before the start, walked at once (the bot answers meanwhile)
+            assert self.warm_up is not None
+            start, speed = self.warm_up
+            await self.run_until(start)
+            self.pace = pace_from(start, speed)
+            log.info("replay from %s at %gx: %s", start.date(), speed, ", ".join(self.source.symbols))
+            return
         await self.run_until(self.pace.now())
         last = self.source.span()[1]
         if not self._finished and self.clock.now() >= last:

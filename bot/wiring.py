@@ -32,7 +32,6 @@ from bot.replay import (
     ReplayDriver,
     ReplayPipeline,
     data_end,
-    pace_from,
     replay_database_path,
     replay_settings,
 )
@@ -160,15 +159,14 @@ def replay_pipeline(
 
 
 async def replay_parts(settings: Settings, data: Path, start: date | None, speed: float) -> Parts:
-    """``run --replay``: the bot on recorded data; the history before ``start`` is walked at once."""
+    """``run --replay``: the bot on recorded data; the history before ``start`` is walked at once
+    when the bot runs (it answers commands meanwhile), then the replay goes at ``speed``."""
     begin = utc_midnight(start or DEFAULT_REPLAY_START)
     path = replay_database_path(settings.database_path)
     reset_market_state(path)
     pipeline = replay_pipeline(data, path, begin, settings=settings)
     driver = pipeline.driver
-    await driver.run_until(begin)
-    driver.pace = pace_from(begin, speed)
-    log.info("replay from %s at %gx: %s", begin.date(), speed, ", ".join(driver.source.symbols))
+    driver.warm_up = (begin, speed)
     return Parts(
         pipeline.settings, pipeline.db, driver.clock, pipeline.health, pipeline.engine, driver,
         driver.source, chart_attacher(path), begin, expire=False,

@@ -33,3 +33,24 @@ def test_quick_run_writes_valid_json_with_the_engine_keys(tmp_path):
     assert set(results["engine_tick_quiet_p99_ms"]) == {"500", "2000"}
     assert results["cross_deliveries_queued"] == 2000  # the crossing queued one delivery per chat
     assert results["measured"]["quick"] is True and results["level_index_p99_ms"] > 0
+
+
+ISSUE_KEYS = {
+    "engine_tick_quiet_p99_ms", "engine_tick_cross_s_2k", "event_loop_max_block_ms", "alert_add_ms_2k",
+    "reply_p99_ms_during_drain", "reply_p99_ms_group_throttled", "fanout_msgs_per_s", "fanout_max_in_1s",
+    "fanout_lost", "fanout_duplicates", "fanout_chart_msgs_per_s", "rss_mb_2k", "startup_s_2k", "replay_year_s",
+}  # fmt: skip
+
+
+@pytest.mark.slow  # every benchmark, small: about a minute
+def test_the_quick_run_of_every_benchmark_writes_every_key(tmp_path):
+    import json
+
+    from benchmarks.__main__ import main
+
+    out = tmp_path / "results.json"
+    main(["--quick", "--results", str(out)])
+    results = json.loads(out.read_text())
+    assert set(results) >= ISSUE_KEYS, ISSUE_KEYS - set(results)
+    assert results["fanout_lost"] == results["fanout_duplicates"] == 0
+    assert results["startup_s_2k"] > 0 and results["rss_mb_2k"] > 0

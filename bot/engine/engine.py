@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 Candidate = tuple[Alert, Collection[int]]
 CHUNK = 1_000  # chats queued per transaction (about 15 ms here): the event loop is never held long
+YIELD = 0.001  # between chunks: a real pause, so waiting updates and timers run before the next chunk
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,9 +189,9 @@ class Engine:
         event loop run between chunks (a crossing for 100,000 chats never holds it long).
         Returns how many chats were queued."""
         total = 0
-        while done := fanout.expand(self.db, self.chunk):
-            total += done
-            await asyncio.sleep(0)
+        while fanout.pending(self.db):
+            await asyncio.sleep(YIELD)
+            total += fanout.expand(self.db, self.chunk)
         return total
 
 

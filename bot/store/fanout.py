@@ -73,6 +73,11 @@ def expand(db: Database, limit: int | None = None) -> int:
     return done
 
 
+def pending(db: Database) -> bool:
+    """Whether a plan waits to be queued."""
+    return db.execute("SELECT 1 FROM fanouts LIMIT 1").fetchone() is not None
+
+
 def waiting(db: Database) -> int:
     """How many chats of recorded plans have nothing queued yet."""
     total = 0
