@@ -16,7 +16,7 @@ def test_delivery_benchmark_loses_and_repeats_nothing():
     from benchmarks import delivery
 
     result = delivery.run(chats=20, baseline_chats=10, sequential_chats=3, latency=0.0)
-    for name in ("smooth", "sequential", "aio"):
+    for name in ("smooth", "chart", "sequential", "aio"):
         run = result[name]
         assert run.lost == run.duplicated == 0 and run.outbox_sent == run.chats, run
     assert "lost 0, duplicated 0" in delivery.report(result)
