@@ -16,6 +16,7 @@ import signal
 import sys
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot import __version__
 from bot.config import SHIPPED_REPLAY_DATA, ConfigError, Settings, load_settings
@@ -170,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         if settings.telegram_bot_token is not None:
             register_secret(settings.telegram_bot_token.get_secret_value())
+        if settings.yahoo_proxy:  # http://user:password@host: the password never reaches a log
+            register_secret(urlsplit(settings.yahoo_proxy).password)
         if args.command == "run":
             settings.require_token()
     except ConfigError as exc:

@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     # Equities (yfinance)
     equity_watchlist: CommaList = DEFAULT_WATCHLIST
     equity_poll_seconds: float = Field(60.0, ge=15, le=3600)
+    # Every Yahoo request through this proxy (where Yahoo is blocked): http://, https://, socks5://
+    yahoo_proxy: str | None = None
     earnings_refresh_hours: float = Field(24.0, ge=1, le=168)
 
     # Data quality
@@ -138,6 +140,13 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(dict.fromkeys(v.lower() for v in value))
+
+    @field_validator("yahoo_proxy")
+    @classmethod
+    def _yahoo_proxy(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"(https?|socks5h?|socks4)://[^/\s]+", value):
+            raise ValueError("must be a proxy URL, e.g. http://127.0.0.1:3128 or socks5://127.0.0.1:1080")
+        return value
 
     @field_validator("crypto_exchange_options")
     @classmethod

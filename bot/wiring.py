@@ -123,6 +123,7 @@ def live_parts(settings: Settings) -> Parts:
         hours=hours,
         max_jump_pct=settings.max_price_jump_pct,
         cache_dir=settings.database_path.parent / "yfinance-cache",
+        proxy=settings.yahoo_proxy,
     )
     engine, jobs = _pipeline(settings, db, clock, health, hours, crypto=crypto, equities=equities, earnings=equities)
     return Parts(

@@ -7,8 +7,10 @@ together; yfinance itself still reads the wall clock, which the fake ignores.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -322,3 +324,34 @@ async def test_earnings_rate_limited_is_unavailable(source, fake, health):
     with pytest.raises(SourceUnavailable, match="rate limited"):
         await source.fetch_earnings(["ORCL", "NVDA"])
     assert not health.source("yfinance").up
+
+
+async def test_with_a_proxy_set_every_yahoo_request_goes_through_it(clock, health, yf_cache):
+    """YAHOO_PROXY reaches curl_cffi, the HTTP stack yfinance uses: a local proxy sees the bot
+    ask it for Yahoo (CONNECT, as for any https site) and refuses; the source says Yahoo is
+    unavailable, and no request goes anywhere else."""
+    seen: list[str] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append((await reader.readline()).decode().strip())
+        writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    source = EquitySource(proxy=f"http://127.0.0.1:{port}", health=health, clock=clock, cache_dir=yf_cache, timeout=5)
+    try:
+        with pytest.raises(SourceUnavailable):
+            await source.fetch_quotes(["NVDA"])
+    finally:
+        await source.close()
+        server.close()
+    assert seen and all(line.startswith("CONNECT ") and ".yahoo.com:443 " in line for line in seen), seen
+
+
+def test_a_proxy_that_is_not_a_url_is_refused_with_an_example():
+    from bot.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match=re.escape("YAHOO_PROXY: must be a proxy URL, e.g. http://127.0.0.1:3128")):
+        load_settings(_env_file=None, yahoo_proxy="127.0.0.1:3128")

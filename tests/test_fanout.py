@@ -13,6 +13,7 @@ import textwrap
 from datetime import timedelta
 from pathlib import Path
 
+from bot.delivery import sender as sender_module
 from bot.engine.engine import Engine
 from bot.store import chats, fanout, market, open_db, outbox
 from bot.store.prefs import add_level, set_mute
@@ -152,3 +153,17 @@ async def test_a_restarted_bot_queues_and_sends_what_was_decided_before_it_stopp
     async with running_bot(settings, fake, db, engine=Engine(db, settings, HOURS)):
         await until(lambda: sorted(s.chat_id for s in fake.sent) == told, what="every chat's message")
     assert fanout.waiting(open_db(settings.database_path)) == 0
+
+
+async def test_an_alert_decided_wakes_the_sender_instead_of_waiting_for_its_next_poll(tmp_path, fake, monkeypatch):
+    monkeypatch.setattr(sender_module, "POLL", 3600.0)  # an hour between polls: only a wake-up sends it
+    settings = bot_settings(fake, tmp_path)
+    db = open_db(settings.database_path)
+    audience(db)
+    eng = Engine(db, settings, HOURS)
+    told = [c for c in CHATS if c != 7]
+    async with running_bot(settings, fake, db, engine=eng):
+        market.insert_quotes(db, [quote(90_400, 0), quote(89_600, 1)])
+        await eng.decide(T0, quotes=[quote(90_400, 0)])
+        await eng.decide(T0 + timedelta(minutes=1), quotes=[quote(89_600, 1)])
+        await until(lambda: sorted(s.chat_id for s in fake.sent) == told, what="the alert, without a poll")

@@ -42,6 +42,7 @@ delivery of several messages (text parts, a chart) records each accepted message
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import sqlite3
@@ -73,6 +74,7 @@ from bot.store.outbox import Pending
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 32
+POLL = 1.0  # seconds between two looks for deliveries whose retry came due (new ones wake the sender)
 _CANNOT_EDIT = ("message to edit not found", "message can't be edited", "message_id_invalid")
 OUTAGE_AFTER = 3  # failures in a row, none going through between them: Telegram is unreachable
 STOP_GRACE = 10.0  # seconds a stopping sender waits for requests already at Telegram
@@ -107,7 +109,7 @@ class Sender:
         concurrency: int = CONCURRENCY,
         retry_base: float = 5.0,
         retry_cap: float = 300.0,
-        poll: float = 1.0,
+        poll: float | None = None,
         max_age: timedelta | None = MAX_AGE,  # None: never expire (a replay's clock runs fast)
         health: HealthRegistry | None = None,
         admin_chats: tuple[int, ...] = (),
@@ -121,7 +123,7 @@ class Sender:
         self.concurrency = max(1, concurrency)
         self.retry_base = retry_base
         self.retry_cap = retry_cap
-        self.poll = poll
+        self.poll = POLL if poll is None else poll
         self.max_age = max_age
         self.health = health or HealthRegistry()
         self.admin_chats = admin_chats
@@ -138,6 +140,7 @@ class Sender:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._expired_at: datetime | None = None  # when expired alerts were last looked for
+        self._woken = asyncio.Event()
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> asyncio.Task[None]:
@@ -151,16 +154,23 @@ class Sender:
         task, self._task = self._task, None
         await cancel_and_wait(task)
 
+    def wake(self) -> None:
+        """New deliveries are queued: send them now, not at the next poll (the engine calls this)."""
+        self._woken.set()
+
     async def run(self) -> None:
-        """Drain the outbox until cancelled, looking for new deliveries every ``poll`` seconds."""
+        """Drain the outbox until cancelled: at once when woken (:meth:`wake`), and every ``poll``
+        seconds for the deliveries whose retry comes due."""
         while True:
+            self._woken.clear()
             try:
                 if self.metrics.port is not None:  # served: someone reads it
                     self.metrics.outbox_pending.set(outbox.pending_count(self.db))
                 await self.drain()
             except Exception:
                 log.exception("the outbox sender failed; trying again in %.0f s", self.poll)
-            await asyncio.sleep(self.poll)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), self.poll)
 
     @property
     def in_flight(self) -> int:

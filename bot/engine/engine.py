@@ -80,6 +80,7 @@ class Engine:
         self.quiet_until = quiet_until
         self.rules = tuple(rules)
         self.chunk = chunk
+        self.on_queued: Callable[[], object] | None = None  # told when messages were queued (wakes the sender)
         self.levels = LevelOwners()
         self.bars = BarCache(db)
         self.audience = AudienceCache(db, settings)
@@ -168,11 +169,16 @@ class Engine:
             audience = fanout.plan(self.db, planned, now)
             for key, value in states.items():
                 outbox.save_state(self.db, key, value, now)
-            if audience <= self.chunk:  # a few chats: queued at once; more: by fan_out, a chunk at a time
-                fanout.expand(self.db, self.chunk)
+            queued = fanout.expand(self.db, self.chunk) if audience <= self.chunk else 0  # more: by fan_out
         for d in decided:
             log.info("alert %s → %d chat(s)", d.alert.key, len(d.chat_ids))
+        if queued:
+            self._queued()
         return decided
+
+    def _queued(self) -> None:
+        if self.on_queued is not None:
+            self.on_queued()
 
     def waiting(self) -> int:
         """Chats whose messages are decided but not queued yet (a large audience, mid-way)."""
@@ -192,6 +198,7 @@ class Engine:
         while fanout.pending(self.db):
             await asyncio.sleep(YIELD)
             total += fanout.expand(self.db, self.chunk)
+            self._queued()  # the first chats' messages go out while the rest are queued
         return total
 
 

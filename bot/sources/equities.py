@@ -93,15 +93,18 @@ class EquitySource:
         max_jump_pct: float = 20.0,
         cache_dir: Path | None = None,
         timeout: float = 10.0,
+        proxy: str | None = None,
     ) -> None:
         """``session``: a curl_cffi or requests ``Session`` for every Yahoo request.
 
-        Without one the source makes (and closes) its own: left to itself,
-        ``yf.download`` would build a new session, and lose its cookie, on every call.
+        Without one the source makes (and closes) its own, through ``proxy`` if given: left to
+        itself, ``yf.download`` would build a new session, and lose its cookie, on every call.
         """
         configure_yfinance(cache_dir or DEFAULT_CACHE_DIR)
         self._own_session = session is None
-        self._session = curl_requests.Session(impersonate="chrome") if session is None else session
+        if session is None:
+            session = curl_requests.Session(impersonate="chrome", proxy=proxy)
+        self._session = session
         self._health = health
         self._clock = clock or SystemClock()
         self._hours = hours or default_market_hours()

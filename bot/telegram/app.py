@@ -109,6 +109,8 @@ def build_application(parts: Parts, *, rate_limiter: BaseRateLimiter[Any] | None
         metrics=metrics,
         paid=settings.paid_broadcast,
     )
+    if parts.engine is not None:  # an alert queued goes out at once, not at the sender's next poll
+        parts.engine.on_queued = app.bot_data.sender.wake
     registry.register(app)
     app.add_error_handler(on_error)
     return app
