@@ -107,8 +107,11 @@ class LevelBook:
             self.add(level)
 
     # -- moves -----------------------------------------------------------------------
-    def observe(self, segment: Segment) -> list[Crossing]:
+    def observe(self, segment: Segment, *, from_last: bool = True) -> list[Crossing]:
         """Walk the segment's path from the current state; every side flip is a crossing, in path order.
+        ``from_last=False``: the path starts at the segment's open, not at the last price (a wick
+        of a bar, from where finer prices stopped short of it: the levels they crossed are not
+        crossed again).
 
         The story ends where the move closed: a level the move flipped but whose band the
         close did not clear on the way back (a dip below 90,000 closing at 90,050) flips
@@ -118,7 +121,9 @@ class LevelBook:
             self.last_price = segment.open
             for level in self.prices:
                 self.sides[level] = side_of(segment.open, level)
-        path = (self.last_price, *segment.path())  # from the last price seen: a gap to the open is a move too
+        path = (  # from the last price seen: a gap to the open is a move too
+            (self.last_price, *segment.path()) if from_last else segment.path()
+        )
         flips: list[tuple[float, Literal["up", "down"], int]] = []  # level, direction, where on the path
         for k in range(1, len(path)):
             a, b = path[k - 1], path[k]

@@ -9,7 +9,12 @@ A global level goes to everyone, a chat's own to the chats that own it. A bar th
 long ago, stale data, or the first price after a gap in the data (an outage) only moves the
 book on: what it crossed is told late, once a fresh price is clear of the level, with the
 span in which it happened. Finer data already walked is not walked again by the bar: of a
-bar partly walked already, only the move from the last price to its close is new.
+bar partly walked already, only the move from the last price to its close is new, and its
+wick, what the finer prices walked in its span missed of its low and high (a dip to 89,400
+between two 30-second quotes at 90,300): walked from where they stopped short of it, so a level
+they crossed is not crossed twice. Live mode (quotes, then the bar) thus tells what replay (the
+bar alone) tells. What was walked is kept in memory: after a restart a bar whose span the last
+process walked is not searched for a wick.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ MUTE_GROUP = "level_break"
 SETTINGS: tuple[Setting[Any], ...] = ()
 BAR_GRACE = timedelta(minutes=15)  # a bar that ended longer ago than this only moves the book on
 QUOTE_GAP = BAR_GRACE  # a price first seen after a gap this long (while trading) only moves the book on
+WALKED_KEPT = 4_000  # moves remembered: more than a day of 30-second quotes
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +133,37 @@ class State:
     cover: datetime | None = None  # prices up to here were walked (a bar inside it is skipped)
     synced: str = ""  # the version of the level index the book holds
     stories: dict[str, Story] = field(default_factory=dict)  # level (as text) → its story, while it has one
+    # what this process walked lately (in memory only, not saved): to see in a bar that arrives
+    # after finer prices walked its span the wick those prices missed
+    walked: Annotated[Walked, PlainSerializer(lambda _: None), BeforeValidator(lambda _: Walked())] = field(
+        default_factory=lambda: Walked()
+    )
+
+
+@dataclass
+class Walked:
+    """The low and high of every move walked since ``since`` (when this process started walking),
+    by the time each ended; the last ``KEEP`` of them."""
+
+    since: datetime | None = None
+    moves: list[tuple[datetime, float, float]] = field(default_factory=list)
+
+    def add(self, segment: Segment) -> None:
+        if self.since is None:
+            self.since = segment.start
+        self.moves.append((segment.end, segment.low, segment.high))
+        if len(self.moves) > 2 * WALKED_KEPT:
+            del self.moves[:-WALKED_KEPT]
+
+    def range(self, start: datetime, end: datetime) -> tuple[float, float] | None:
+        """The lowest and highest price walked in (``start``, ``end``]; None if this process did
+        not walk all of that span (it started later, or the record was trimmed)."""
+        if self.since is None or start < self.since or not self.moves or self.moves[0][0] > start:
+            return None
+        inside = [(low, high) for at, low, high in self.moves if start < at <= end]
+        if not inside:
+            return None
+        return min(low for low, _ in inside), max(high for _, high in inside)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,19 +224,28 @@ def _session_open(tick: Tick) -> datetime | None:
         return None
 
 
-def _segments(inputs: Inputs, state: State, book: LevelBook, now: datetime) -> list[tuple[Segment, bool]]:
+Move = tuple[Segment, bool, bool]  # the move, whether fresh enough to alert on, whether a wick
+
+
+def _segments(inputs: Inputs, state: State, book: LevelBook, now: datetime) -> list[Move]:
     """Moves to walk, oldest first, each with whether it is fresh enough to alert on; each move
-    starts where the one before it ended."""
-    moves: list[tuple[Segment, bool]] = []
+    starts where the one before it ended, but a wick (what finer prices missed of a bar whose
+    span they walked) starts where they stopped short of it."""
+    moves: list[Move] = []
     last = book.last_price
     for bar, end in inputs.bars:
-        if state.cover is not None and end <= state.cover:  # finer data already walked this time
-            continue
-        if state.cover is not None and bar.ts < state.cover:  # partly walked: only its close is new
+        alerting = now - end <= BAR_GRACE and inputs.fresh
+        if state.cover is not None and bar.ts < state.cover:  # finer prices walked (part of) its span
+            seen = state.walked.range(bar.ts, min(end, state.cover))
+            if seen is not None and last is not None:
+                tail = (last, bar.close) if end > state.cover else (last,)  # the part still to walk
+                moves += _wicks(bar, end, (min(seen[0], *tail), max(seen[1], *tail)), last, alerting=alerting)
+            if end <= state.cover:  # all of it: nothing else is new
+                continue
             segment = Segment.between(bar.symbol, state.cover, bar.open if last is None else last, end, bar.close)
         else:
             segment = Segment(bar.symbol, bar.ts, end, bar.open, bar.high, bar.low, bar.close, bar.ts)
-        moves.append((segment, now - end <= BAR_GRACE and inputs.fresh))
+        moves.append((segment, alerting, False))
         state.cover, last = end, bar.close
     for quote in inputs.quotes:
         if not inputs.fresh or (state.cover is not None and quote.ts <= state.cover):
@@ -208,9 +254,21 @@ def _segments(inputs: Inputs, state: State, book: LevelBook, now: datetime) -> l
         # The market being closed is not a gap; prices missing while it trades are.
         gap = quote.ts - max(start, inputs.session_open or start)
         segment = Segment.between(quote.symbol, start, quote.price if last is None else last, quote.ts, quote.price)
-        moves.append((segment, gap <= QUOTE_GAP))
+        moves.append((segment, gap <= QUOTE_GAP, False))
         state.cover, last = quote.ts, quote.price
     return moves
+
+
+def _wicks(bar: Bar, end: datetime, seen: tuple[float, float], last: float, *, alerting: bool) -> list[Move]:
+    """What of ``bar`` the prices walked in its span did not reach: from their low down to the
+    bar's low and back to the last price, from their high up to the bar's high and back."""
+    low, high = seen
+    wicks: list[Move] = []
+    if bar.low < low:
+        wicks.append((Segment(bar.symbol, bar.ts, end, low, max(low, last), bar.low, last, bar.ts), alerting, True))
+    if bar.high > high:
+        wicks.append((Segment(bar.symbol, bar.ts, end, high, bar.high, min(high, last), last, bar.ts), alerting, True))
+    return wicks
 
 
 def _catch_up(book: LevelBook, synced: str, inputs: Inputs) -> None:
@@ -237,10 +295,11 @@ def evaluate(inputs: Inputs, state: State, params: str, now: datetime) -> tuple[
         state.stories = {k: v for k, v in state.stories.items() if float(k) in book.sides}
     state.book = book
     out: list[Out] = []
-    for segment, alerting in _segments(inputs, state, book, now):
+    for segment, alerting, wick in _segments(inputs, state, book, now):
+        state.walked.add(segment)
         if not book.prices:
             continue
-        crossings = book.observe(segment)
+        crossings = book.observe(segment, from_last=not wick)
         for item in _tell(inputs, state, book, segment, crossings, alerting):
             told = _out(inputs, item, crossings)
             out += [told] if told is not None else []
