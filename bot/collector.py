@@ -21,7 +21,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.domain import INTERVALS, Bar, Interval, Quote
 from bot.health import HealthRegistry
-from bot.markettime import CalendarRangeError, MarketHours, bar_close_time, next_bar_close
+from bot.markettime import NEW_YORK, CalendarRangeError, MarketHours, bar_close_time, next_bar_close
 from bot.sources.base import EarningsSource, MarketSource, SourceError
 from bot.staleness import SeriesPolicy, stale_series
 from bot.store import market
@@ -34,6 +34,7 @@ BACKFILL: dict[str, timedelta] = {"1h": timedelta(days=30), "1d": timedelta(days
 SYNC_DELAY = timedelta(minutes=1)  # let an exchange finish a bar before asking for it
 SYNC_RETRY = timedelta(minutes=5)  # after a failed bar sync (quotes keep flowing meanwhile)
 QUOTE_RETENTION = timedelta(days=7)
+REPORT_EXPLAINS = timedelta(days=4)  # a report explains a large move until then (after a weekend too)
 
 
 Stored = Callable[[datetime, list[Quote], list[Bar]], object]
@@ -87,7 +88,17 @@ class Collector:
 
     async def poll_equities(self, now: datetime) -> None:
         assert self.equities is not None
-        await self._poll(self.equities, self.equity_symbols(), now, crypto=False)
+        symbols = self.equity_symbols()
+        explain = getattr(self.equities, "explain_jumps", None)
+        if explain is not None:  # a name that just reported may gap 20 %: its market's answer, not a bad print
+            explain(self.reported_lately(symbols, now))
+        await self._poll(self.equities, symbols, now, crypto=False)
+
+    def reported_lately(self, symbols: Sequence[str], now: datetime) -> set[str]:
+        """The names with a report on the calendar in the last few days (New York dates)."""
+        today = now.astimezone(NEW_YORK).date()
+        reports = market.load_earnings(self.db, list(symbols), since=today - REPORT_EXPLAINS)
+        return {report.symbol for report in reports if report.report_date <= today}
 
     async def _poll(self, source: MarketSource, symbols: list[str], now: datetime, *, crypto: bool) -> None:
         try:

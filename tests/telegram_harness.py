@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -76,8 +77,8 @@ async def running_bot(
     task = asyncio.create_task(serve(app, stop, poll_timeout=1))
     try:
         for _ in range(500):
-            if fake.calls["getUpdates"] or fake.calls["setWebhook"] or task.done():
-                break
+            if fake.calls["getUpdates"] or (fake.calls["setWebhook"] and _listening(settings)) or task.done():
+                break  # PTB registers the webhook before its server listens: wait for both
             await asyncio.sleep(0.01)
         if task.done():
             task.result()
@@ -87,3 +88,12 @@ async def running_bot(
         stop.set()
         await asyncio.wait_for(task, 15)
         db.close()
+
+
+def _listening(settings: Settings) -> bool:
+    """Whether the bot's webhook server accepts connections yet."""
+    try:
+        with socket.create_connection((settings.webhook_listen, settings.webhook_port), timeout=0.2):
+            return True
+    except OSError:
+        return False

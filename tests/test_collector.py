@@ -129,3 +129,41 @@ async def test_bar_sync_waits_for_the_next_completed_bar(tmp_path, exchange, clo
     assert exchange.requests[BINANCE_KLINES] == 1
     assert market.last_bar_time(db, "BTC", "1h") == NOW.replace(minute=0)
     await collector.close()
+
+
+class _Equities:
+    """An equity source as the collector sees it: what it was told of recent reports, what it was asked."""
+
+    name = "yfinance"
+
+    def __init__(self) -> None:
+        self.explained: list[set[str]] = []
+
+    def explain_jumps(self, symbols) -> None:
+        self.explained.append(set(symbols))
+
+    async def fetch_quotes(self, symbols):
+        return []
+
+    async def fetch_bars(self, symbol, interval, start, end=None):
+        return []
+
+
+async def test_before_each_equity_poll_the_source_learns_which_names_just_reported(tmp_path, clock):
+    from datetime import UTC, date, datetime
+
+    from bot.domain import EarningsDate
+
+    db = open_db(tmp_path / "bot.db")
+    settings = load_settings(_env_file=None, equity_watchlist="ORCL,NVDA,QQQ")
+    equities = _Equities()
+    collector = Collector(db, settings, clock, HealthRegistry(), default_market_hours(), equities=equities)
+    market.upsert_earnings(
+        db,
+        [EarningsDate("ORCL", date(2025, 12, 10), "after_close", "yfinance"),
+         EarningsDate("NVDA", date(2025, 11, 19), "after_close", "yfinance")],
+        datetime(2025, 12, 1, tzinfo=UTC),
+    )  # fmt: skip
+    await collector.poll_equities(datetime(2025, 12, 11, 14, 35, tzinfo=UTC))  # the morning after ORCL's report
+    await collector.poll_equities(datetime(2025, 12, 16, 14, 35, tzinfo=UTC))  # days later
+    assert equities.explained == [{"ORCL"}, set()]

@@ -222,6 +222,30 @@ async def test_a_jump_past_the_limit_is_held_back_until_it_lasts_five_minutes(so
     assert any("accepting the move" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.parametrize("start_at", [utc(2025, 10, 3, 20, 5)])
+async def test_a_jump_a_report_explains_is_taken_at_once(source, fake, clock, caplog):
+    """The collector tells the source which names reported lately: their gap is the market's
+    answer, not a bad print, and goes to the rules with the first price (not five minutes on)."""
+    await source.fetch_quotes(["AMD"])
+    source.explain_jumps(["AMD"])
+    move_to(fake, clock, utc(2025, 10, 6, 13, 32))
+    [monday] = await source.fetch_quotes(["AMD"])
+    assert monday.price == pytest.approx(226.5, abs=1.5) and monday.change_24h_pct > 30
+    assert any("taken at once (a report explains it)" in r.getMessage() for r in caplog.records)
+
+
+def test_a_jump_is_explained_only_while_the_report_is_recent():
+    from bot.sources.validate import JumpGuard
+
+    guard = JumpGuard(20.0)
+    guard.seed("ORCL", 223.0)
+    guard.explain(["ORCL"])  # reported yesterday after the close
+    assert guard.accept("ORCL", 190.0) == 190.0  # -15 %: within the limit anyway
+    assert guard.accept("ORCL", 140.0) == 140.0  # -26 %: explained, taken at once
+    guard.explain([])  # days later: the next such jump is a bad print until it lasts
+    assert guard.accept("ORCL", 100.0) is None
+
+
 # -- bars ----------------------------------------------------------------------------------
 
 

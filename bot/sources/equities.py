@@ -29,7 +29,7 @@ import logging
 import re
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -184,6 +184,11 @@ class EquitySource:
         await self._run(self._probe, symbol)
         self._succeeded()
         return symbol
+
+    def explain_jumps(self, symbols: Iterable[str]) -> None:
+        """These reported lately: a price far from the last one is their market's answer, taken
+        at once (the bad-print guard would hold a real 20 % earnings gap for minutes)."""
+        self._guard.explain(symbols)
 
     async def close(self) -> None:
         """Close the HTTP session if this source made it."""

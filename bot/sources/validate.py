@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,12 @@ class JumpGuard:
         self.confirmations = confirmations
         self._last: dict[str, float] = {}
         self._rejected: dict[str, list[float]] = {}
+        self._explained: frozenset[str] = frozenset()
+
+    def explain(self, keys: Iterable[str]) -> None:
+        """A large move of these is expected (a company just reported): taken at once, not held
+        for confirmation. Replaces the previous set."""
+        self._explained = frozenset(keys)
 
     def seed(self, key: str, price: float) -> None:
         """Remember a known good price (e.g. the last stored close after a restart)."""
@@ -68,7 +75,10 @@ class JumpGuard:
             log.warning("%s: rejected %s price %r (not a positive number)", source or "source", key, value)
             return None
         last = self._last.get(key)
-        if last is not None and abs(price / last - 1) > self.max_jump:
+        if last is not None and abs(price / last - 1) > self.max_jump and key in self._explained:
+            log.info("%s: %s at %s, %.1f%% from %s: taken at once (a report explains it)",
+                     source or "source", key, price, (price / last - 1) * 100, last)  # fmt: skip
+        elif last is not None and abs(price / last - 1) > self.max_jump:
             rejected = self._rejected.setdefault(key, [])
             rejected.append(price)
             del rejected[: -self.confirmations]
