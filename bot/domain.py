@@ -137,6 +137,12 @@ class AlertBase:
         return 0
 
     @property
+    def follows(self) -> tuple[AlertKind, str] | None:
+        """(kind, period) of the earlier alert about the same symbol this one follows up: its
+        message answers that one's (Telegram's reply), so a chat reads one story, not two."""
+        return None
+
+    @property
     def thread(self) -> str | None:
         """Alerts of one thread (a chop around a level) update one message in place; None: a message of its own."""
         return None

@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from dataclasses import fields
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -655,3 +657,33 @@ def test_queue_keeps_the_order_given_and_never_queues_an_alert_twice_for_a_chat(
         ).fetchone()[0]
         == 0
     )
+
+
+async def test_a_follow_up_is_sent_as_a_reply_to_the_alert_it_follows_in_each_chat_that_got_it(fake, tmp_path):
+    """NVDA, 20 Nov 2025: the report's shock at the open, then the reversal through the previous
+    close: the reversal answers the shock's message (Telegram's reply) where the chat has it."""
+    from bot.rules.earnings_reversal import EarningsReversal
+    from tests.test_render import orcl_shock
+
+    shock = orcl_shock(symbol="NVDA", session=date(2025, 11, 20), report_date=date(2025, 11, 19))
+    from bot.rules.session_news import SessionNews
+
+    shared = {f.name: getattr(shock, f.name) for f in fields(SessionNews)}
+    reversal = EarningsReversal(**{**shared, "move_pct": -3.15})
+    settings = bot_settings(fake, tmp_path)
+    async with running_bot(settings, fake) as bot:
+        add_chats(bot.db, [1, 2, 3])
+        with bot.db.atomic():
+            shock_id = outbox.record_alert(bot.db, shock, datetime.now(UTC))
+            outbox.queue(bot.db, [outbox.Message(chat, (shock_id,)) for chat in (1, 2)])  # chat 3 joined later
+        await drained(bot)
+        with bot.db.atomic():
+            reversal_id = outbox.record_alert(bot.db, reversal, datetime.now(UTC))
+            outbox.queue(bot.db, [outbox.Message(chat, (reversal_id,)) for chat in (1, 2, 3)])
+        await drained(bot)
+    for chat in (1, 2):
+        first, follow_up = fake.messages_to(chat)
+        assert "reply_parameters" not in first.params
+        assert json.loads(follow_up.params["reply_parameters"])["message_id"] == first.message_id
+    [alone] = fake.messages_to(3)
+    assert "reply_parameters" not in alone.params  # nothing to answer: a message of its own

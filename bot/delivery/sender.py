@@ -52,7 +52,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
-from telegram import Bot, Message
+from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
@@ -90,6 +90,7 @@ class Part:
     text: str | None
     photo: Photo | None = None
     edit: int | None = None  # the id of the message this part replaces in place
+    reply_to: int | None = None  # the id of the message this one answers (a follow-up's first part)
 
 
 @dataclass(slots=True)
@@ -284,7 +285,7 @@ class Sender:
             text += "\n" + delayed_note(item.unreachable_since, now, item.language, item.timezone)
         if item.edit_message_id is not None:  # an update of a thread's message, in place
             return [Part(caption(text, MESSAGE_LIMIT), edit=item.edit_message_id)]
-        texts = [Part(t) for t in split_message(text)]
+        texts = [Part(t, reply_to=item.reply_to if i == 0 else None) for i, t in enumerate(split_message(text))]
         photo = None
         if self.photos is not None and item.charts:
             for alert_id, alert in zip(item.alert_ids, alerts, strict=True):
@@ -293,12 +294,14 @@ class Sender:
         if photo is None:
             return texts
         if caption(text) == text:
-            return [Part(text, photo)]
+            return [Part(text, photo, reply_to=item.reply_to)]
         return [*texts, Part(None, photo)]
 
     async def _send(self, chat_id: int, part: Part, wire: Broadcast) -> Message | None:
         extra: dict[str, Any] = {"rate_limit_args": wire} if self._limited else {}
         new: dict[str, Any] = {"allow_paid_broadcast": True} if self.paid else {}  # edits are not broadcasts
+        if part.reply_to is not None:  # a follow-up: under the message it follows (sent anyway if that is gone)
+            new["reply_parameters"] = ReplyParameters(part.reply_to, allow_sending_without_reply=True)
         if not self._limited:
             wire.on_wire = True  # nothing queues in front of Telegram: the whole call is on the wire
         try:

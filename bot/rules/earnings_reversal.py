@@ -41,6 +41,10 @@ class EarningsReversal(SessionNews):
     timing: str | None = None
     complete: bool = True  # the session had closed
 
+    @property
+    def follows(self) -> tuple[AlertKind, str] | None:
+        return "earnings_shock", self.session.isoformat()  # the shock of the same report session
+
 
 KINDS = (EarningsReversal,)
 NAME = "earnings_reversal"

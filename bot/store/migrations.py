@@ -434,3 +434,10 @@ def m014_managed_channels(db: Database) -> None:
     """In a private chat, the channel its settings commands act on (chosen with /channel by an
     admin of the channel); NULL: the chat itself."""
     db.execute("ALTER TABLE chats ADD COLUMN managing INTEGER REFERENCES chats(id) ON DELETE SET NULL")
+
+
+@MIGRATIONS()
+def m015_alert_follow_ups(db: Database) -> None:
+    """The earlier alert an alert follows up (an earnings reversal, the shock of the same report):
+    its message is sent as a reply to that one's, in each chat that got it."""
+    db.execute("ALTER TABLE alerts ADD COLUMN follows INTEGER REFERENCES alerts(id) ON DELETE SET NULL")

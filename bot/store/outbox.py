@@ -46,6 +46,16 @@ def record_alert(db: Database, alert: Alert, now: datetime) -> int | None:
     )  # fmt: skip
     if cursor.rowcount == 0:
         return None
+    if alert.follows is not None:  # the latest such alert about the symbol: this one answers it
+        kind, period = alert.follows
+        db.execute(
+            """
+            UPDATE alerts SET follows = (SELECT id FROM alerts WHERE kind = ? AND symbol = ? AND period = ?
+                                         ORDER BY id DESC LIMIT 1)
+            WHERE id = ?
+            """,
+            [kind, key.symbol, period, cursor.lastrowid],
+        )
     return cursor.lastrowid
 
 
@@ -243,6 +253,7 @@ class Pending:
     unreachable_since: datetime | None = None  # when Telegram first could not be reached for it
     summary: bool = False  # a list of alerts that expired before they could be sent one by one
     decided_at: datetime | None = None  # when its first alert was decided
+    reply_to: int | None = None  # the chat's message of the alert its first alert follows up (a reply to it)
 
     @property
     def alert_id(self) -> int:
@@ -255,7 +266,11 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
     rows = db.execute(
         """
         SELECT d.id, d.chat_id, d.attempts, c.language, c.timezone, d.parts_sent,
-               COALESCE(v.value, 'true') != 'false', e.message_id, d.unreachable_since, d.summary
+               COALESCE(v.value, 'true') != 'false', e.message_id, d.unreachable_since, d.summary,
+               (SELECT f.message_id FROM delivery_alerts x JOIN alerts a ON a.id = x.alert_id
+                  JOIN delivery_alerts y ON y.alert_id = a.follows AND y.chat_id = d.chat_id
+                  JOIN deliveries f ON f.id = y.delivery_id
+                WHERE x.delivery_id = d.id AND x.position = 0 AND f.message_id IS NOT NULL LIMIT 1)
         FROM deliveries d JOIN chats c ON c.id = d.chat_id
         LEFT JOIN chat_values v ON v.chat_id = d.chat_id AND v.name = 'charts'
         LEFT JOIN deliveries e ON e.id = d.edit_of
@@ -288,7 +303,19 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
             if decided and (delivery_id not in first or decided < first[delivery_id]):
                 first[delivery_id] = decided
     pending = []
-    for delivery_id, chat_id, attempts, language, tz, parts_sent, charts, edit_id, unreachable, summary in picked:
+    for (
+        delivery_id,
+        chat_id,
+        attempts,
+        language,
+        tz,
+        parts_sent,
+        charts,
+        edit_id,
+        unreachable,
+        summary,
+        reply,
+    ) in picked:
         rows_of = alerts.get(delivery_id, [])
         kinds = tuple((kind, payload) for _, kind, payload in rows_of)
         ids = tuple(alert_id for alert_id, _, _ in rows_of)
@@ -296,7 +323,7 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
         pending.append(
             Pending(
                 delivery_id, chat_id, attempts, kinds, language, tz, parts_sent, bool(charts), edit_id, ids, since,
-                bool(summary), _instant(first.get(delivery_id)),
+                bool(summary), _instant(first.get(delivery_id)), reply,
             )
         )  # fmt: skip
     return pending
