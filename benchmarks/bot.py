@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks import quiet
 from benchmarks.delivery import SlowTelegram
 from bot.config import load_settings
 from bot.delivery.schedule import Limits
@@ -204,12 +205,10 @@ def run(
     chats: int = 100_000, seconds: float = 30.0, latency: float = 0.05, replay_from: str = "2025-01-01"
 ) -> dict[str, Any]:
     """``replay_from``: where ``replay_year_s``'s replay starts (a quick run replays December only)."""
-    logging.getLogger("bot").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("aiohttp").setLevel(logging.CRITICAL)  # a request cut off when the process stops
-    drain = asyncio.run(_during_drain(chats, seconds, latency))
-    group = asyncio.run(_group_throttled(seconds, latency))
-    startup = asyncio.run(_startup(chats, seconds, latency))
+    with quiet(bot=logging.WARNING, httpx=logging.WARNING, aiohttp=logging.CRITICAL):  # aiohttp: cut-off requests
+        drain = asyncio.run(_during_drain(chats, seconds, latency))
+        group = asyncio.run(_group_throttled(seconds, latency))
+        startup = asyncio.run(_startup(chats, seconds, latency))
     k = f"{chats // 1000}k"
     return {
         "reply_p99_ms_during_drain": round(p99_ms(drain["latencies"])),

@@ -29,6 +29,7 @@ from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, BaseRateLimiter, Defaults
 
+from benchmarks import quiet
 from bot.charts import correlation_chart
 from bot.clock import SystemClock
 from bot.delivery.limiter import SmoothRateLimiter
@@ -160,8 +161,8 @@ def run(
     chart_chats: int | None = None,
 ) -> dict:
     """Run the four broadcasts; returns their measurements and the latency used."""
-    logging.getLogger("bot.delivery").setLevel(logging.ERROR)
-    runs = asyncio.run(_all(chats, baseline_chats, sequential_chats, latency, chart_chats or chats))
+    with quiet(bot_delivery=logging.ERROR):
+        runs = asyncio.run(_all(chats, baseline_chats, sequential_chats, latency, chart_chats or chats))
     return {"latency": latency, **runs}
 
 

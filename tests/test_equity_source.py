@@ -226,6 +226,7 @@ async def test_a_jump_past_the_limit_is_held_back_until_it_lasts_five_minutes(so
 async def test_a_jump_a_report_explains_is_taken_at_once(source, fake, clock, caplog):
     """The collector tells the source which names reported lately: their gap is the market's
     answer, not a bad print, and goes to the rules with the first price (not five minutes on)."""
+    caplog.set_level(logging.INFO, logger="bot.sources")
     await source.fetch_quotes(["AMD"])
     source.explain_jumps(["AMD"])
     move_to(fake, clock, utc(2025, 10, 6, 13, 32))
