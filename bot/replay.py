@@ -151,13 +151,14 @@ class ReplayPipeline:
 
 @dataclass(frozen=True, slots=True)
 class ReplayMessage:
-    """One message the replay chat received: its number, its alerts, and (an in-place edit) the
-    number of the message it updates."""
+    """One message the replay chat received: its number, its alerts, (an in-place edit) the
+    number of the message it updates, and (a follow-up) the number of the message it answers."""
 
     number: int
     at: datetime
     alerts: tuple[Alert, ...]
     edit_of: int | None = None
+    reply_to: int | None = None
 
 
 async def replay_messages(
@@ -192,7 +193,7 @@ async def replay_messages(
                 # the message's "Telegram id" is its number, so an edit of it names it
                 outbox.mark_sent(db, due[0].delivery_id, 1, number, at)
                 alerts = tuple(decode_alert(kind, payload) for kind, payload in due[0].alerts)
-                yield ReplayMessage(number, at, alerts, due[0].edit_message_id)
+                yield ReplayMessage(number, at, alerts, due[0].edit_message_id, due[0].reply_to)
     finally:
         if bar is not None:
             bar.close()

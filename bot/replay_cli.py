@@ -6,7 +6,8 @@
 
 Text output shows each message as the chat reads it (an in-place edit is marked as one);
 ``--json`` gives one object per alert with the number of the message it went out in
-(``message``) and, for an edit, the number of the message it updates (``edit_of``).
+(``message``) and, for an edit, the number of the message it updates (``edit_of``); for a
+follow-up, the number of the message it answers (``reply_to``).
 """
 
 from __future__ import annotations
@@ -96,11 +97,15 @@ def _print(message: ReplayMessage, args: argparse.Namespace, out: TextIO) -> Non
             record = alert.to_record() | {"message": message.number}
             if message.edit_of is not None:
                 record["edit_of"] = message.edit_of
+            if message.reply_to is not None:
+                record["reply_to"] = message.reply_to
             print(json.dumps(record, ensure_ascii=False), file=out, flush=True)
         return
     text = html_to_plain(render_message(message.alerts, args.lang, args.tz))
     if message.edit_of is not None:
         text = f"[edits message #{message.edit_of}]\n{text}"
+    elif message.reply_to is not None:
+        text = f"[replies to message #{message.reply_to}]\n{text}"
     print(f"#{message.number} {text}\n", file=out, flush=True)
 
 

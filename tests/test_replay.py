@@ -155,3 +155,20 @@ def test_set_refuses_what_set_would(value, error, capsys):
     with pytest.raises(SystemExit) as exit_:
         run_cli("--set", value)
     assert exit_.value.code == 2 and error in capsys.readouterr().err
+
+
+def test_a_follow_up_is_printed_as_the_reply_it_is_in_the_chat():
+    """A follow-up sent later than the alert it follows (live, the reversal at the close after the
+    shock at the open) is a reply in the chat; the replay's text and JSON say so."""
+    import argparse
+    from datetime import UTC, datetime
+
+    from bot.replay import ReplayMessage
+    from tests.test_render import orcl_shock
+
+    message = ReplayMessage(7, datetime(2025, 12, 11, 21, tzinfo=UTC), (orcl_shock(),), reply_to=3)
+    text, lines = io.StringIO(), io.StringIO()
+    replay_cli._print(message, argparse.Namespace(json=False, lang="en", tz="UTC"), text)
+    replay_cli._print(message, argparse.Namespace(json=True, lang="en", tz="UTC"), lines)
+    assert text.getvalue().startswith("#7 [replies to message #3]\n⚡ ORCL")
+    assert json.loads(lines.getvalue())["reply_to"] == 3
