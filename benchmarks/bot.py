@@ -27,9 +27,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from sqlite_utils import Database
 
 from benchmarks import quiet
 from benchmarks.delivery import SlowTelegram
@@ -84,10 +88,21 @@ async def ask(fake: SlowTelegram, seconds: float) -> list[float]:
     return latencies
 
 
-async def _during_drain(chats: int, seconds: float, latency: float) -> dict[str, Any]:
+@asynccontextmanager
+async def _fake_telegram(latency: float) -> AsyncIterator[SlowTelegram]:
     fake = SlowTelegram()
     fake.latency = latency
     await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
+
+
+@asynccontextmanager
+async def _bot_on(fake: SlowTelegram, prepare: Callable[[Database], object]) -> AsyncIterator[Database]:
+    """The bot at Telegram's real limits on a new database that ``prepare`` filled (its fan-out
+    and sender started), for the time of the block."""
     with tempfile.TemporaryDirectory() as folder:
         settings = load_settings(
             _env_file=None,
@@ -96,14 +111,21 @@ async def _during_drain(chats: int, seconds: float, latency: float) -> dict[str,
             database_path=Path(folder) / "b.db",
         )
         db = open_db(settings.database_path)
-        subscribe(db, range(1, chats + 1))
-        decide_for(db, list(range(1, chats + 1)))
+        prepare(db)
         parts = bot_parts(settings, db, engine=Engine(db, settings, default_market_hours()))
         async with running_bot(settings, fake, db, parts=parts, limits=Limits()):
             await asyncio.sleep(1)  # the fan-out under way, the sender started
-            latencies = await ask(fake, seconds)
-            queued = db.execute("SELECT count(*) FROM deliveries").fetchone()[0]
-    await fake.stop()
+            yield db
+
+
+async def _during_drain(chats: int, seconds: float, latency: float) -> dict[str, Any]:
+    def everyone(db: Database) -> None:
+        subscribe(db, range(1, chats + 1))
+        decide_for(db, list(range(1, chats + 1)))
+
+    async with _fake_telegram(latency) as fake, _bot_on(fake, everyone) as db:
+        latencies = await ask(fake, seconds)
+        queued = db.execute("SELECT count(*) FROM deliveries").fetchone()[0]
     alerts = [m for m in fake.sent if m.chat_id <= chats]
     span = max(m.at for m in alerts) - min(m.at for m in alerts) if len(alerts) > 1 else 0.0
     return {"latencies": latencies, "alerts_sent": len(alerts), "alert_rate": len(alerts) / span if span else 0.0,
@@ -111,33 +133,24 @@ async def _during_drain(chats: int, seconds: float, latency: float) -> dict[str,
 
 
 async def _group_throttled(seconds: float, latency: float) -> dict[str, Any]:
-    fake = SlowTelegram()
-    fake.latency = latency
-    await fake.start()
     group = -1_000_000_123
-    with tempfile.TemporaryDirectory() as folder:
-        settings = load_settings(
-            _env_file=None,
-            telegram_bot_token=TOKEN,
-            telegram_api_base_url=fake.url,
-            database_path=Path(folder) / "b.db",
-        )
-        db = open_db(settings.database_path)
+
+    def busy_group(db: Database) -> None:
         subscribe(db, range(group, group + 1), "supergroup")
         for minute in range(60):  # 60 messages: three minutes' worth at 20 a minute
             decide_for(db, [group], minute)
-        parts = bot_parts(settings, db, engine=Engine(db, settings, default_market_hours()))
-        async with running_bot(settings, fake, db, parts=parts, limits=Limits()):
-            await asyncio.sleep(1)
-            latencies = await ask(fake, seconds)
-    await fake.stop()
+
+    async with _fake_telegram(latency) as fake, _bot_on(fake, busy_group):
+        latencies = await ask(fake, seconds)
     return {"latencies": latencies, "group_sent": len(fake.messages_to(group))}
 
 
 async def _startup(chats: int, seconds: float, latency: float) -> dict[str, Any]:
-    fake = SlowTelegram()
-    fake.latency = latency
-    await fake.start()
+    async with _fake_telegram(latency) as fake:
+        return await _run_process(fake, chats, seconds)
+
+
+async def _run_process(fake: SlowTelegram, chats: int, seconds: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         db = open_db(Path(folder) / "bot-replay.db")  # what `run --replay` opens beside bot.db
         subscribe(db, range(1, chats + 1))
@@ -164,7 +177,6 @@ async def _startup(chats: int, seconds: float, latency: float) -> dict[str, Any]
         finally:
             process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(process.wait(), 60)
-    await fake.stop()
     alerts = sum(1 for m in fake.sent if m.chat_id <= chats)
     return {"startup_s": started, "rss_mb": peak / 1024, "alerts_sent": alerts}
 

@@ -91,7 +91,7 @@ def test_the_chats_still_waiting_count_as_told_and_nobody_is_queued_twice(tmp_pa
         queued = outbox.chats_queued(db, d.alert_id)
         waiting = fanout.chats_waiting_for(db, d.alert_id)
         assert sorted(queued + waiting) == list(d.chat_ids) and not set(queued) & set(waiting)
-        assert eng.waiting() == len(waiting)
+        assert fanout.waiting(db) == len(waiting)
         if not waiting:
             break
         assert fanout.expand(db, 5) > 0

@@ -85,10 +85,7 @@ class Engine:
         self.bars = BarCache(db)
         self.audience = AudienceCache(db, settings)
         self.states: dict[RuleKey, Any] = {}
-        self.reload()
-
-    def reload(self) -> None:
-        """Read every level again (call after a chat changed its levels)."""
+        # every level once; after this, /alert add and del change the index one level at a time
         self.levels.load(self.global_levels, chat_levels(self.db))
         _keep()
 
@@ -179,10 +176,6 @@ class Engine:
     def _queued(self) -> None:
         if self.on_queued is not None:
             self.on_queued()
-
-    def waiting(self) -> int:
-        """Chats whose messages are decided but not queued yet (a large audience, mid-way)."""
-        return fanout.waiting(self.db)
 
     async def decide(self, now: datetime, quotes: Sequence[Quote] = (), bars: Sequence[Bar] = ()) -> list[Decided]:
         """:meth:`process`, then :meth:`fan_out`: what a poll does with what it stored."""

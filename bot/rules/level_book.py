@@ -225,3 +225,32 @@ class LevelBookState:
     symbol: str
     last_price: float | None = None
     sides: dict[str, Side] = field(default_factory=dict)
+
+
+WALKED_KEPT = 4_000  # moves remembered: more than a day of 30-second quotes
+
+
+@dataclass
+class Walked:
+    """The low and high of every move walked since ``since`` (when this process started walking),
+    by the time each ended; the last ``KEEP`` of them."""
+
+    since: datetime | None = None
+    moves: list[tuple[datetime, float, float]] = field(default_factory=list)
+
+    def add(self, segment: Segment) -> None:
+        if self.since is None:
+            self.since = segment.start
+        self.moves.append((segment.end, segment.low, segment.high))
+        if len(self.moves) > 2 * WALKED_KEPT:
+            del self.moves[:-WALKED_KEPT]
+
+    def range(self, start: datetime, end: datetime) -> tuple[float, float] | None:
+        """The lowest and highest price walked in (``start``, ``end``]; None if this process did
+        not walk all of that span (it started later, or the record was trimmed)."""
+        if self.since is None or start < self.since or not self.moves or self.moves[0][0] > start:
+            return None
+        inside = [(low, high) for at, low, high in self.moves if start < at <= end]
+        if not inside:
+            return None
+        return min(low for low, _ in inside), max(high for _, high in inside)

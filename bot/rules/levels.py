@@ -32,7 +32,7 @@ from bot.formatting import fmt_clock, fmt_clock_span, fmt_date, fmt_pct, fmt_pri
 from bot.i18n import t, tn
 from bot.markettime import CalendarRangeError
 from bot.rules.contract import MarketView, Out, Setting, Tick
-from bot.rules.level_book import Crossing, LevelBook, Segment, Side
+from bot.rules.level_book import Crossing, LevelBook, Segment, Side, Walked
 from bot.rules.level_index import audience
 from bot.rules.level_story import Break, ChopNews, Story, Told, side_before, step
 
@@ -41,7 +41,6 @@ MUTE_GROUP = "level_break"
 SETTINGS: tuple[Setting[Any], ...] = ()
 BAR_GRACE = timedelta(minutes=15)  # a bar that ended longer ago than this only moves the book on
 QUOTE_GAP = BAR_GRACE  # a price first seen after a gap this long (while trading) only moves the book on
-WALKED_KEPT = 4_000  # moves remembered: more than a day of 30-second quotes
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,32 +137,6 @@ class State:
     walked: Annotated[Walked, PlainSerializer(lambda _: None), BeforeValidator(lambda _: Walked())] = field(
         default_factory=lambda: Walked()
     )
-
-
-@dataclass
-class Walked:
-    """The low and high of every move walked since ``since`` (when this process started walking),
-    by the time each ended; the last ``KEEP`` of them."""
-
-    since: datetime | None = None
-    moves: list[tuple[datetime, float, float]] = field(default_factory=list)
-
-    def add(self, segment: Segment) -> None:
-        if self.since is None:
-            self.since = segment.start
-        self.moves.append((segment.end, segment.low, segment.high))
-        if len(self.moves) > 2 * WALKED_KEPT:
-            del self.moves[:-WALKED_KEPT]
-
-    def range(self, start: datetime, end: datetime) -> tuple[float, float] | None:
-        """The lowest and highest price walked in (``start``, ``end``]; None if this process did
-        not walk all of that span (it started later, or the record was trimmed)."""
-        if self.since is None or start < self.since or not self.moves or self.moves[0][0] > start:
-            return None
-        inside = [(low, high) for at, low, high in self.moves if start < at <= end]
-        if not inside:
-            return None
-        return min(low for low, _ in inside), max(high for _, high in inside)
 
 
 @dataclass(frozen=True, slots=True)

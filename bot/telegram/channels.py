@@ -32,7 +32,7 @@ from telegram.ext import MessageHandler, filters
 from bot.i18n import Html, t
 from bot.store import chats
 from bot.telegram.context import BotContext, Deps
-from bot.telegram.kit import Command, chat_language, known, message_of, parsed, remember, reply
+from bot.telegram.kit import Command, known, message_of, parsed, remember, reply
 from bot.values import BadArgument, joined
 
 log = logging.getLogger(__name__)
@@ -125,12 +125,11 @@ def parse_request(words: list[str]) -> str | None:
 async def channel_command(update: Update, context: BotContext, name: str | None) -> None:
     """Choose the channel this private chat's settings commands act on, or go back to the chat."""
     d = context.deps
-    chat = update.effective_chat
-    lang = chat_language(d, update)
-    if chat is None or chat.type != ChatType.PRIVATE:
+    here = known(d, update)
+    lang = here.language
+    if here.type != ChatType.PRIVATE:
         await reply(update, t(lang, "channel.private_only"))
         return
-    here = known(d, update)
     if name is None:
         await _show(update, d, here)
     elif name.lower() in ("off", "none", "me", "关闭"):

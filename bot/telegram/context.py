@@ -40,7 +40,7 @@ class Deps:
     health: HealthRegistry
     started_at: datetime
     admins: AdminCache
-    engine: Engine | None = None  # None: no market data (its level index is reloaded on /alert changes)
+    engine: Engine | None = None  # None: no market data (/alert changes its level index one level at a time)
     symbols: SymbolCheck | None = None  # whether a ticker exists (/watch add)
     commands: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # (name, help key) for /help
     metrics: Metrics = field(default_factory=Metrics)

@@ -131,42 +131,32 @@ class FakeTelegram:
     def user_sends(self, text: str, user: FakeUser, chat: FakeChat | None = None, **extra: Any) -> int:
         """Queue a message from ``user`` in ``chat`` (default: their private chat)."""
         chat = chat or user.private_chat
-        message: dict[str, Any] = {
-            "message_id": next(self._message_ids),
-            "date": int(time.time()),
-            "chat": chat.to_api(),
-            "from": user.to_api(),
-            "text": text,
-            **extra,
-        }
-        if text.startswith("/"):
-            length = len(text.split()[0]) if text.split() else 1
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
-        return self._push({"message": message})
+        return self._push({"message": self._new_message(chat, text, **{"from": user.to_api()}, **extra)})
 
     def user_shares_chat(self, user: FakeUser, chat: FakeChat, request_id: int = 1) -> int:
         """``user`` picked ``chat`` with a chat-picker button (``request_chat``) in their private chat."""
-        message: dict[str, Any] = {
-            "message_id": next(self._message_ids),
-            "date": int(time.time()),
-            "chat": user.private_chat.to_api(),
-            "from": user.to_api(),
-            "chat_shared": {"request_id": request_id, "chat_id": chat.id, "title": chat.title},
-        }
-        return self._push({"message": message})
+        shared = {"request_id": request_id, "chat_id": chat.id, "title": chat.title}
+        return self._push(
+            {"message": self._new_message(user.private_chat, None, chat_shared=shared, **{"from": user.to_api()})}
+        )
 
     def channel_post(self, text: str, chat: FakeChat) -> int:
         """A post in channel ``chat`` (only its admins can post; Telegram names no user)."""
-        post: dict[str, Any] = {
+        return self._push({"channel_post": self._new_message(chat, text, sender_chat=chat.to_api())})
+
+    def _new_message(self, chat: FakeChat, text: str | None, **fields: Any) -> dict[str, Any]:
+        """A Bot API Message in ``chat``: ``text`` (a command marked as one) and the other ``fields``."""
+        message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": chat.to_api(),
-            "sender_chat": chat.to_api(),
-            "text": text,
         }
-        if text.startswith("/"):
-            post["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        return self._push({"channel_post": post})
+        if text is not None:
+            message["text"] = text
+            if text.startswith("/"):
+                length = len(text.split()[0]) if text.split() else 1
+                message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return message | fields
 
     def press_button(self, data: str, user: FakeUser, message: Sent) -> int:
         chat = {"id": message.chat_id, "type": "private" if message.chat_id > 0 else "supergroup"}
