@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m benchmarks [levels] [delivery] [engine] [bot] [--quick] [--latency-ms MS]``.
+"""Run the benchmarks: ``python -m benchmarks [levels] [delivery] [engine] [bot] [stream] [--quick] [--latency-ms MS]``.
 
 Prints a table per benchmark and writes what was measured to ``benchmarks/results.json`` (keys
 of the benchmarks not run this time are kept from the last run).
@@ -16,7 +16,7 @@ from typing import Any
 
 from benchmarks import levels
 
-BENCHMARKS = ("levels", "delivery", "engine", "bot")
+BENCHMARKS = ("levels", "delivery", "engine", "bot", "stream")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
@@ -74,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
 
         result = bot.run(chats=2_000, seconds=3, replay_from="2025-12-01") if args.quick else bot.run()
         print(bot.report(result), flush=True)
+        results |= {k: v for k, v in result.items() if not k.startswith("_")}
+    if "stream" in which:
+        from benchmarks import stream
+
+        result = stream.run(chats=200, crossings=5, polled=1) if args.quick else stream.run()
+        print(stream.report(result), flush=True)
         results |= {k: v for k, v in result.items() if not k.startswith("_")}
     write_results(results, quick=args.quick, path=args.results)
     return 1 if failed else 0

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlite_utils import Database
 
@@ -37,6 +38,11 @@ QUOTE_RETENTION = timedelta(days=7)
 REPORT_EXPLAINS = timedelta(days=4)  # a report explains a large move until then (after a weekend too)
 
 
+class Streaming(Protocol):
+    def live(self, now: datetime) -> bool:
+        """Whether streamed prices arrive now (so polling them would only repeat them)."""
+
+
 Stored = Callable[[datetime, list[Quote], list[Bar]], object]
 """Called with what a poll stored (store → engine): the time, the new quotes, the new complete
 bars. If it returns an awaitable (the engine queueing a large audience), the poll awaits it."""
@@ -53,6 +59,7 @@ class Collector:
     equities: MarketSource | None = None
     earnings: EarningsSource | None = None
     on_stored: Stored | None = None  # the engine decides alerts from what each poll stored
+    stream: Streaming | None = None  # streamed crypto prices: the poll fetches them only while it is down
     sync_delay: timedelta = SYNC_DELAY  # recorded data is final at once: replay syncs with 0
     _next_sync: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
     _stale_checked: datetime | None = None
@@ -84,7 +91,17 @@ class Collector:
     # -- jobs --------------------------------------------------------------------------
     async def poll_crypto(self, now: datetime) -> None:
         assert self.crypto is not None
+        if self.stream is not None and self.stream.live(now):  # prices stream in: only the bars are due
+            bars = await self._sync_bars(self.crypto, self.crypto_symbols(), now, crypto=True)
+            await self._stored([], bars)
+            return
         await self._poll(self.crypto, self.crypto_symbols(), now, crypto=True)
+
+    async def take_streamed(self, quotes: list[Quote]) -> None:
+        """What a stream message brings is stored and decided on at once, as a poll's quotes are."""
+        market.insert_quotes(self.db, quotes)
+        self.refresh_staleness(self.clock.now())
+        await self._stored(quotes, [])
 
     async def poll_equities(self, now: datetime) -> None:
         assert self.equities is not None
@@ -107,6 +124,9 @@ class Collector:
             bars = await self._sync_bars(source, symbols, now, crypto=crypto)
         finally:
             self.refresh_staleness(self.clock.now())
+        await self._stored(quotes, bars)
+
+    async def _stored(self, quotes: list[Quote], bars: list[Bar]) -> None:
         if self.on_stored is not None and inspect.isawaitable(result := self.on_stored(self.clock.now(), quotes, bars)):
             await result
 

@@ -95,8 +95,11 @@ class Settings(BaseSettings):
     crypto_exchanges: CommaList = DEFAULT_EXCHANGES
     crypto_symbols: CommaList = ("BTC",)
     crypto_poll_seconds: float = Field(30.0, ge=5, le=3600)
-    # Per exchange: ccxt options (a proxy, another hostname, ...) and "api_url", a server that
-    # takes the place of the exchange's API host (a mirror; the tests' fake exchange).
+    crypto_stream: bool = True  # websocket prices where the exchange streams; the poll covers its outages
+    crypto_stream_silent_seconds: float = Field(20.0, ge=2, le=600)  # no message this long: down
+    # Per exchange: ccxt options (a proxy, another hostname, ...), "api_url", a server that
+    # takes the place of the exchange's API host, and "ws_url", of its stream host (a mirror;
+    # the tests' fake exchange).
     crypto_exchange_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     # Equities (yfinance)
@@ -156,6 +159,9 @@ class Settings(BaseSettings):
             url = chosen.get("api_url")
             if url is not None and not (isinstance(url, str) and re.match(r"https?://[^/\s]+", url)):
                 raise ValueError(f"{name}: api_url must be an http(s) URL, e.g. https://api.binance.us")
+            url = chosen.get("ws_url")
+            if url is not None and not (isinstance(url, str) and re.match(r"wss?://[^/\s]+", url)):
+                raise ValueError(f"{name}: ws_url must be a ws(s) URL, e.g. wss://stream.binance.us:9443")
         return options
 
     @model_validator(mode="after")

@@ -24,8 +24,21 @@ class SourceHealth:
 
 
 @dataclass(slots=True)
+class StreamHealth:
+    """One exchange's websocket stream: ``streaming`` (messages arrive), ``connecting`` or ``down``
+    (its prices are polled meanwhile)."""
+
+    name: str
+    state: str = "connecting"
+    last_message: datetime | None = None
+    error: str | None = None
+    down_since: datetime | None = None
+
+
+@dataclass(slots=True)
 class HealthRegistry:
     sources: dict[str, SourceHealth] = field(default_factory=dict)
+    streams: dict[str, StreamHealth] = field(default_factory=dict)
     # Series that must not feed an alert now, with their last good update (None: never).
     stale: dict[str, datetime | None] = field(default_factory=dict)
     # Whether the market data collectors run at all (False until they are started).
@@ -50,6 +63,11 @@ class HealthRegistry:
         health.last_error_at = when
         if health.failing_since is None:
             health.failing_since = when
+
+    def stream(self, name: str) -> StreamHealth:
+        if name not in self.streams:
+            self.streams[name] = StreamHealth(name)
+        return self.streams[name]
 
     def set_stale(self, stale: dict[str, datetime | None]) -> None:
         self.stale = dict(stale)

@@ -8,8 +8,9 @@ them all at every moment a recorded bar closes, on a simulated clock.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -21,6 +22,11 @@ from bot.polling import Poller
 BACKFILL_TICK = 30.0
 EARNINGS_TICK = 300.0
 STALENESS_TICK = 15.0
+
+
+class Stream(Protocol):
+    async def run(self) -> None:
+        """Take streamed prices until cancelled."""
 
 
 class Runner(Protocol):
@@ -35,10 +41,13 @@ class Runner(Protocol):
 
 @dataclass
 class MarketJobs:
-    """The collector's jobs, each with the seconds between its ticks when run live."""
+    """The collector's jobs, each with the seconds between its ticks when run live, and the
+    streams that run beside them (live only)."""
 
     collector: Collector
     pollers: list[tuple[Poller, float]]
+    streams: list[Stream] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def by_name(self, name: str) -> Poller:
         return next(p for p, _ in self.pollers if p.name == name)
@@ -53,8 +62,12 @@ class MarketJobs:
         self.collector.health.collecting = True
         for index, (poller, every) in enumerate(self.pollers):
             job_queue.run_repeating(_tick(poller), every, first=0.1 + index * 0.5, name=poller.name)
+        self._tasks = [asyncio.get_running_loop().create_task(s.run(), name="stream") for s in self.streams]
 
     async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.collector.close()
 
 

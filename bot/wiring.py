@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
@@ -40,7 +41,11 @@ from bot.sources.base import EarningsSource, MarketSource, SymbolCheck
 from bot.sources.replay import ReplaySource
 from bot.sources.replay_checks import check_replay_data
 from bot.sources.replay_data import load_replay_data
+from bot.sources.validate import JumpGuard
 from bot.store import market, open_db
+
+if TYPE_CHECKING:
+    from bot.sources.crypto_stream import CryptoStream
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +131,29 @@ def live_parts(settings: Settings) -> Parts:
         proxy=settings.yahoo_proxy,
     )
     engine, jobs = _pipeline(settings, db, clock, health, hours, crypto=crypto, equities=equities, earnings=equities)
+    if settings.crypto_stream:
+        jobs.streams.append(crypto_stream(settings, jobs.collector, crypto.guard))
     return Parts(
         settings, db, clock, health, engine, jobs, equities, chart_attacher(settings.database_path), clock.now()
     )
+
+
+def crypto_stream(settings: Settings, collector: Collector, guard: JumpGuard) -> CryptoStream:
+    """The websocket prices, into the collector; the crypto poll stands aside while they arrive."""
+    from bot.sources.crypto_stream import CryptoStream
+
+    stream = CryptoStream(
+        settings.crypto_exchanges,
+        settings.crypto_symbols,
+        on_quotes=collector.take_streamed,
+        guard=guard,
+        health=collector.health,
+        clock=collector.clock,
+        exchange_options=settings.crypto_exchange_options,
+        silent_after=settings.crypto_stream_silent_seconds,
+    )
+    collector.stream = stream
+    return stream
 
 
 def replay_pipeline(

@@ -20,6 +20,7 @@ from typing import Any
 
 import ccxt
 import ccxt.async_support as ccxt_async
+import ccxt.pro as ccxt_pro
 from ccxt.async_support.base.exchange import Exchange
 
 from bot.domain import Bar, Interval
@@ -43,6 +44,7 @@ INTERVAL_MS: dict[str, int] = {"1h": 3_600_000, "1d": 86_400_000}
 # Exchanges whose markets load per type: ask for spot only (else futures and options too).
 SPOT_ONLY_MARKETS = {"binance", "okx"}
 _HOST = re.compile(r"^https?://[^/]+")
+_WS_HOST = re.compile(r"^wss?://[^/]+")
 
 
 def pick_pair(symbol: str, markets: Mapping[str, Mapping[str, Any]], quotes: Sequence[str]) -> str | None:
@@ -55,16 +57,21 @@ def pick_pair(symbol: str, markets: Mapping[str, Mapping[str, Any]], quotes: Seq
     return next((by_quote[quote] for quote in quotes if quote in by_quote), None)
 
 
-def point_api_at(urls: Any, base: str) -> Any:
+def point_api_at(urls: Any, base: str, host: re.Pattern[str] = _HOST) -> Any:
     """ccxt's ``urls['api']`` with the scheme and host of every URL replaced by ``base``.
 
     Binance's ``public`` becomes ``base + '/api/v3'``, OKX's ``rest`` becomes ``base``.
     """
     if isinstance(urls, str):
-        return _HOST.sub(lambda _: base.rstrip("/"), urls)
+        return host.sub(lambda _: base.rstrip("/"), urls)
     if isinstance(urls, Mapping):
-        return {key: point_api_at(value, base) for key, value in urls.items()}
+        return {key: point_api_at(value, base, host) for key, value in urls.items()}
     return urls
+
+
+def streams(exchange_id: str) -> bool:
+    """Whether ccxt's websocket interface (``ccxt.pro``) has this exchange."""
+    return exchange_id in ccxt_pro.exchanges
 
 
 def utc_from_ms(value: Any) -> datetime | None:
@@ -134,12 +141,16 @@ def make_exchange(
     timeout: float,
     rate_limit_ms: float | None,
     options: Mapping[str, Any] | None = None,
+    *,
+    ws_url: str | None = None,
+    streaming: bool = False,
 ) -> Exchange:
     """A ccxt exchange object configured for public market data; ``options`` (ccxt's own, e.g.
-    ``httpsProxy`` or ``hostname``) come on top. A proxy's URL, which may hold a password, is
-    masked in every log line."""
-    if exchange_id not in ccxt_async.exchanges:
-        raise ValueError(f"unknown ccxt exchange {exchange_id!r}")
+    ``httpsProxy``, ``wssProxy`` or ``hostname``) come on top. A proxy's URL, which may hold a
+    password, is masked in every log line. ``streaming``: the ``ccxt.pro`` class (websockets as
+    well as REST), its streams at ``ws_url`` if given."""
+    if exchange_id not in (ccxt_pro.exchanges if streaming else ccxt_async.exchanges):
+        raise ValueError(f"unknown ccxt exchange {exchange_id!r}" + (" for streaming" if streaming else ""))
     config: dict[str, Any] = {
         "timeout": max(1, int(timeout * 1000)),
         # ccxt's leaky bucket stays on: a poll is one request per exchange and passes at
@@ -160,8 +171,13 @@ def make_exchange(
             register_secret(value)
     if api_url and api_url.startswith("http://"):
         config["timeout_on_exit"] = 0  # ccxt waits 250 ms on close to drain TLS; plain HTTP has none
-    exchange: Exchange = getattr(ccxt_async, exchange_id)(config)
+    exchange: Exchange = getattr(ccxt_pro if streaming else ccxt_async, exchange_id)(config)
+    urls = exchange.urls["api"]
     if api_url:
-        exchange.urls["api"] = point_api_at(exchange.urls["api"], api_url)
+        rest = {k: v for k, v in urls.items() if k != "ws"} if isinstance(urls, Mapping) else urls
+        urls = {**urls, **point_api_at(rest, api_url)} if isinstance(urls, Mapping) else point_api_at(rest, api_url)
+    if ws_url and isinstance(urls, Mapping) and "ws" in urls:
+        urls = {**urls, "ws": point_api_at(urls["ws"], ws_url, _WS_HOST)}
+    exchange.urls["api"] = urls
     reject_broken_json(exchange)
     return exchange

@@ -149,13 +149,19 @@ class CryptoSource:
         kwargs.setdefault("max_jump_pct", settings.max_price_jump_pct)
         chosen = settings.crypto_exchange_options
         kwargs.setdefault("api_urls", {ex: o["api_url"] for ex, o in chosen.items() if o.get("api_url")})
-        kwargs.setdefault("options", {ex: {k: v for k, v in o.items() if k != "api_url"} for ex, o in chosen.items()})
+        urls = ("api_url", "ws_url")  # the stream's host is the stream's business
+        kwargs.setdefault("options", {ex: {k: v for k, v in o.items() if k not in urls} for ex, o in chosen.items()})
         return cls(settings.crypto_exchanges, settings.crypto_symbols, **kwargs)
 
     @property
     def exchanges(self) -> Mapping[str, Exchange]:
         """The ccxt exchange objects by id, in priority order (for diagnostics and tests)."""
         return {venue.id: venue.exchange for venue in self._venues}
+
+    @property
+    def guard(self) -> JumpGuard:
+        """The jump guard every price passes (shared with the stream, so both judge alike)."""
+        return self._guard
 
     def seed(self, symbol: str, price: float) -> None:
         """Tell the jump guard a known good price (e.g. the last stored close after a restart)."""

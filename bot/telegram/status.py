@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.formatting import fmt_age
-from bot.health import HealthRegistry, SourceHealth
+from bot.health import HealthRegistry, SourceHealth, StreamHealth
 from bot.i18n import t, tn
 
 NOT_ASKED = timedelta(minutes=5)  # a failing source not tried for this long: others answer meanwhile
@@ -13,6 +13,15 @@ NOT_ASKED = timedelta(minutes=5)  # a failing source not tried for this long: ot
 
 def _ago(lang: str, now: datetime, when: datetime | None) -> str:
     return t(lang, "status.ago", age=fmt_age(now - when, lang)) if when else t(lang, "status.never")
+
+
+def _stream_line(lang: str, now: datetime, stream: StreamHealth) -> str:
+    if stream.state == "streaming" and stream.last_message is not None:
+        return t(lang, "status.stream_live", name=stream.name, age=fmt_age(now - stream.last_message, lang))
+    if stream.state == "down" and stream.down_since is not None:
+        since = fmt_age(now - stream.down_since, lang)
+        return t(lang, "status.stream_down", name=stream.name, since=since, error=stream.error or "?")
+    return t(lang, "status.stream_connecting", name=stream.name)
 
 
 def _source_lines(lang: str, now: datetime, h: SourceHealth) -> list[str]:
@@ -55,11 +64,12 @@ def render_status(
         since = fmt_age(now - health.storage_failing_since, lang)
         lines.append(t(lang, "status.storage_down", since=since, error=health.storage_error or "?"))
     lines += ["", t(lang, "status.sources")]
-    if not health.collecting or not health.sources:
+    if not health.collecting or not (health.sources or health.streams):
         lines.append(t(lang, "status.no_sources"))
         return "\n".join(lines)
     for source in health.sources.values():
         lines += _source_lines(lang, now, source)
+    lines += [_stream_line(lang, now, stream) for stream in health.streams.values()]
     lines.append("")
     if health.stale:
         lines.append(t(lang, "status.stale_header"))

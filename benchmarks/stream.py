@@ -1,0 +1,166 @@
+"""From a price crossing a level to the alert reaching Telegram, streamed and polled, side by side:
+
+* ``stream_to_send_p50_ms`` / ``stream_to_send_p99_ms``: the bot running live (its JobQueue,
+  engine, fan-out and sender) with 1,000 subscribed chats, its BTC prices streamed by ccxt.pro
+  from a fake Binance stream on 127.0.0.1; a ticker event crosses the next of a ladder of
+  levels (90,000, 91,000, ...): the time from the event leaving the fake exchange to the first
+  ``sendMessage`` of that level's alert reaching the fake Bot API. The outbox is drained before
+  each crossing, so each one measures deciding, queueing and the first send, not a backlog.
+* ``poll_to_send_p50_ms``: the same bot with streaming off, its prices polled from the fake
+  REST API every ``CRYPTO_POLL_SECONDS`` (30): the price changes at a random moment between
+  polls; the same time to the first ``sendMessage``.
+
+Nothing here is asserted: ``python -m benchmarks stream`` prints the table and the numbers go to
+``benchmarks/results.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import quiet
+from benchmarks.bot import p99_ms, subscribe
+from bot.clock import SystemClock
+from bot.collector import Collector
+from bot.config import load_settings
+from bot.engine.engine import Engine
+from bot.health import HealthRegistry
+from bot.markettime import default_market_hours
+from bot.scheduler import market_jobs
+from bot.sources.crypto import CryptoSource
+from bot.store import open_db, outbox
+from bot.wiring import crypto_stream
+from tests.fakes.exchange import FakeExchange
+from tests.fakes.exchange_ws import FakeExchangeStream
+from tests.fakes.telegram import TOKEN, FakeTelegram
+from tests.telegram_harness import RELAXED, bot_parts, running_bot
+
+GOALS = {"stream_to_send_p50_ms": 300, "stream_to_send_p99_ms": 1_000}
+LEVELS = tuple(90_000 + 1_000 * i for i in range(60))
+
+
+@asynccontextmanager
+async def _live_bot(
+    chats: int, *, streaming: bool
+) -> AsyncIterator[tuple[FakeTelegram, FakeExchange, FakeExchangeStream, Any]]:
+    async with FakeExchange() as rest, FakeExchangeStream() as ws:
+        fake = FakeTelegram()
+        await fake.start()
+        rest.now = datetime.now(UTC)
+        rest.set_price("BTC", 89_500.0)
+        try:
+            with tempfile.TemporaryDirectory() as folder:
+                settings = load_settings(
+                    _env_file=None, telegram_bot_token=TOKEN, telegram_api_base_url=fake.url,
+                    database_path=Path(folder) / "b.db", crypto_exchanges="binance", crypto_symbols="BTC",
+                    default_levels="BTC:" + ",".join(map(str, LEVELS)),
+                    crypto_stream=streaming, crypto_exchange_options={"binance": {"api_url": rest.url, "ws_url": ws.url}},
+                )  # fmt: skip
+                db = open_db(settings.database_path)
+                subscribe(db, range(1, chats + 1))
+                clock, health, hours = SystemClock(), HealthRegistry(), default_market_hours()
+                crypto = CryptoSource.from_settings(settings, health=health, clock=clock)
+                engine = Engine(db, settings, hours, fresh=health.is_fresh)
+                collector = Collector(db, settings, clock, health, hours, crypto=crypto)
+                collector.on_stored = engine.decide
+                jobs = market_jobs(collector)
+                if streaming:
+                    jobs.streams.append(crypto_stream(settings, collector, crypto.guard))
+                parts = bot_parts(settings, db, clock=clock, health=health, engine=engine, runner=jobs)
+                async with running_bot(settings, fake, db, parts=parts, limits=RELAXED) as bot:
+                    yield fake, rest, ws, bot
+        finally:
+            await fake.stop()
+
+
+def _label(level: int) -> str:
+    return f"{level:,}"
+
+
+async def _first_send(fake: FakeTelegram, before: int, level: int, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in fake.sent[before:]:
+            if _label(level) in (message.text or ""):
+                return message.at
+        await asyncio.sleep(0.002)
+    raise TimeoutError(f"no alert for {level} within {timeout} s")
+
+
+async def _drained(db: Any) -> None:
+    while outbox.pending_count(db):
+        await asyncio.sleep(0.05)
+
+
+async def _streamed(chats: int, crossings: int) -> list[float]:
+    latencies: list[float] = []
+    async with _live_bot(chats, streaming=True) as (fake, _, ws, bot):
+        await ws.subscribed("btcusdt@ticker")
+        await ws.ticker("BTCUSDT", 89_500.0)
+        while bot.db.execute("SELECT count(*) FROM quotes").fetchone()[0] == 0:
+            await asyncio.sleep(0.01)
+        for level in LEVELS[:crossings]:
+            await _drained(bot.db)
+            await asyncio.sleep(0.3)
+            before = len(fake.sent)
+            start = time.monotonic()
+            await ws.ticker("BTCUSDT", level + 400.0)
+            latencies.append(await _first_send(fake, before, level, 30) - start)
+    return latencies
+
+
+async def _polled(chats: int, crossings: int, rng: random.Random) -> list[float]:
+    latencies: list[float] = []
+    async with _live_bot(chats, streaming=False) as (fake, rest, _, bot):
+        while bot.db.execute("SELECT count(*) FROM quotes").fetchone()[0] == 0:
+            await asyncio.sleep(0.05)
+        for level in LEVELS[:crossings]:
+            await _drained(bot.db)
+            await asyncio.sleep(rng.uniform(0, 30))  # the move lands anywhere between two polls
+            before = len(fake.sent)
+            rest.now = datetime.now(UTC)
+            start = time.monotonic()
+            rest.set_price("BTC", level + 400.0)
+            latencies.append(await _first_send(fake, before, level, 90) - start)
+            rest.now = datetime.now(UTC)
+    return latencies
+
+
+def run(chats: int = 1_000, crossings: int = 40, polled: int = 6, seed: int = 12) -> dict[str, Any]:
+    with quiet(bot=logging.WARNING, httpx=logging.WARNING, aiohttp=logging.CRITICAL, ccxt=logging.WARNING):
+        streamed = asyncio.run(_streamed(chats, crossings))
+        polls = asyncio.run(_polled(chats, polled, random.Random(seed)))
+    return {
+        "stream_to_send_p50_ms": round(1000 * statistics.median(streamed)),
+        "stream_to_send_p99_ms": round(p99_ms(streamed)),
+        "poll_to_send_p50_ms": round(1000 * statistics.median(polls)),
+        "_detail": {"chats": chats, "streamed": streamed, "polled": polls},
+    }
+
+
+def report(result: dict[str, Any]) -> str:
+    detail = result["_detail"]
+    p50, p99, poll = result["stream_to_send_p50_ms"], result["stream_to_send_p99_ms"], result["poll_to_send_p50_ms"]
+
+    def verdict(value: float, goal: float) -> str:
+        return f"[{'ok' if value <= goal else 'MISSED'}: <= {goal:,}]"
+
+    return "\n".join(
+        [
+            f"a level crossing to its first sendMessage, {detail['chats']:,} subscribed chats",
+            f"  streamed (ccxt.pro, fake Binance stream): p50 {p50} ms {verdict(p50, GOALS['stream_to_send_p50_ms'])},"
+            f" p99 {p99} ms {verdict(p99, GOALS['stream_to_send_p99_ms'])} over {len(detail['streamed'])} crossings",
+            f"  polled every 30 s (fake REST API): p50 {poll:,} ms over {len(detail['polled'])} crossings"
+            f" ({poll / max(p50, 1):.0f}x the streamed p50)",
+        ]
+    )
