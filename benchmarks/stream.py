@@ -17,16 +17,17 @@ Nothing here is asserted: ``python -m benchmarks stream`` prints the table and t
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import statistics
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from benchmarks import quiet
 from benchmarks.bot import p99_ms, subscribe
@@ -45,6 +46,7 @@ from tests.fakes.exchange_ws import FakeExchangeStream
 from tests.fakes.telegram import TOKEN, FakeTelegram
 from tests.telegram_harness import RELAXED, bot_parts, running_bot
 
+T = TypeVar("T")
 GOALS = {"stream_to_send_p50_ms": 300, "stream_to_send_p99_ms": 1_000}
 LEVELS = tuple(90_000 + 1_000 * i for i in range(60))
 
@@ -64,7 +66,8 @@ async def _live_bot(
                     _env_file=None, telegram_bot_token=TOKEN, telegram_api_base_url=fake.url,
                     database_path=Path(folder) / "b.db", crypto_exchanges="binance", crypto_symbols="BTC",
                     default_levels="BTC:" + ",".join(map(str, LEVELS)),
-                    crypto_stream=streaming, crypto_exchange_options={"binance": {"api_url": rest.url, "ws_url": ws.url}},
+                    crypto_stream=streaming,
+                    crypto_exchange_options={"binance": {"api_url": rest.url, "ws_url": ws.url}},
                 )  # fmt: skip
                 db = open_db(settings.database_path)
                 subscribe(db, range(1, chats + 1))
@@ -87,19 +90,31 @@ def _label(level: int) -> str:
     return f"{level:,}"
 
 
-async def _first_send(fake: FakeTelegram, before: int, level: int, timeout: float) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for message in fake.sent[before:]:
-            if _label(level) in (message.text or ""):
-                return message.at
+async def _until(predicate: Callable[[], T | None], seconds: float, what: str) -> T:
+    """``predicate()``'s first result that is not None, looked at every 2 ms."""
+    deadline = time.monotonic() + seconds
+    for _ in itertools.count():
+        if (found := predicate()) is not None:
+            return found
+        if time.monotonic() > deadline:
+            break
         await asyncio.sleep(0.002)
-    raise TimeoutError(f"no alert for {level} within {timeout} s")
+    raise TimeoutError(f"no {what} within {seconds} s")
+
+
+async def _first_send(fake: FakeTelegram, before: int, level: int, seconds: float) -> float:
+    def sent() -> float | None:
+        return next((m.at for m in fake.sent[before:] if _label(level) in (m.text or "")), None)
+
+    return await _until(sent, seconds, f"alert for {level}")
 
 
 async def _drained(db: Any) -> None:
-    while outbox.pending_count(db):
-        await asyncio.sleep(0.05)
+    await _until(lambda: True if outbox.pending_count(db) == 0 else None, 120, "empty outbox")
+
+
+async def _first_quote(db: Any) -> None:
+    await _until(lambda: True if db.execute("SELECT count(*) FROM quotes").fetchone()[0] else None, 60, "price")
 
 
 async def _streamed(chats: int, crossings: int) -> list[float]:
@@ -107,8 +122,7 @@ async def _streamed(chats: int, crossings: int) -> list[float]:
     async with _live_bot(chats, streaming=True) as (fake, _, ws, bot):
         await ws.subscribed("btcusdt@ticker")
         await ws.ticker("BTCUSDT", 89_500.0)
-        while bot.db.execute("SELECT count(*) FROM quotes").fetchone()[0] == 0:
-            await asyncio.sleep(0.01)
+        await _first_quote(bot.db)
         for level in LEVELS[:crossings]:
             await _drained(bot.db)
             await asyncio.sleep(0.3)
@@ -122,8 +136,7 @@ async def _streamed(chats: int, crossings: int) -> list[float]:
 async def _polled(chats: int, crossings: int, rng: random.Random) -> list[float]:
     latencies: list[float] = []
     async with _live_bot(chats, streaming=False) as (fake, rest, _, bot):
-        while bot.db.execute("SELECT count(*) FROM quotes").fetchone()[0] == 0:
-            await asyncio.sleep(0.05)
+        await _first_quote(bot.db)
         for level in LEVELS[:crossings]:
             await _drained(bot.db)
             await asyncio.sleep(rng.uniform(0, 30))  # the move lands anywhere between two polls
