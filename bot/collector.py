@@ -103,6 +103,11 @@ class Collector:
         self.refresh_staleness(self.clock.now())
         await self._stored(quotes, [])
 
+    async def take_candles(self, bars: list[Bar]) -> None:
+        """A streamed minute's candle: its low and high reach the rules (a wick between two prices)."""
+        market.upsert_bars(self.db, bars)
+        await self._stored([], bars)
+
     async def poll_equities(self, now: datetime) -> None:
         assert self.equities is not None
         symbols = self.equity_symbols()

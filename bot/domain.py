@@ -29,8 +29,8 @@ from pydantic import AfterValidator, ConfigDict, TypeAdapter
 
 # -- market data -------------------------------------------------------------------------
 
-Interval = Literal["1h", "1d"]
-INTERVALS: tuple[Interval, ...] = ("1h", "1d")
+Interval = Literal["1m", "1h", "1d"]
+INTERVALS: tuple[Interval, ...] = ("1h", "1d")  # synced and replayed; 1-minute candles only stream in
 EarningsTiming = Literal["before_open", "after_close", "unknown"]
 
 

@@ -35,7 +35,11 @@ NEW_YORK = ZoneInfo("America/New_York")
 REGULAR_OPEN = time(9, 30)
 REGULAR_CLOSE = time(16, 0)
 DEFAULT_FIRST_DAY = date(2020, 1, 1)
-BAR_LENGTH: dict[Interval, timedelta] = {"1h": timedelta(hours=1), "1d": timedelta(days=1)}
+BAR_LENGTH: dict[Interval, timedelta] = {
+    "1m": timedelta(minutes=1),
+    "1h": timedelta(hours=1),
+    "1d": timedelta(days=1),
+}
 
 
 class CalendarRangeError(ValueError):
@@ -254,7 +258,7 @@ def bar_close_time(bar: Bar, hours: MarketHours | None, *, around_the_clock: boo
     days). A daily equity bar on a day without a session (or outside the calendar)
     closes 24 h after it starts.
     """
-    if bar.interval == "1h" or around_the_clock or hours is None:
+    if bar.interval != "1d" or around_the_clock or hours is None:
         return bar.ts + BAR_LENGTH[bar.interval]
     try:
         session = hours.session(bar.ts.date())

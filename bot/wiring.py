@@ -146,6 +146,7 @@ def crypto_stream(settings: Settings, collector: Collector, guard: JumpGuard) ->
         settings.crypto_exchanges,
         settings.crypto_symbols,
         on_quotes=collector.take_streamed,
+        on_bars=collector.take_candles,
         guard=guard,
         health=collector.health,
         clock=collector.clock,

@@ -25,6 +25,9 @@ from bot.domain import Quote
 from bot.engine.engine import Engine
 from bot.health import HealthRegistry
 from bot.markettime import default_market_hours
+from bot.render import html_to_plain, render
+from bot.rules.levels import LevelBreak
+from bot.rules.registry import decode_alert
 from bot.sources.crypto import CryptoSource
 from bot.sources.crypto_stream import CryptoStream
 from bot.sources.validate import JumpGuard
@@ -191,6 +194,7 @@ async def pipeline(tmp_path: Path, rest: FakeExchange, ws: FakeExchangeStream, s
         crypto_symbols="BTC",
         default_levels="BTC:90000,92000",
         crypto_stream_silent_seconds=silent,
+        crypto_poll_seconds=600,  # prices a few minutes old are still fresh (stale after 3 polls)
         crypto_exchange_options={"binance": {"api_url": rest.url, "ws_url": ws.url}},
     )
     db = open_db(tmp_path / "bot.db")
@@ -248,6 +252,35 @@ async def test_a_silent_stream_hands_over_to_the_poll_and_takes_back(tmp_path, s
         assert bot.stored()[-1][0] == 90_160.0
     finally:
         ws.mute()
+        await stopped(bot.task)
+        await bot.collector.close()
+        bot.collector.db.close()
+
+
+async def test_a_wick_only_a_one_minute_candle_shows_is_an_alert(tmp_path, servers):
+    """The tickers never go below 90,350; the minute's candle dips to 89,400 and back: the
+    prices between two ticker messages cross 90,000, and the bot says so once the minute is over."""
+    rest, ws = servers
+    bot = await pipeline(tmp_path, rest, ws)
+    try:
+        await ws.subscribed(TICKER)
+        await ws.subscribed("btcusdt@kline_1m")
+        minute = (ms() // 60_000 - 3) * 60_000
+        for offset, price in ((-30_000, 90_400.0), (10_000, 90_380.0), (40_000, 90_350.0)):
+            await ws.ticker("BTCUSDT", price, minute + offset)
+            await until(lambda p=price: (p, "binance") in bot.stored(), 10, f"{price} stored")
+        await ws.kline("BTCUSDT", minute, 90_390.0, 90_420.0, 89_400.0, 90_340.0)
+        assert bot.decided() == [], "a minute still forming is not told"
+        await ws.kline("BTCUSDT", minute + 60_000, 90_340.0, 90_360.0, 90_330.0, 90_350.0)  # the next one begins
+        await until(lambda: bot.decided() != [], 10, "the wick told")
+        kind, payload = bot.collector.db.execute("SELECT kind, payload FROM alerts ORDER BY id").fetchone()
+        first = decode_alert(kind, payload)
+        assert isinstance(first, LevelBreak)
+        assert (first.level, first.direction, first.extreme, first.back) == (90_000.0, "down", 89_400.0, False)
+        assert "BTC dipped below 90,000" in html_to_plain(render(first, "en"))
+        candles = list(bot.collector.db.execute("SELECT low, source FROM bars WHERE interval = '1m'"))
+        assert candles == [(89_400.0, "binance")]
+    finally:
         await stopped(bot.task)
         await bot.collector.close()
         bot.collector.db.close()

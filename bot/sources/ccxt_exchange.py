@@ -40,7 +40,7 @@ QUOTE_PREFERENCE: dict[str, tuple[str, ...]] = {
 # Candles per request: each exchange's documented maximum (OKX history-candles: 100).
 PAGE_LIMIT = {"binance": 1000, "okx": 100, "kraken": 720, "coinbase": 300}
 DEFAULT_PAGE_LIMIT = 100
-INTERVAL_MS: dict[str, int] = {"1h": 3_600_000, "1d": 86_400_000}
+INTERVAL_MS: dict[str, int] = {"1m": 60_000, "1h": 3_600_000, "1d": 86_400_000}
 # Exchanges whose markets load per type: ask for spot only (else futures and options too).
 SPOT_ONLY_MARKETS = {"binance", "okx"}
 _HOST = re.compile(r"^https?://[^/]+")

@@ -3,13 +3,15 @@
 Usage::
 
     stream = CryptoStream(("binance", "okx"), ("BTC",), on_quotes=collector.take_streamed,
-                          guard=crypto.guard, health=health, clock=clock)
+                          on_bars=collector.take_candles, guard=crypto.guard, health=health, clock=clock)
     task = asyncio.create_task(stream.run())   # until cancelled
     stream.live(now)                           # True while messages arrive: the poll stands aside
 
 * One exchange streams at a time: the first of the configured ones that ccxt streams. Its
   ticker stream (Binance: ``<pair>@ticker``, a message a second) gives every price to
-  ``on_quotes``, which stores it and hands it to the engine, as a poll does.
+  ``on_quotes``, which stores it and hands it to the engine, as a poll does. Its 1-minute
+  candles (``<pair>@kline_1m``) go to ``on_bars`` once the next minute has begun: their low and
+  high are every trade of the minute, so a wick between two ticker messages reaches the rules.
 * A stream that drops is reconnected after a jittered backoff (1 s, growing to a minute while
   it keeps failing). One that fails before its first message gives way to the next exchange.
 * A stream that stays connected but sends nothing for ``silent_after`` seconds is dropped and
@@ -27,7 +29,8 @@ import asyncio
 import inspect
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
@@ -35,26 +38,31 @@ from ccxt.async_support.base.exchange import Exchange
 
 from bot.backoff import Backoff
 from bot.clock import Clock
-from bot.domain import Quote
+from bot.domain import Bar, Quote
 from bot.health import HealthRegistry
 from bot.sources.base import SourceError, SourceUnavailable
 from bot.sources.ccxt_errors import ccxt_errors
 from bot.sources.ccxt_exchange import (
     DEFAULT_QUOTES,
+    INTERVAL_MS,
     QUOTE_PREFERENCE,
     finite,
     make_exchange,
+    parse_bar,
     pick_pair,
     streams,
     utc_from_ms,
 )
-from bot.sources.validate import JumpGuard
+from bot.sources.validate import JumpGuard, believable_extremes
 
 log = logging.getLogger(__name__)
 
 OnQuotes = Callable[[list[Quote]], object]
 """Called with each message's valid new quotes; awaited if it returns an awaitable."""
+OnBars = Callable[[list[Bar]], object]
+"""Called with each 1-minute candle once it is complete; awaited if it returns an awaitable."""
 
+CANDLE_MS = INTERVAL_MS["1m"]
 SILENT_AFTER = 20.0  # seconds without a message before a connected stream counts as down
 # The full ticker (last price and 24 h change) rather than Binance's default mini ticker.
 WATCH_PARAMS: dict[str, dict[str, Any]] = {"binance": {"name": "ticker"}}
@@ -69,6 +77,7 @@ class CryptoStream:
         symbols: Sequence[str],
         *,
         on_quotes: OnQuotes,
+        on_bars: OnBars | None = None,
         guard: JumpGuard,
         health: HealthRegistry,
         clock: Clock,
@@ -88,6 +97,7 @@ class CryptoStream:
         self.symbols = tuple(dict.fromkeys(s.strip().upper() for s in symbols))
         self.silent_after = silent_after
         self._on_quotes = on_quotes
+        self._on_bars = on_bars
         self._guard = guard
         self._health = health
         self._clock = clock
@@ -146,18 +156,46 @@ class CryptoStream:
         exchange = make_exchange(ex_id, api_url, self._timeout, None, chosen, ws_url=ws_url, streaming=True)
         try:
             pairs = await self._pairs_on(exchange)
-            params = WATCH_PARAMS.get(ex_id, {})
-            while True:
-                with ccxt_errors(ex_id):
-                    try:
-                        tickers = await asyncio.wait_for(
-                            exchange.watch_tickers(list(pairs), dict(params)), self.silent_after
-                        )
-                    except TimeoutError:
-                        raise SourceUnavailable(f"{ex_id} stream: no message for {self.silent_after:.0f}s") from None
-                await self._take(ex_id, pairs, tickers)
+            loops = [self._tickers(exchange, pairs)]
+            if self._on_bars is not None:
+                loops += [self._candles(exchange, pair, symbol) for pair, symbol in pairs.items()]
+            await _until_one_fails(loops)
+            raise SourceUnavailable(f"{ex_id} stream: ended")  # the loops end only by raising
         finally:
             await _close(exchange)
+
+    async def _tickers(self, exchange: Exchange, pairs: Mapping[str, str]) -> NoReturn:
+        params = WATCH_PARAMS.get(exchange.id, {})
+        while True:
+            with ccxt_errors(exchange.id):
+                try:
+                    tickers = await asyncio.wait_for(
+                        exchange.watch_tickers(list(pairs), dict(params)), self.silent_after
+                    )
+                except TimeoutError:
+                    raise SourceUnavailable(f"{exchange.id} stream: no message for {self.silent_after:.0f}s") from None
+            await self._take(exchange.id, pairs, tickers)
+
+    async def _candles(self, exchange: Exchange, pair: str, symbol: str) -> NoReturn:
+        """Each 1-minute candle once the next one has begun: its low and high are every price
+        traded in that minute, the ones between two ticker messages too (a wick)."""
+        done = 0  # start (ms) of the newest complete candle taken
+        while True:
+            with ccxt_errors(exchange.id):
+                await exchange.watch_ohlcv(pair, "1m")
+            cache = exchange.ohlcvs.get(pair, {}).get("1m") or []
+            rows = sorted((row for row in cache if isinstance(row, list) and row), key=lambda row: row[0])
+            complete = [row for row in rows[:-1] if row[0] > done]  # the last one is still forming
+            if not complete:
+                continue
+            done = complete[-1][0]
+            bars = [self._believable(bar) for row in complete if (bar := parse_bar(row, symbol, "1m", exchange.id))]
+            if bars and self._on_bars is not None and inspect.isawaitable(result := self._on_bars(bars)):
+                await result
+
+    def _believable(self, bar: Bar) -> Bar:
+        high, low = believable_extremes(bar.open, bar.high, bar.low, bar.close, self._guard.max_jump)
+        return bar if (high, low) == (bar.high, bar.low) else replace(bar, high=high, low=low)
 
     async def _pairs_on(self, exchange: Exchange) -> dict[str, str]:
         with ccxt_errors(exchange.id):
@@ -201,6 +239,19 @@ class CryptoStream:
             stream.down_since = self._clock.now()
             log.warning("stream: %s is down (%s); its prices are polled meanwhile", ex_id, error)
         stream.state, stream.error = "down", error
+
+
+async def _until_one_fails(loops: Sequence[Coroutine[Any, Any, NoReturn]]) -> None:
+    """Run ``loops`` together until one of them raises; the others are cancelled, its error raised."""
+    tasks = [asyncio.ensure_future(loop) for loop in loops]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _close(exchange: Exchange) -> None:

@@ -103,8 +103,11 @@ def latest_quotes(db: Database, symbols: Sequence[str] | None = None) -> dict[st
 
 
 def prune_quotes(db: Database, keep: timedelta, now: datetime) -> int:
-    """Drop quotes fetched more than ``keep`` ago (bars hold the history)."""
-    return db.execute("DELETE FROM quotes WHERE fetched_at < ?", [_iso(now - keep)]).rowcount
+    """Drop quotes fetched more than ``keep`` ago, and 1-minute candles as old (the hourly and
+    daily bars hold the history)."""
+    with db.atomic():
+        db.execute("DELETE FROM bars WHERE interval = '1m' AND ts < ?", [_iso(now - keep)])
+        return db.execute("DELETE FROM quotes WHERE fetched_at < ?", [_iso(now - keep)]).rowcount
 
 
 def upsert_earnings(db: Database, dates: Iterable[EarningsDate], fetched_at: datetime) -> int:

@@ -8,6 +8,7 @@ subscription and sends what the test pushes::
         source_options = {"binance": {"api_url": fake.url, "ws_url": stream.url}}
         await stream.subscribed("btcusdt@ticker")
         await stream.ticker("BTCUSDT", 89_950.0)        # one 24hrTicker event to its subscribers
+        await stream.kline("BTCUSDT", start_ms, 90_000, 90_100, 89_400, 90_050)  # a 1-minute candle
         stream.pump("BTCUSDT", 90_100.0, every=0.05)     # or one every 50 ms until stopped
         stream.mute()                                    # connected, but nothing more is sent
         await stream.drop()                              # every connection closed by the server
@@ -100,6 +101,20 @@ class FakeExchangeStream:
         """One ``24hrTicker`` event for ``market_id`` (``BTCUSDT``), stamped ``ts_ms`` (now by default)."""
         ts_ms = int(time.time() * 1000) if ts_ms is None else ts_ms
         return await self.send(f"{market_id.lower()}@ticker", ticker_event(market_id, price, ts_ms, open_))
+
+    async def kline(
+        self, market_id: str, start_ms: int, open_: float, high: float, low: float, close: float, closed: bool = False
+    ) -> int:
+        """One ``kline`` event of the 1-minute candle starting at ``start_ms`` (as it stands so far)."""
+        event = {
+            "e": "kline", "E": start_ms + 1_000, "s": market_id,
+            "k": {
+                "t": start_ms, "T": start_ms + 59_999, "s": market_id, "i": "1m", "f": 1, "L": 2,
+                "o": str(open_), "c": str(close), "h": str(high), "l": str(low), "v": "12.5", "n": 40,
+                "x": closed, "q": "1000000", "V": "6", "Q": "500000", "B": "0",
+            },
+        }  # fmt: skip
+        return await self.send(f"{market_id.lower()}@kline_1m", event)
 
     def pump(self, market_id: str, price: float, every: float = 0.05) -> None:
         """A ticker event for ``market_id`` at ``price`` every ``every`` seconds, until :meth:`mute`."""
