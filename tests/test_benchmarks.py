@@ -39,10 +39,12 @@ ISSUE_KEYS = {
     "engine_tick_quiet_p99_ms", "engine_tick_cross_s_2k", "event_loop_max_block_ms", "alert_add_ms_2k",
     "reply_p99_ms_during_drain", "reply_p99_ms_group_throttled", "fanout_msgs_per_s", "fanout_max_in_1s",
     "fanout_lost", "fanout_duplicates", "fanout_chart_msgs_per_s", "rss_mb_2k", "startup_s_2k", "replay_year_s",
+    "stream_to_send_p50_ms", "stream_to_send_p99_ms", "poll_to_send_p50_ms",
 }  # fmt: skip
 
 
-@pytest.mark.slow  # every benchmark, small: about a minute
+@pytest.mark.slow  # every benchmark, small: about a minute alone, up to two beside the rest of the suite
+@pytest.mark.timeout(300)
 def test_the_quick_run_of_every_benchmark_writes_every_key(tmp_path):
     import json
 
