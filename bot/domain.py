@@ -42,6 +42,7 @@ class Quote:
     source: str
     fetched_at: datetime
     change_24h_pct: float | None = None
+    market: str | None = None  # the venue's instrument (BTC/USDT on Binance), where it is not the symbol
 
 
 @dataclass(frozen=True, slots=True)

@@ -235,6 +235,16 @@ def fmt_symbol(value: object) -> str:
 
 
 NASDAQ = "QQQ"  # the Nasdaq-100 fund, named so beside its ticker
+VENUES = {"binance": "Binance", "okx": "OKX", "kraken": "Kraken", "coinbase": "Coinbase", "yfinance": "Yahoo Finance"}
+
+
+def fmt_venue(source: str, market: str | None, lang: str) -> str:
+    """Where a price came from, as a reader names it: ``Binance · BTC/USDT``, ``Yahoo Finance``,
+    ``recorded data · BTC/USD`` (the replay)."""
+    from bot.i18n import t
+
+    name = t(lang, "venue.replay") if source == "replay" else VENUES.get(source, fmt_symbol(source).title())
+    return f"{name} · {fmt_symbol(market)}" if market else name
 
 
 def fmt_ticker(symbol: str, lang: str = "en") -> str:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.formatting import fmt_corr, fmt_date_range, fmt_pct, fmt_price, fmt_time, fmt_window
+from bot.formatting import fmt_corr, fmt_date_range, fmt_pct, fmt_price, fmt_time, fmt_venue, fmt_window
 from bot.render import (
     MESSAGE_LIMIT,
     caption,
@@ -773,3 +773,18 @@ def test_any_alert_renders_valid_and_short(alert, lang, tz):
     assert set(re.findall(r"</?([^\s>]*)", text)) <= {"b", "i"}  # every "<" from a value is escaped
     assert re.fullmatch(r"<b>[^<]*</b>\n(?:[^<]*\n)*<i>[^<]*</i>", text)
     assert render_plain(alert, lang, tz) == html_to_plain(text)
+
+
+@pytest.mark.parametrize(
+    ("source", "market", "lang", "said"),
+    [
+        ("binance", "BTC/USDT", "en", "Binance · BTC/USDT"),
+        ("kraken", "BTC/USD", "en", "Kraken · BTC/USD"),
+        ("yfinance", None, "en", "Yahoo Finance"),
+        ("replay", "BTC/USD", "en", "recorded data · BTC/USD"),
+        ("replay", "BTC/USD", "zh", "历史数据 · BTC/USD"),
+        ("bitstamp", "BTC/USD", "en", "Bitstamp · BTC/USD"),  # an exchange without a name of its own here
+    ],
+)
+def test_a_price_says_where_it_came_from(source, market, lang, said):
+    assert fmt_venue(source, market, lang) == said

@@ -366,13 +366,15 @@ async def test_a_level_crossed_while_every_exchange_is_down_is_told_once_and_lat
         en, zh = (html_to_plain(render(alert, lang)).splitlines() for lang in ("en", "zh"))
         price = "111,500 · 1.4 %" if move is not None else "112,243 · 2.0 %"
         span = f"Tue {last_good:%H:%M} and {crossed:%H:%M}"
-        assert en[:3] == [
+        assert en[:4] == [
             "🔺 BTC is above 110,000",
             f"Price {price} above the level",
+            "Price from Binance · BTC/USDT",  # the venue and its instrument: BTC/USDT is not BTC/USD
             f"Seen late: it crossed between {span}, while price data was unavailable.",
         ]
         span = f"周二 {last_good:%H:%M} 至 {crossed:%H:%M}"
-        assert zh[2] == f"延迟获知:价格在 {span} 之间穿越该价位,当时行情数据无法获取。"
+        assert zh[2] == "价格来源：Binance · BTC/USDT"
+        assert zh[3] == f"延迟获知:价格在 {span} 之间穿越该价位,当时行情数据无法获取。"
 
 
 # -- 4. Yahoo answers with nothing, or with errors, during market hours ------------------------

@@ -222,6 +222,9 @@ async def test_a_streamed_print_through_a_level_is_decided_at_once(tmp_path, ser
         await until(lambda: bot.decided() != [], 10, "an alert decided")
         assert bot.decided() == ["level_break"]
         assert bot.stored() == [(90_400.0, "binance"), (89_600.0, "binance")]
+        kind, payload = bot.collector.db.execute("SELECT kind, payload FROM alerts").fetchone()
+        text = html_to_plain(render(decode_alert(kind, payload), "en"))
+        assert "Price from Binance · BTC/USDT" in text.splitlines(), "the venue and its instrument, said plainly"
         assert rest.requests[BINANCE_TICKERS] == 0
     finally:
         await stopped(bot.task)

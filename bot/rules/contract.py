@@ -77,6 +77,16 @@ class Tick:
     def daily_bars(self) -> list[Bar]:
         return [b for b in self.bars if b.interval == "1d" and self.fresh(b.symbol)]
 
+    def venue(self, symbol: str) -> tuple[str, str | None] | None:
+        """Where this tick's newest price of ``symbol`` came from: (source, market), e.g.
+        ("binance", "BTC/USDT"); a bar names its source only."""
+        quotes = [q for q in self.quotes if q.symbol == symbol]
+        if quotes:
+            newest = max(quotes, key=lambda q: q.ts)
+            return newest.source, newest.market
+        bars = [b for b in self.bars if b.symbol == symbol]
+        return (bars[-1].source, None) if bars else None
+
     def bar_close(self, bar: Bar) -> datetime:
         from bot.markettime import bar_close_time
 

@@ -28,7 +28,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import BeforeValidator, PlainSerializer
 
 from bot.domain import AlertBase, AlertKind, Bar, Direction, Quote, UtcTime, minute_period, num
-from bot.formatting import fmt_clock, fmt_clock_span, fmt_date, fmt_pct, fmt_price, fmt_symbol
+from bot.formatting import fmt_clock, fmt_clock_span, fmt_date, fmt_pct, fmt_price, fmt_symbol, fmt_venue
 from bot.i18n import t, tn
 from bot.markettime import CalendarRangeError
 from bot.rules.contract import MarketView, Out, Setting, Tick
@@ -68,6 +68,8 @@ class LevelBreak(AlertBase):
     chop_since: UtcTime | None = None
     late: bool = False  # crossed in data too old to alert on; told once a fresh price is clear of it
     crossed_between: tuple[UtcTime, UtcTime] | None = None  # late: the span of the data it crossed in
+    source: str | None = None  # the venue of the prices it was seen in (binance, yfinance, replay)
+    market: str | None = None  # and its instrument there (BTC/USDT), where the venue names one
 
     @property
     def param(self) -> str:
@@ -155,6 +157,7 @@ class Inputs:
     chop_quiet: timedelta = timedelta(hours=12)
     exit_pct: float = 1.0
     session_open: datetime | None = None  # set for a symbol with market hours: the open of the latest session
+    venue: tuple[str, str | None] | None = None  # (source, market) of the newest price of this tick
 
 
 def params(values: Mapping[str, Any]) -> str:
@@ -179,6 +182,7 @@ def inputs(view: MarketView, tick: Tick, scope: str, params: str) -> Inputs:
         fresh=tick.fresh(scope),
         levels=index.wanted(scope),
         session_open=None if scope in tick.crypto else _session_open(tick),
+        venue=tick.venue(scope),
         version=index.version_of(scope),
         changes=index.changes(scope),
         owners=index.owners.get(scope, {}),
@@ -318,7 +322,7 @@ def _out(inputs: Inputs, item: Told, crossings: list[Crossing]) -> Out | None:
     else:
         c = item.crossing
         heard = audience(c.level, c.direction, inputs.owners, inputs.global_levels)
-        alert = _break_alert(item, crossings)
+        alert = _break_alert(item, crossings, inputs.venue)
     if heard is None:
         return None
     return Out(alert, None if heard.global_level else heard.chats)
@@ -332,13 +336,14 @@ def _chop_alert(symbol: str, news: ChopNews) -> LevelChop:
     )  # fmt: skip
 
 
-def _break_alert(item: Break, crossings: list[Crossing]) -> LevelBreak:
+def _break_alert(item: Break, crossings: list[Crossing], venue: tuple[str, str | None] | None) -> LevelBreak:
     c, chop = item.crossing, item.after
     seq = next((i for i, other in enumerate(crossings) if other is c), len(crossings))
     back = any(o.level == c.level and o.direction != c.direction for o in crossings[:seq])
     return LevelBreak(
         c.symbol, c.time, c.level, c.direction, c.price, c.extreme, c.through_pct, c.bar_start, c.held, back, seq,
         chop.crossings if chop else 0, chop.since if chop else None, item.late, item.between,
+        *(venue or (None, None)),
     )  # fmt: skip
 
 
@@ -362,6 +367,8 @@ def render(alert: AlertBase, lang: str, tz: tzinfo) -> list[str]:
     if alert.chop_crossings and alert.chop_since is not None:
         since = fmt_clock(alert.chop_since, tz, lang)
         lines.append(tn(lang, "alert.level.after_chop", alert.chop_crossings, since=since))
+    if alert.source:
+        lines.append(t(lang, "alert.level.venue", venue=fmt_venue(alert.source, alert.market, lang)))
     if alert.late:
         lines.append(_late_line(alert, lang, tz))
     if alert.bar_start is not None and alert.time - alert.bar_start >= timedelta(hours=6):

@@ -241,7 +241,7 @@ class CryptoSource:
             if price is not None:
                 ts = utc_from_ms(ticker.get("timestamp")) or fetched_at
                 change = finite(ticker.get("percentage"))
-                quotes[symbol] = Quote(symbol, price, ts, venue.id, fetched_at, change)
+                quotes[symbol] = Quote(symbol, price, ts, venue.id, fetched_at, change, pair)
         if not quotes:
             raise SourceUnavailable(f"{venue.id}: no valid price for {', '.join(pairs.values())}")
         return quotes

@@ -229,7 +229,7 @@ class CryptoStream:
             if price is None:
                 continue
             self._last_ts[symbol] = ts
-            quotes.append(Quote(symbol, price, ts, ex_id, now, finite(ticker.get("percentage"))))
+            quotes.append(Quote(symbol, price, ts, ex_id, now, finite(ticker.get("percentage")), pair))
         if quotes and inspect.isawaitable(result := self._on_quotes(quotes)):
             await result
 

@@ -195,7 +195,8 @@ class ReplaySource:
                 ts, price = latest
                 before = self._reference(symbol, ts)
                 change = (price / before - 1) * 100 if before else None
-                quotes.append(Quote(symbol, price, ts, SOURCE_NAME, now, change))
+                market = f"{symbol}/USD" if symbol in self.data.crypto else None  # files are <SYMBOL>-USD
+                quotes.append(Quote(symbol, price, ts, SOURCE_NAME, now, change, market))
         self._answered()
         return quotes
 

@@ -74,25 +74,26 @@ def last_bar_time(db: Database, symbol: str, interval: Interval) -> datetime | N
 
 
 def insert_quotes(db: Database, quotes: Iterable[Quote]) -> int:
-    rows = [(q.symbol, q.price, _iso(q.ts), q.source, _iso(q.fetched_at), q.change_24h_pct) for q in quotes]
+    rows = [(q.symbol, q.price, _iso(q.ts), q.source, _iso(q.fetched_at), q.change_24h_pct, q.market) for q in quotes]
     if rows:
         with db.atomic():
             db.conn.executemany(
-                "INSERT INTO quotes (symbol, price, ts, source, fetched_at, change_24h_pct) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO quotes (symbol, price, ts, source, fetched_at, change_24h_pct, market)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
     return len(rows)
 
 
 def _row_to_quote(row: Sequence[Any]) -> Quote:
-    symbol, price, ts, source, fetched_at, change = row
-    return Quote(symbol, price, _dt(ts), source, _dt(fetched_at), change)
+    symbol, price, ts, source, fetched_at, change, venue_market = row
+    return Quote(symbol, price, _dt(ts), source, _dt(fetched_at), change, venue_market)
 
 
 def latest_quotes(db: Database, symbols: Sequence[str] | None = None) -> dict[str, Quote]:
     """The most recently fetched quote of each symbol (all symbols if ``symbols`` is None)."""
     sql = """
-        SELECT symbol, price, ts, source, fetched_at, change_24h_pct FROM quotes q
+        SELECT symbol, price, ts, source, fetched_at, change_24h_pct, market FROM quotes q
         WHERE id = (SELECT id FROM quotes WHERE symbol = q.symbol ORDER BY fetched_at DESC, id DESC LIMIT 1)
     """
     params: list[Any] = []
@@ -151,7 +152,7 @@ def quote_prices(db: Database, symbol: str, since: datetime, until: datetime) ->
 
 def first_quote_since(db: Database, symbol: str, since: datetime) -> Quote | None:
     row = db.execute(
-        "SELECT symbol, price, ts, source, fetched_at, change_24h_pct FROM quotes"
+        "SELECT symbol, price, ts, source, fetched_at, change_24h_pct, market FROM quotes"
         " WHERE symbol = ? AND ts >= ? ORDER BY ts LIMIT 1",
         [symbol, _iso(since)],
     ).fetchone()

@@ -441,3 +441,10 @@ def m015_alert_follow_ups(db: Database) -> None:
     """The earlier alert an alert follows up (an earnings reversal, the shock of the same report):
     its message is sent as a reply to that one's, in each chat that got it."""
     db.execute("ALTER TABLE alerts ADD COLUMN follows INTEGER REFERENCES alerts(id) ON DELETE SET NULL")
+
+
+@MIGRATIONS()
+def m016_quote_markets(db: Database) -> None:
+    """The venue's instrument a quote was priced on (BTC/USDT on Binance is not BTC/USD): alerts
+    name it."""
+    db.execute("ALTER TABLE quotes ADD COLUMN market TEXT")
