@@ -43,6 +43,11 @@ class Streaming(Protocol):
         """Whether streamed prices arrive now (so polling them would only repeat them)."""
 
 
+class Covering(Protocol):
+    def covered(self, now: datetime) -> set[str]:
+        """The names with a streamed price lately (polling them would only repeat it)."""
+
+
 Stored = Callable[[datetime, list[Quote], list[Bar]], object]
 """Called with what a poll stored (store → engine): the time, the new quotes, the new complete
 bars. If it returns an awaitable (the engine queueing a large audience), the poll awaits it."""
@@ -60,6 +65,7 @@ class Collector:
     earnings: EarningsSource | None = None
     on_stored: Stored | None = None  # the engine decides alerts from what each poll stored
     stream: Streaming | None = None  # streamed crypto prices: the poll fetches them only while it is down
+    equity_stream: Covering | None = None  # streamed equity prices: the poll fetches the names it lacks
     sync_delay: timedelta = SYNC_DELAY  # recorded data is final at once: replay syncs with 0
     _next_sync: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
     _stale_checked: datetime | None = None
@@ -114,7 +120,13 @@ class Collector:
         explain = getattr(self.equities, "explain_jumps", None)
         if explain is not None:  # a name that just reported may gap 20 %: its market's answer, not a bad print
             explain(self.reported_lately(symbols, now))
-        await self._poll(self.equities, symbols, now, crypto=False)
+        covered = self.equity_stream.covered(now) if self.equity_stream is not None else set()
+        polled = [s for s in symbols if s not in covered]  # a quiet name, or all while the stream is down
+        if not polled:
+            bars = await self._sync_bars(self.equities, symbols, now, crypto=False)
+            await self._stored([], bars)
+            return
+        await self._poll(self.equities, polled, now, crypto=False, bar_symbols=symbols)
 
     def reported_lately(self, symbols: Sequence[str], now: datetime) -> set[str]:
         """The names with a report on the calendar in the last few days (New York dates)."""
@@ -122,11 +134,19 @@ class Collector:
         reports = market.load_earnings(self.db, list(symbols), since=today - REPORT_EXPLAINS)
         return {report.symbol for report in reports if report.report_date <= today}
 
-    async def _poll(self, source: MarketSource, symbols: list[str], now: datetime, *, crypto: bool) -> None:
+    async def _poll(
+        self,
+        source: MarketSource,
+        symbols: list[str],
+        now: datetime,
+        *,
+        crypto: bool,
+        bar_symbols: list[str] | None = None,
+    ) -> None:
         try:
             quotes = await source.fetch_quotes(symbols)
             market.insert_quotes(self.db, quotes)
-            bars = await self._sync_bars(source, symbols, now, crypto=crypto)
+            bars = await self._sync_bars(source, bar_symbols or symbols, now, crypto=crypto)
         finally:
             self.refresh_staleness(self.clock.now())
         await self._stored(quotes, bars)

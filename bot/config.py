@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     equity_poll_seconds: float = Field(60.0, ge=15, le=3600)
     # Every Yahoo request through this proxy (where Yahoo is blocked): http://, https://, socks5://
     yahoo_proxy: str | None = None
+    equity_stream: bool = True  # Yahoo's streamed prices, pre-market and after-hours too; polls fill in
+    yahoo_stream_url: str = "wss://streamer.finance.yahoo.com/?version=2"  # a mirror; the tests' fake
     earnings_refresh_hours: float = Field(24.0, ge=1, le=168)
 
     # Data quality
@@ -149,6 +151,13 @@ class Settings(BaseSettings):
     def _yahoo_proxy(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"(https?|socks5h?|socks4)://[^/\s]+", value):
             raise ValueError("must be a proxy URL, e.g. http://127.0.0.1:3128 or socks5://127.0.0.1:1080")
+        return value
+
+    @field_validator("yahoo_stream_url")
+    @classmethod
+    def _yahoo_stream_url(cls, value: str) -> str:
+        if not re.match(r"wss?://[^/\s]+", value):
+            raise ValueError("must be a ws(s) URL, e.g. wss://streamer.finance.yahoo.com/?version=2")
         return value
 
     @field_validator("crypto_exchange_options")

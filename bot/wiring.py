@@ -46,6 +46,7 @@ from bot.store import market, open_db
 
 if TYPE_CHECKING:
     from bot.sources.crypto_stream import CryptoStream
+    from bot.sources.yahoo_stream import YahooStream
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ def live_parts(settings: Settings) -> Parts:
     engine, jobs = _pipeline(settings, db, clock, health, hours, crypto=crypto, equities=equities, earnings=equities)
     if settings.crypto_stream:
         jobs.streams.append(crypto_stream(settings, jobs.collector, crypto.guard))
+    if settings.equity_stream:
+        jobs.streams.append(equity_stream(settings, jobs.collector, equities.guard))
     return Parts(
         settings, db, clock, health, engine, jobs, equities, chart_attacher(settings.database_path), clock.now()
     )
@@ -154,6 +157,23 @@ def crypto_stream(settings: Settings, collector: Collector, guard: JumpGuard) ->
         silent_after=settings.crypto_stream_silent_seconds,
     )
     collector.stream = stream
+    return stream
+
+
+def equity_stream(settings: Settings, collector: Collector, guard: JumpGuard) -> YahooStream:
+    """Yahoo's streamed prices, into the collector; the equity poll fetches only the names it lacks."""
+    from bot.sources.yahoo_stream import YahooStream
+
+    stream = YahooStream(
+        collector.equity_symbols,
+        on_quotes=collector.take_streamed,
+        guard=guard,
+        health=collector.health,
+        clock=collector.clock,
+        url=settings.yahoo_stream_url,
+        proxy=settings.yahoo_proxy,
+    )
+    collector.equity_stream = stream
     return stream
 
 

@@ -111,6 +111,11 @@ class EquitySource:
         self._guard = JumpGuard(max_jump_pct)
         self._timeout = timeout
 
+    @property
+    def guard(self) -> JumpGuard:
+        """The jump guard every price passes (shared with the stream, so both judge alike)."""
+        return self._guard
+
     # -- the protocol --------------------------------------------------------------------
 
     async def fetch_quotes(self, symbols: Sequence[str]) -> list[Quote]:
