@@ -44,6 +44,11 @@ class EarningsShock(SessionNews):
     report_date: date | None = None
     timing: str | None = None
 
+    @property
+    def follows(self) -> tuple[AlertKind, str] | None:
+        # the report's first move, after hours or before the open, if it was told: this answers it
+        return ("earnings_extended", self.session.isoformat()) if self.earnings else None
+
 
 KINDS = (EarningsShock,)
 

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.domain import AlertBase, decode_alert_as
 from bot.rules import (
     correlation,
+    earnings_extended,
     earnings_reversal,
     earnings_shock,
     earnings_upcoming,
@@ -34,6 +35,7 @@ RULES: tuple[Rule[Any, Any, Any], ...] = (
     levels,
     large_move,
     market_move,
+    earnings_extended,
     earnings_shock,
     earnings_reversal,
     gap,
@@ -67,6 +69,7 @@ MUTE_GROUPS["all"] = ("all",)
 
 
 IMPORTANCE: tuple[str, ...] = (
+    "earnings_extended",
     "earnings_shock",
     "earnings_reversal",
     "gap",
