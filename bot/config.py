@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     equity_poll_seconds: float = Field(60.0, ge=15, le=3600)
     # Every Yahoo request through this proxy (where Yahoo is blocked): http://, https://, socks5://
     yahoo_proxy: str | None = None
+    equity_extended_hours: bool = True  # poll pre-market (04:00 NY) and after-hours (to 20:00) prices too
     equity_stream: bool = True  # Yahoo's streamed prices, pre-market and after-hours too; polls fill in
     yahoo_stream_url: str = "wss://streamer.finance.yahoo.com/?version=2"  # a mirror; the tests' fake
     earnings_refresh_hours: float = Field(24.0, ge=1, le=168)

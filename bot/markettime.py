@@ -35,6 +35,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 REGULAR_OPEN = time(9, 30)
 REGULAR_CLOSE = time(16, 0)
 DEFAULT_FIRST_DAY = date(2020, 1, 1)
+EXTENDED_OPEN = time(4, 0)  # New York: pre-market trading starts
+AFTER_HOURS = timedelta(hours=4)  # after the close (16:00 → 20:00; 13:00 → 17:00 on a half day)
 BAR_LENGTH: dict[Interval, timedelta] = {
     "1m": timedelta(minutes=1),
     "1h": timedelta(hours=1),
@@ -173,6 +175,20 @@ class MarketHours:
         i = bisect.bisect_right(self._opens, now) - 1
         return i >= 0 and now < self._closes[i]
 
+    def in_extended_hours(self, now: datetime) -> bool:
+        """True in a trading day's pre-market (from 04:00 New York) or after-hours (until 20:00,
+        or 4 hours after an early close), the regular session excluded."""
+        now = self._check_instant(now)
+        if self.is_open(now):
+            return False
+        day = now.astimezone(NEW_YORK).date()
+        if not self.is_trading_day(day):
+            return False
+        session = self.session(day)
+        assert session is not None
+        pre = datetime.combine(day, EXTENDED_OPEN, NEW_YORK)
+        return pre <= now < session.open or session.close <= now < session.close + AFTER_HOURS
+
     def current_or_next_session(self, now: datetime) -> Session:
         """The session in progress at ``now``, else the next one to open."""
         now = self._check_instant(now)
@@ -215,6 +231,10 @@ class MarketHours:
         if local.time() < opens:
             return "before_open"
         return "after_close" if local.time() >= closes else "unknown"
+
+    def should_poll_extended(self, now: datetime, last_poll: datetime | None) -> bool:
+        """:meth:`should_poll`, and all through the pre-market and after-hours as well."""
+        return self.should_poll(now, last_poll) or self.in_extended_hours(now)
 
     def should_poll(self, now: datetime, last_poll: datetime | None) -> bool:
         """Poll while the market is open, and once more after each close.

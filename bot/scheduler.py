@@ -94,7 +94,9 @@ def market_jobs(collector: Collector) -> MarketJobs:
             "equity poll",
             collector.poll_equities,
             clock,
-            due=lambda now: collector.hours.should_poll(now, equities.last_success),
+            due=lambda now: (
+                collector.hours.should_poll_extended if settings.equity_extended_hours else collector.hours.should_poll
+            )(now, equities.last_success),
         )
         pollers.append((equities, settings.equity_poll_seconds))
     pollers.append((Poller("staleness", collector.check_staleness, clock), STALENESS_TICK))

@@ -130,6 +130,7 @@ def live_parts(settings: Settings) -> Parts:
         max_jump_pct=settings.max_price_jump_pct,
         cache_dir=settings.database_path.parent / "yfinance-cache",
         proxy=settings.yahoo_proxy,
+        extended_hours=settings.equity_extended_hours,
     )
     engine, jobs = _pipeline(settings, db, clock, health, hours, crypto=crypto, equities=equities, earnings=equities)
     if settings.crypto_stream:

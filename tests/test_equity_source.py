@@ -380,3 +380,22 @@ def test_a_proxy_that_is_not_a_url_is_refused_with_an_example():
 
     with pytest.raises(ConfigError, match=re.escape("YAHOO_PROXY: must be a proxy URL, e.g. http://127.0.0.1:3128")):
         load_settings(_env_file=None, yahoo_proxy="127.0.0.1:3128")
+
+
+@pytest.mark.parametrize("start_at", [utc(2025, 12, 10, 21, 30)])  # 16:30 New York, ORCL reported at 16:05
+async def test_after_the_close_the_quote_is_the_after_hours_trade_against_the_regular_close(source, fake, clock):
+    regular_close = next(r for r in fake.daily["ORCL"] if r.day == date(2025, 12, 10)).close
+    fake.extended["ORCL"] = [(utc(2025, 12, 10, 21, 6), 199.0), (utc(2025, 12, 10, 21, 29), 197.5)]
+
+    [quote] = await source.fetch_quotes(["ORCL"])
+
+    assert (quote.price, quote.ts) == (pytest.approx(197.5), utc(2025, 12, 10, 21, 29))
+    assert quote.change_24h_pct == pytest.approx((197.5 / ORCL_CLOSE_DEC_10 - 1) * 100)
+    assert regular_close == pytest.approx(ORCL_CLOSE_DEC_10)
+    assert {r.params.get("includePrePost") for r in fake.price_requests("1m")} == {"true"}
+
+    move_to(fake, clock, utc(2025, 12, 11, 15, 0))  # in the regular session: its own trades only
+    fake.clear_log()
+    [quote] = await source.fetch_quotes(["ORCL"])
+    assert quote.ts == utc(2025, 12, 11, 14, 59)
+    assert {r.params.get("includePrePost") for r in fake.price_requests("1m")} <= {None, "false"}

@@ -188,3 +188,23 @@ def test_default_calendar_covers_2024_to_a_year_ahead(hours):
 def test_naive_datetimes_are_refused(hours):
     with pytest.raises(ValueError, match="timezone-aware"):
         hours.is_open(datetime(2025, 12, 24, 15, 0))
+
+
+@pytest.mark.parametrize(
+    ("when", "extended"),
+    [
+        (datetime(2025, 12, 10, 8, 59, tzinfo=UTC), False),  # 03:59 New York: not yet
+        (datetime(2025, 12, 10, 9, 0, tzinfo=UTC), True),  # 04:00: the pre-market opens
+        (datetime(2025, 12, 10, 14, 30, tzinfo=UTC), False),  # 09:30: the regular session
+        (datetime(2025, 12, 10, 21, 0, tzinfo=UTC), True),  # 16:00: after hours
+        (datetime(2025, 12, 11, 0, 59, tzinfo=UTC), True),  # 19:59
+        (datetime(2025, 12, 11, 1, 0, tzinfo=UTC), False),  # 20:00: over
+        (datetime(2025, 12, 13, 15, 0, tzinfo=UTC), False),  # a Saturday
+        (datetime(2025, 11, 28, 21, 59, tzinfo=UTC), True),  # 16:59 after a 13:00 half-day close
+        (datetime(2025, 11, 28, 22, 0, tzinfo=UTC), False),  # 17:00: four hours after it
+    ],
+)
+def test_extended_hours_are_the_pre_market_and_the_four_hours_after_the_close(when, extended):
+    hours = MarketHours(date(2025, 1, 1), date(2026, 6, 30))
+    assert hours.in_extended_hours(when) is extended
+    assert hours.should_poll_extended(when, when) is (extended or hours.is_open(when))

@@ -48,8 +48,8 @@ def yahoo():
     fake.stop()
 
 
-def equity_jobs(tmp_path, yahoo, clock):
-    settings = load_settings(equity_watchlist=WATCHLIST)
+def equity_jobs(tmp_path, yahoo, clock, **chosen):
+    settings = load_settings(equity_watchlist=WATCHLIST, **chosen)
     health = HealthRegistry(collecting=True)
     source = EquitySource(session=yahoo.session(), health=health, clock=clock, cache_dir=tmp_path / "yf")
     db = open_db(tmp_path / "bot.db")
@@ -69,7 +69,7 @@ async def _tick_through(poller, clock, yahoo, until, step=timedelta(minutes=1)) 
 
 async def test_equity_polls_follow_the_half_day_and_skip_the_holiday(tmp_path, yahoo, downloads):
     clock = ManualClock(datetime(2025, 12, 24, 17, 50, tzinfo=UTC))  # 12:50 New York, closes 13:00
-    poller, collector, _health = equity_jobs(tmp_path, yahoo, clock)
+    poller, collector, _health = equity_jobs(tmp_path, yahoo, clock, equity_extended_hours=False)
     ran = await _tick_through(poller, clock, yahoo, datetime(2025, 12, 25, 23, 0, tzinfo=UTC))
     before_close = [t for t in ran if t < datetime(2025, 12, 24, 18, 0, tzinfo=UTC)]
     after_close = [t for t in ran if t >= datetime(2025, 12, 24, 18, 0, tzinfo=UTC)]
@@ -77,6 +77,18 @@ async def test_equity_polls_follow_the_half_day_and_skip_the_holiday(tmp_path, y
     assert after_close == [datetime(2025, 12, 24, 18, 0, tzinfo=UTC)]  # one poll after the close
     assert not any(t.date() == datetime(2025, 12, 25).date() for t in ran)  # Christmas: closed
     assert market.latest_quotes(collector.db)["ORCL"].source == "yfinance"
+
+
+async def test_with_extended_hours_equity_polls_go_on_until_four_hours_after_the_close(tmp_path, yahoo, downloads):
+    clock = ManualClock(datetime(2025, 12, 24, 17, 50, tzinfo=UTC))  # 12:50 New York, a half day
+    poller, _collector, _health = equity_jobs(tmp_path, yahoo, clock)
+    every = timedelta(minutes=5)  # the clock moves 5 minutes a tick: 48 polls, not 240
+    ran = await _tick_through(poller, clock, yahoo, datetime(2025, 12, 25, 23, 0, tzinfo=UTC), step=every)
+    after_close = [t for t in ran if t >= datetime(2025, 12, 24, 18, 0, tzinfo=UTC)]
+    assert after_close[0] == datetime(2025, 12, 24, 18, 0, tzinfo=UTC)
+    assert after_close[-1] == datetime(2025, 12, 24, 21, 55, tzinfo=UTC)  # 16:55: after hours end at 17:00
+    assert len(after_close) == 48
+    assert not any(t.date() == datetime(2025, 12, 25).date() for t in ran)  # Christmas: no pre-market either
 
 
 async def test_equity_series_go_stale_only_while_the_market_is_open(tmp_path, yahoo):

@@ -94,8 +94,11 @@ class EquitySource:
         cache_dir: Path | None = None,
         timeout: float = 10.0,
         proxy: str | None = None,
+        extended_hours: bool = True,
     ) -> None:
         """``session``: a curl_cffi or requests ``Session`` for every Yahoo request.
+        ``extended_hours``: outside the regular session, quotes include pre-market and
+        after-hours trades (``prepost``).
 
         Without one the source makes (and closes) its own, through ``proxy`` if given: left to
         itself, ``yf.download`` would build a new session, and lose its cookie, on every call.
@@ -105,6 +108,7 @@ class EquitySource:
         if session is None:
             session = curl_requests.Session(impersonate="chrome", proxy=proxy)
         self._session = session
+        self._extended_hours = extended_hours
         self._health = health
         self._clock = clock or SystemClock()
         self._hours = hours or default_market_hours()
@@ -124,7 +128,9 @@ class EquitySource:
         if not wanted:
             return []
         now = self._clock.now()
-        rows = await self._run(self._download, wanted, QUOTE_INTERVAL, self._quote_window_start(now), None)
+        extended = self._extended_hours and not self._hours.is_open(now)  # pre-market and after-hours prices too
+        start = self._quote_window_start(now)
+        rows = await self._run(self._download, wanted, QUOTE_INTERVAL, start, None, extended)
         quotes = [quote for symbol, bars in rows.items() if (quote := self._quote(symbol, bars, now))]
         if not quotes:
             raise self._failed(f"{SOURCE}: every price failed validation ({', '.join(rows)})")
@@ -238,6 +244,12 @@ class EquitySource:
             return True
         return any(since <= utc_midnight(s.day) < end for s in opened)
 
+    def _regular(self, when: datetime) -> bool:
+        try:
+            return self._hours.is_open(when)
+        except CalendarRangeError:
+            return True
+
     def _quote(self, symbol: str, rows: list[Bar], now: datetime) -> Quote | None:
         last = rows[-1]
         price = self._guard.accept(symbol, last.close, SOURCE)
@@ -250,13 +262,21 @@ class EquitySource:
             price = last.close
         if price is None:
             return None
-        day = last.ts.astimezone(NEW_YORK).date()
-        previous = next((r.close for r in reversed(rows) if r.ts.astimezone(NEW_YORK).date() < day), None)
+        # Against the last regular close: the day before's in the session and the pre-market, the
+        # same day's after hours (never an after-hours price).
+        day = last.ts.astimezone(NEW_YORK).date() if self._regular(last.ts) else None
+        before = (r for r in reversed(rows[:-1]) if day is None or r.ts.astimezone(NEW_YORK).date() < day)
+        previous = next((r.close for r in before if self._regular(r.ts)), None)
         change = (price / previous - 1) * 100 if previous else None
         return Quote(symbol, price, last.ts, SOURCE, now, change)
 
     def _download(
-        self, symbols: list[str], interval: str, start: date | datetime, end: date | datetime | None
+        self,
+        symbols: list[str],
+        interval: str,
+        start: date | datetime,
+        end: date | datetime | None,
+        prepost: bool = False,
     ) -> dict[str, list[Bar]]:
         """One ``yf.download`` for all ``symbols``: valid rows per symbol, or an exception if none."""
         with YAHOO_LOG.capture() as said:
@@ -266,6 +286,7 @@ class EquitySource:
                     start=start,
                     end=end,
                     interval=interval,
+                    prepost=prepost,
                     auto_adjust=False,
                     actions=False,
                     ignore_tz=interval == "1d",

@@ -140,6 +140,8 @@ class FakeYahoo:
     broken: str | None = None  # "500" or "invalid-json": how every price chart answers
     requests: list[SeenRequest] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
+    extended: dict[str, list[tuple[datetime, float]]] = field(default_factory=dict)
+    """Pre-market and after-hours trades per symbol, in 1-minute charts asked ``includePrePost=true``."""
 
     def __post_init__(self) -> None:
         self.daily = {s: load_daily(s) for s in self.symbols}
@@ -248,6 +250,11 @@ class FakeYahoo:
                 if first <= start < last:
                     bars.append((start, row.segment(start, end)))
                 start += STEP[interval]
+        if interval == "1m" and params.get("includePrePost") == "true":
+            for ts, price in self.extended.get(symbol, ()):
+                if first <= ts < last and ts <= self.now:
+                    bars.append((ts, (price, price, price, price, 1_000)))
+            bars.sort(key=lambda bar: bar[0])
         return bars
 
     def _meta(self, symbol: str, interval: str, rows: list[DailyRow], params: dict[str, str]) -> dict[str, Any]:
