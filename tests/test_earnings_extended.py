@@ -4,6 +4,7 @@ with BTC's move since the close beside it; the gap at Thursday's open is its rep
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -109,3 +110,39 @@ def test_the_alert_round_trips_through_the_outbox(orcl):
     alert = decode_alert(kind, payload)
     assert isinstance(alert, EarningsExtended) and alert.session == THU and alert.since == CLOSE_WED
     assert outbox.pending_count(db) > 0
+
+
+async def test_an_after_hours_print_streamed_by_yahoo_is_told_before_the_next_open(orcl):
+    """The whole path live: Yahoo's stream (the fake, yfinance's protobuf) → collector → store →
+    engine → outbox, on a clock that runs at real speed from Wednesday 16:05 New York."""
+    from bot.clock import SimulatedClock
+    from bot.collector import Collector
+    from bot.config import load_settings
+    from bot.engine.engine import Engine
+    from bot.health import HealthRegistry
+    from bot.sources.validate import JumpGuard
+    from bot.wiring import equity_stream
+    from tests.fakes.yahoo_ws import POST_MARKET, FakeYahooStream
+    from tests.test_delivery import until
+
+    db = orcl
+    clock, health = SimulatedClock(CLOSE_WED + timedelta(minutes=5)), HealthRegistry(collecting=True)
+    market.insert_quotes(db, [at(CLOSE_WED - timedelta(minutes=1), "ORCL", 223.01)])
+    async with FakeYahooStream() as yahoo:
+        settings = load_settings(equity_watchlist="ORCL,NVDA", yahoo_stream_url=yahoo.url)
+        engine = Engine(db, settings, HOURS, fresh=health.is_fresh)
+        collector = Collector(db, settings, clock, health, HOURS)
+        collector.on_stored = engine.decide
+        stream = equity_stream(settings, collector, JumpGuard(20.0))
+        task = asyncio.get_running_loop().create_task(stream.run())
+        try:
+            await yahoo.subscribed("ORCL")
+            stamp = int(clock.now().timestamp() * 1000)
+            await yahoo.price("ORCL", 199.0, stamp, hours=POST_MARKET)
+            told = lambda: db.execute("SELECT count(*) FROM alerts WHERE kind = 'earnings_extended'").fetchone()[0]  # noqa: E731
+            await until(lambda: told() == 1, 10, "the after-hours shock")
+            assert clock.now() < OPEN_THU
+            assert outbox.pending_count(db) == 1, "queued for the subscribed chat"
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
