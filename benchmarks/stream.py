@@ -6,6 +6,10 @@
   levels (90,000, 91,000, ...): the time from the event leaving the fake exchange to the first
   ``sendMessage`` of that level's alert reaching the fake Bot API. The outbox is drained before
   each crossing, so each one measures deciding, queueing and the first send, not a backlog.
+* ``afterhours_to_send_ms``: the same bot on a clock running from Wednesday 10 Dec 2025, 16:05
+  New York, five watched names having reported after the close: a fake Yahoo streamer sends an
+  after-hours print 10 % below each one's regular close, one at a time: the median time from
+  the print to the first ``sendMessage`` of its earnings alert.
 * ``poll_to_send_p50_ms``: the same bot with streaming off, its prices polled from the fake
   REST API every ``CRYPTO_POLL_SECONDS`` (30): the price changes at a random moment between
   polls; the same time to the first ``sendMessage``.
@@ -25,7 +29,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,6 +43,7 @@ from bot.health import HealthRegistry
 from bot.markettime import default_market_hours
 from bot.scheduler import market_jobs
 from bot.sources.crypto import CryptoSource
+from bot.sources.validate import JumpGuard
 from bot.store import open_db, outbox
 from bot.wiring import crypto_stream
 from tests.fakes.exchange import FakeExchange
@@ -149,18 +154,83 @@ async def _polled(chats: int, crossings: int, rng: random.Random, poll_seconds: 
     return latencies
 
 
+REPORTED = ("ORCL", "AVGO", "ADBE", "MU", "LULU")
+
+
+async def _after_hours(chats: int) -> list[float]:
+    from bot.clock import SimulatedClock
+    from bot.domain import EarningsDate
+    from bot.store import market
+    from bot.wiring import equity_stream
+    from tests.fakes.yahoo_ws import POST_MARKET, FakeYahooStream
+    from tests.test_earnings_extended import CLOSE_WED, WED, at, history
+
+    latencies: list[float] = []
+    fake = FakeTelegram()
+    await fake.start()
+    try:
+        async with FakeYahooStream() as yahoo:
+            with tempfile.TemporaryDirectory() as folder:
+                settings = load_settings(
+                    _env_file=None, telegram_bot_token=TOKEN, telegram_api_base_url=fake.url,
+                    database_path=Path(folder) / "b.db", equity_watchlist=",".join(REPORTED),
+                    yahoo_stream_url=yahoo.url, crypto_stream=False,
+                )  # fmt: skip
+                db = open_db(settings.database_path)
+                subscribe(db, range(1, chats + 1))
+                for symbol in REPORTED:
+                    history(db, symbol, 100.0)
+                    market.insert_quotes(db, [at(CLOSE_WED - timedelta(minutes=1), symbol, 100.0)])
+                reports = [EarningsDate(s, WED, "after_close", "yfinance") for s in REPORTED]
+                market.upsert_earnings(db, reports, CLOSE_WED)
+                clock, health = SimulatedClock(CLOSE_WED + timedelta(minutes=5)), HealthRegistry()
+                hours = default_market_hours()
+                engine = Engine(db, settings, hours, fresh=health.is_fresh)
+                collector = Collector(db, settings, clock, health, hours)
+                collector.on_stored = engine.decide
+                jobs = market_jobs(collector)
+                jobs.streams.append(equity_stream(settings, collector, JumpGuard(settings.max_price_jump_pct)))
+                parts = bot_parts(settings, db, clock=clock, health=health, engine=engine, runner=jobs)
+                async with running_bot(settings, fake, db, parts=parts, limits=RELAXED) as bot:
+                    await yahoo.subscribed(REPORTED[-1])
+                    for symbol in REPORTED:
+                        await _drained(bot.db)
+                        before = len(fake.sent)
+                        start = time.monotonic()
+                        await yahoo.price(symbol, 90.0, int(clock.now().timestamp() * 1000), hours=POST_MARKET)
+                        latencies.append(await _first_send_of(fake, before, symbol, 30) - start)
+    finally:
+        await fake.stop()
+    return latencies
+
+
+async def _first_send_of(fake: FakeTelegram, before: int, symbol: str, seconds: float) -> float:
+    def sent() -> float | None:
+        return next((m.at for m in fake.sent[before:] if f"{symbol} " in (m.text or "")), None)
+
+    return await _until(sent, seconds, f"alert for {symbol}")
+
+
 def run(
     chats: int = 1_000, crossings: int = 40, polled: int = 6, seed: int = 12, poll_seconds: float = 30.0
 ) -> dict[str, Any]:
     """``poll_seconds``: ``CRYPTO_POLL_SECONDS`` of the polled bot (30, the default; a quick run: 5)."""
     with quiet(bot=logging.WARNING, httpx=logging.WARNING, aiohttp=logging.CRITICAL, ccxt=logging.WARNING):
         streamed = asyncio.run(_streamed(chats, crossings))
+        after_hours = asyncio.run(_after_hours(chats))
         polls = asyncio.run(_polled(chats, polled, random.Random(seed), poll_seconds))
     return {
         "stream_to_send_p50_ms": round(1000 * statistics.median(streamed)),
         "stream_to_send_p99_ms": round(p99_ms(streamed)),
         "poll_to_send_p50_ms": round(1000 * statistics.median(polls)),
-        "_detail": {"chats": chats, "streamed": streamed, "polled": polls, "poll_seconds": poll_seconds},
+        "afterhours_to_send_ms": round(1000 * statistics.median(after_hours)),
+        "_detail": {
+            "after_hours": after_hours,
+            "chats": chats,
+            "streamed": streamed,
+            "polled": polls,
+            "poll_seconds": poll_seconds,
+        },
     }
 
 
@@ -179,5 +249,7 @@ def report(result: dict[str, Any]) -> str:
             f"  polled every {detail['poll_seconds']:.0f} s (fake REST API): p50 {poll:,} ms"
             f" over {len(detail['polled'])} crossings"
             f" ({poll / max(p50, 1):.0f}x the streamed p50)",
+            f"  an after-hours earnings print (fake Yahoo stream) to its alert: median"
+            f" {result['afterhours_to_send_ms']} ms over {len(detail['after_hours'])} reports",
         ]
     )

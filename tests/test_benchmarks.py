@@ -39,7 +39,7 @@ ISSUE_KEYS = {
     "engine_tick_quiet_p99_ms", "engine_tick_cross_s_2k", "event_loop_max_block_ms", "alert_add_ms_2k",
     "reply_p99_ms_during_drain", "reply_p99_ms_group_throttled", "fanout_msgs_per_s", "fanout_max_in_1s",
     "fanout_lost", "fanout_duplicates", "fanout_chart_msgs_per_s", "rss_mb_2k", "startup_s_2k", "replay_year_s",
-    "stream_to_send_p50_ms", "stream_to_send_p99_ms", "poll_to_send_p50_ms",
+    "stream_to_send_p50_ms", "stream_to_send_p99_ms", "poll_to_send_p50_ms", "afterhours_to_send_ms",
 }  # fmt: skip
 
 
