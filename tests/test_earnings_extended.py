@@ -81,6 +81,10 @@ def test_an_after_hours_drop_on_the_report_is_told_at_once_and_the_open_replies_
     opened = OPEN_THU + timedelta(minutes=1)  # the gap at Thursday's open: the shock, as a reply
     shock = step(eng, db, opened, at(opened, "ORCL", 188.80), at(opened, "BTC", 90_100.0))
     assert "earnings_shock" in kinds(shock)
+    [gap] = [d.alert for d in shock if d.alert.kind == "earnings_shock"]
+    lines = html_to_plain(render(gap, "en")).splitlines()
+    assert lines[1] == "Gap at the open −15.3 % (188.80 vs 223.01)"
+    assert lines[2] == "After hours −12.6 %: the open went further", "the open answers the first trades"
     rows = {kind: (id_, follows) for id_, kind, follows in db.execute("SELECT id, kind, follows FROM alerts")}
     assert rows["earnings_shock"][1] == rows["earnings_extended"][0]
 

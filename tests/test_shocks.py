@@ -175,6 +175,8 @@ def test_a_six_percent_gap_on_a_calm_name_fires_with_the_context(hours):
         "earnings": True,
         "report_date": "2025-12-10",
         "timing": "after_close",
+        "extended_pct": None,  # no after-hours trade was seen
+        "extended_pre": False,
     }
     assert str(shock.key) == f"earnings_shock:NVDA:{3 * SAMPLE:.10g}:-:2025-12-11"
 

@@ -19,19 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
 from bot.domain import AlertBase, AlertKind, EarningsDate, UtcTime, num
 from bot.formatting import fmt_clock, fmt_date, fmt_pct, fmt_price, fmt_symbol, fmt_timing, headline_pct
 from bot.i18n import t
-from bot.markettime import NEW_YORK, CalendarRangeError, MarketHours
+from bot.markettime import NEW_YORK
 from bot.rules.contract import MarketView, Out, Setting, Stateless, Tick
-from bot.rules.earnings_shock import ShockParams, first_session_after, shock_threshold
+from bot.rules.earnings_shock import ShockParams, report_window, shock_threshold
 from bot.rules.sessions import closes_before_session, intraday_move, open_session, pct
 from bot.values import Threshold
 
-PRE_MARKET_OPENS = time(4, 0)  # New York
 HISTORY = timedelta(days=120)
 BTC = "BTC"
 
@@ -98,28 +97,6 @@ def scopes(tick: Tick) -> Iterable[str]:
     if open_session(tick) is not None:
         return []
     return sorted({q.symbol for q in tick.quotes if q.symbol in tick.watchlist and tick.fresh(q.symbol)})
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """The extended hours in which a report is first traded, before the session that trades it."""
-
-    session: date  # the first regular session after the report
-    closed: datetime  # the regular close before it: what the move is measured against
-    since: datetime  # the report's news can trade from here: that close, or 04:00 before the open
-    until: datetime  # the session's open
-
-
-def report_window(report: EarningsDate, hours: MarketHours) -> Window | None:
-    try:
-        session = first_session_after(report, hours)
-        opens, before = hours.session(session), hours.session(hours.previous_trading_day(session))
-    except CalendarRangeError:
-        return None
-    if opens is None or before is None:
-        return None
-    premarket = datetime.combine(session, PRE_MARKET_OPENS, NEW_YORK)
-    return Window(session, before.close, premarket if report.timing == "before_open" else before.close, opens.open)
 
 
 def inputs(view: MarketView, tick: Tick, scope: str, params: Threshold) -> Inputs:

@@ -19,20 +19,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, ClassVar
 
 from bot.domain import AlertBase, AlertKind, EarningsDate
 from bot.formatting import fmt_date, fmt_pct, fmt_price, fmt_symbol, fmt_timing, headline_pct
 from bot.i18n import t
-from bot.markettime import MarketHours, as_utc
+from bot.markettime import NEW_YORK, CalendarRangeError, MarketHours, as_utc
 from bot.rules.contract import MarketView, Out, Setting, Stateless, Tick
 from bot.rules.session_news import SessionContext, SessionNews, context_lines, news_fields, session_context
-from bot.rules.sessions import SessionPrices, closes_before_session, current_session, daily_sigma, open_session
+from bot.rules.sessions import (
+    SessionPrices,
+    closes_before_session,
+    current_session,
+    daily_sigma,
+    open_session,
+    pct,
+)
 from bot.values import Threshold, number
 
 _REPORT_LOOKBACK = timedelta(days=14)  # longer than any run of market holidays
+PRE_MARKET_OPENS = time(4, 0)  # New York
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,8 @@ class EarningsShock(SessionNews):
     earnings: bool = True  # (False in alerts stored before gaps became their own kind)
     report_date: date | None = None
     timing: str | None = None
+    extended_pct: float | None = None  # the last after-hours (or pre-market) move before the open
+    extended_pre: bool = False  # that move was pre-market
 
     @property
     def follows(self) -> tuple[AlertKind, str] | None:
@@ -95,6 +105,28 @@ def first_session_after(report: EarningsDate, hours: MarketHours) -> date:
     if report.timing == "before_open" and hours.is_trading_day(day):
         return day
     return hours.next_trading_day(day)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The extended hours in which a report is first traded, before the session that trades it."""
+
+    session: date  # the first regular session after the report
+    closed: datetime  # the regular close before it: what the move is measured against
+    since: datetime  # the report's news can trade from here: that close, or 04:00 before the open
+    until: datetime  # the session's open
+
+
+def report_window(report: EarningsDate, hours: MarketHours) -> Window | None:
+    try:
+        session = first_session_after(report, hours)
+        opens, before = hours.session(session), hours.session(hours.previous_trading_day(session))
+    except CalendarRangeError:
+        return None
+    if opens is None or before is None:
+        return None
+    premarket = datetime.combine(session, PRE_MARKET_OPENS, NEW_YORK)
+    return Window(session, before.close, premarket if report.timing == "before_open" else before.close, opens.open)
 
 
 def _report_for(
@@ -172,6 +204,7 @@ class Inputs:
     earnings: tuple[EarningsDate, ...] = ()
     hours: MarketHours | None = None
     context: SessionContext = field(default_factory=SessionContext)
+    extended_pct: float | None = None  # the last extended-hours move before the open, if any traded
 
 
 def params(values: Mapping[str, Any]) -> Threshold:
@@ -198,12 +231,20 @@ def _session_inputs(view: MarketView, tick: Tick, scope: str) -> Inputs:
     prices = current_session(view, tick, scope, daily)
     if prices is None:
         return Inputs(None)
+    earnings = tuple(view.earnings([scope], prices.session - timedelta(days=10)))
+    report = report_session(prices, earnings, tick.hours)
+    window = report_window(report, tick.hours) if report is not None else None
+    extended = None
+    if window is not None:  # the report's first trades, after hours or pre-market
+        traded = [p for t, p in view.intraday(scope, window.since, window.until) if window.since < t < window.until]
+        extended = pct(traded[-1], prices.prior_close) if traded and prices.prior_close else None
     return Inputs(
         prices,
         tuple(closes_before_session(daily, prices.session)),
-        tuple(view.earnings([scope], prices.session - timedelta(days=10))),
+        earnings,
         tick.hours,
         session_context(view, tick, prices),
+        extended,
     )
 
 
@@ -223,7 +264,25 @@ def evaluate(inputs: Inputs, state: Stateless, params: Threshold, now: datetime)
         now,
         context=inputs.context,
     )
+    if alert is not None and inputs.extended_pct is not None:
+        alert = replace(alert, extended_pct=inputs.extended_pct, extended_pre=alert.timing == "before_open")
     return state, [] if alert is None else [Out(alert)]
+
+
+def _extended_line(a: EarningsShock, lang: str) -> str:
+    """How the open answered the report's first trades: confirmed, deepened, faded or reversed."""
+    assert a.extended_pct is not None
+    ext, gap = a.extended_pct, a.gap_pct
+    if (ext >= 0) != (gap >= 0) and abs(gap) >= 0.1:
+        verdict = "reversed"
+    elif abs(gap) >= abs(ext) * 1.15:
+        verdict = "deepened"
+    elif abs(gap) <= abs(ext) * 0.85:
+        verdict = "faded"
+    else:
+        verdict = "confirmed"
+    when = t(lang, "alert.shock.pre_market" if a.extended_pre else "alert.shock.after_hours")
+    return t(lang, f"alert.shock.extended_{verdict}", when=when, move=fmt_pct(ext, lang))
 
 
 def _up(value: float | None) -> bool:
@@ -239,6 +298,8 @@ def render(alert: AlertBase, lang: str, tz: tzinfo) -> list[str]:
         way = "up" if _up(a.move_pct) else "down"
         headline = t(lang, f"alert.shock.earnings_{way}", symbol=symbol, move=headline_pct(a.move_pct, lang))
         lines = [headline, t(lang, "alert.shock.gap_line", gap=fmt_pct(a.gap_pct, lang), **prices)]
+        if a.extended_pct is not None:
+            lines.append(_extended_line(a, lang))
     else:  # the gap is what fired (always so in alerts stored before gaps had their own kind)
         kind = "earnings_gap" if a.earnings else "gap"
         way = "up" if _up(a.gap_pct) else "down"
