@@ -85,8 +85,29 @@ def test_an_after_hours_drop_on_the_report_is_told_at_once_and_the_open_replies_
     lines = html_to_plain(render(gap, "en")).splitlines()
     assert lines[1] == "Gap at the open −15.3 % (188.80 vs 223.01)"
     assert lines[2] == "After hours −12.6 %: the open went further", "the open answers the first trades"
+
+    # Thursday's close: the day's end, in the same thread (a reply to the first message)
+    day = Bar("ORCL", "1d", datetime(2025, 12, 11, tzinfo=UTC), 188.80, 200.07, 184.45, 198.85, 4e7, "yfinance")
+    market.upsert_bars(db, [day])
+    closed = eng.process(OPEN_THU + timedelta(hours=6, minutes=31), bars=[day])
+    [close] = [d.alert for d in closed if d.alert.kind == "earnings_close"]
+    lines = html_to_plain(render(close, "en")).splitlines()
+    assert lines[:2] == [
+        "📌 ORCL closed −10.8 % on its report",
+        "Open 188.80 (−15.3 %) · close 198.85 · prior close 223.01",
+    ]
+    rows = {kind: (id_, follows) for id_, kind, follows in db.execute("SELECT id, kind, follows FROM alerts")}
+    assert rows["earnings_close"][1] == rows["earnings_extended"][0], "a reply to the thread's first message"
     rows = {kind: (id_, follows) for id_, kind, follows in db.execute("SELECT id, kind, follows FROM alerts")}
     assert rows["earnings_shock"][1] == rows["earnings_extended"][0]
+
+
+def test_a_close_is_told_only_in_a_thread_an_alert_opened(orcl):
+    db, eng = orcl, engine(orcl, fresh=lambda s: True)
+    day = Bar("NVDA", "1d", datetime(2025, 12, 11, tzinfo=UTC), 183.0, 184.0, 170.0, 171.0, 4e7, "yfinance")
+    market.upsert_bars(db, [day])
+    closed = eng.process(OPEN_THU + timedelta(hours=6, minutes=31), bars=[day])
+    assert "earnings_close" not in kinds(closed), "NVDA did not report: no thread to close"
 
 
 def test_no_report_no_extended_alert_and_none_while_the_session_runs(orcl):

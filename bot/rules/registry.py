@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.domain import AlertBase, decode_alert_as
 from bot.rules import (
     correlation,
+    earnings_close,
     earnings_extended,
     earnings_reversal,
     earnings_shock,
@@ -38,6 +39,7 @@ RULES: tuple[Rule[Any, Any, Any], ...] = (
     earnings_extended,
     earnings_shock,
     earnings_reversal,
+    earnings_close,
     gap,
     correlation,
     earnings_upcoming,
@@ -72,6 +74,7 @@ IMPORTANCE: tuple[str, ...] = (
     "earnings_extended",
     "earnings_shock",
     "earnings_reversal",
+    "earnings_close",
     "gap",
     "market_move",
     "level_break",
