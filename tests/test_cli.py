@@ -91,11 +91,13 @@ async def test_live_bot_serves_start_help_status_against_a_local_bot_api(tmp_pat
         for attempt in range(40):
             fake.user_sends("/status", ADA)
             status = (await fake.wait_for(ADA.id, 4 + attempt, timeout=30))[-1].text
-            if all(f"❌ {name}: failing" in status for name in sources) and "❌ okx stream: down" in status:
+            streams = ("❌ okx stream: down", "❌ yahoo stream: down for")
+            if all(f"❌ {name}: failing" in status for name in sources) and all(s in status for s in streams):
                 break
             await asyncio.sleep(0.5)
         assert all(f"❌ {name}: failing" in status for name in sources), status
         assert "❌ binance stream: down" in status and "❌ okx stream: down" in status, "streams tried in turn"
+        assert "❌ yahoo stream: down" in status and "(yahoo: unreachable)" in status
         assert "• BTC: last update never" in status and "• NVDA: last update never" in status
         assert len(fake.sent) == 3 + attempt + 1, "only command replies: no alert on missing data"
         health = await asyncio.to_thread(_run, "healthcheck", DATABASE_PATH=str(tmp_path / "bot.db"))

@@ -156,6 +156,10 @@ async def test_an_unreachable_stream_is_down_in_status_and_fails_over(servers):
     try:
         await until(lambda: {"binance", "okx"} <= set(health.streams), 10, "both streams tried")
         await until(lambda: all(s.state == "down" for s in health.streams.values()), 10, "both down")
+        since = {name: s.down_since for name, s in health.streams.items()}
+        tried = stream.attempts
+        await until(lambda: stream.attempts >= tried + 4, 10, "each tried again")
+        assert {name: s.down_since for name, s in health.streams.items()} == since, "down since the first failure"
         assert not stream.live(SystemClock().now())
         health.collecting = True
         status = render_status("en", SystemClock().now(), SystemClock().now(), 1, True, health)

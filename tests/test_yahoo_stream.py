@@ -142,6 +142,6 @@ async def test_an_unreachable_streamer_is_down_in_status_and_covers_nothing():
         health.collecting = True
         now = SystemClock().now()
         status = render_status("en", now, now, 1, True, health)
-        assert "❌ yahoo stream: down for" in status and "prices polled meanwhile" in status
+        assert "❌ yahoo stream: down for" in status and "(yahoo: unreachable); prices polled meanwhile" in status
     finally:
         await stopped(task)

@@ -109,6 +109,7 @@ class CryptoStream:
         self._last_ts: dict[str, datetime] = {}
         self._current: str | None = None
         self.messages = 0
+        self.attempts = 0  # connections tried
         """Stream messages read so far (each may bring a new price, a repeat, or a late one)."""
 
     def live(self, now: datetime) -> bool:
@@ -150,7 +151,10 @@ class CryptoStream:
     async def _stream(self, ex_id: str) -> NoReturn:
         """Stream from one exchange until it fails or falls silent (raises); closes it after."""
         self._current = ex_id
-        self._health.stream(ex_id).state = "connecting"
+        self.attempts += 1
+        stream = self._health.stream(ex_id)
+        if stream.state != "down":  # a stream that is down stays down (and for how long) until a message
+            stream.state = "connecting"
         chosen = dict(self._options.get(ex_id, {}))
         api_url, ws_url = chosen.pop("api_url", None), chosen.pop("ws_url", None)
         exchange = make_exchange(ex_id, api_url, self._timeout, None, chosen, ws_url=ws_url, streaming=True)

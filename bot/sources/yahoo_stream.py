@@ -109,7 +109,8 @@ class YahooStream:
             try:
                 await self._stream()
             except (OSError, TimeoutError, WebSocketException) as exc:
-                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                error = _reason(exc)
+                log.debug("stream: Yahoo: %r", exc)
             except Exception as exc:  # a stream must outlive a surprise; say it loudly
                 log.exception("stream: Yahoo failed unexpectedly")
                 error = f"{type(exc).__name__}: {exc}"
@@ -122,7 +123,8 @@ class YahooStream:
             await self._sleep(delay)
 
     async def _stream(self) -> NoReturn:
-        self._health.stream(NAME).state = "connecting"
+        if (stream := self._health.stream(NAME)).state != "down":  # down stays down until a message
+            stream.state = "connecting"
         async with connect(self.url, proxy=self._proxy, open_timeout=10) as ws:
             keeper = asyncio.get_running_loop().create_task(self._keep_subscribed(ws))
             try:
@@ -168,6 +170,15 @@ class YahooStream:
             stream.down_since = self._clock.now()
             log.warning("stream: Yahoo is down (%s); equity prices are polled meanwhile", error)
         stream.state, stream.error = "down", error
+
+
+def _reason(exc: Exception) -> str:
+    """Why the stream is down, as ``/status`` says it (the exception itself goes to the debug log)."""
+    if isinstance(exc, TimeoutError):
+        return "yahoo: no answer"
+    if isinstance(exc, OSError):
+        return "yahoo: unreachable"
+    return f"yahoo: {exc}" if str(exc) else f"yahoo: {type(exc).__name__}"
 
 
 def _exact(value: float, decimals: int) -> float:
