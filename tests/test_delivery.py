@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections import Counter
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -670,18 +670,21 @@ async def test_a_follow_up_is_sent_as_a_reply_to_the_alert_it_follows_in_each_ch
 
     shared = {f.name: getattr(shock, f.name) for f in fields(SessionNews)}
     reversal = EarningsReversal(**{**shared, "move_pct": -3.15})
+    own = replace(shock, threshold_pct=5.0)  # the same report's shock, for a chat that chose /set shock 5
     settings = bot_settings(fake, tmp_path)
     async with running_bot(settings, fake) as bot:
-        add_chats(bot.db, [1, 2, 3])
+        add_chats(bot.db, [1, 2, 3, 4])
         with bot.db.atomic():
             shock_id = outbox.record_alert(bot.db, shock, datetime.now(UTC))
             outbox.queue(bot.db, [outbox.Message(chat, (shock_id,)) for chat in (1, 2)])  # chat 3 joined later
+            own_id = outbox.record_alert(bot.db, own, datetime.now(UTC))
+            outbox.queue(bot.db, [outbox.Message(4, (own_id,))])
         await drained(bot)
         with bot.db.atomic():
             reversal_id = outbox.record_alert(bot.db, reversal, datetime.now(UTC))
-            outbox.queue(bot.db, [outbox.Message(chat, (reversal_id,)) for chat in (1, 2, 3)])
+            outbox.queue(bot.db, [outbox.Message(chat, (reversal_id,)) for chat in (1, 2, 3, 4)])
         await drained(bot)
-    for chat in (1, 2):
+    for chat in (1, 2, 4):  # chat 4 got its own threshold's shock: the reversal answers that one
         first, follow_up = fake.messages_to(chat)
         assert "reply_parameters" not in first.params
         assert json.loads(follow_up.params["reply_parameters"])["message_id"] == first.message_id

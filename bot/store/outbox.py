@@ -253,7 +253,9 @@ class Pending:
     unreachable_since: datetime | None = None  # when Telegram first could not be reached for it
     summary: bool = False  # a list of alerts that expired before they could be sent one by one
     decided_at: datetime | None = None  # when its first alert was decided
-    reply_to: int | None = None  # the chat's message of the alert its first alert follows up (a reply to it)
+    # the chat's message of the alert its first alert follows up (a reply to it): that alert, or the
+    # same kind, symbol and period at the chat's own threshold
+    reply_to: int | None = None
 
     @property
     def alert_id(self) -> int:
@@ -268,9 +270,12 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
         SELECT d.id, d.chat_id, d.attempts, c.language, c.timezone, d.parts_sent,
                COALESCE(v.value, 'true') != 'false', e.message_id, d.unreachable_since, d.summary,
                (SELECT f.message_id FROM delivery_alerts x JOIN alerts a ON a.id = x.alert_id
-                  JOIN delivery_alerts y ON y.alert_id = a.follows AND y.chat_id = d.chat_id
+                  JOIN alerts p ON p.id = a.follows
+                  JOIN alerts q ON q.kind = p.kind AND q.symbol = p.symbol AND q.period = p.period
+                  JOIN delivery_alerts y ON y.alert_id = q.id AND y.chat_id = d.chat_id
                   JOIN deliveries f ON f.id = y.delivery_id
-                WHERE x.delivery_id = d.id AND x.position = 0 AND f.message_id IS NOT NULL LIMIT 1)
+                WHERE x.delivery_id = d.id AND x.position = 0 AND f.message_id IS NOT NULL
+                ORDER BY f.id LIMIT 1)
         FROM deliveries d JOIN chats c ON c.id = d.chat_id
         LEFT JOIN chat_values v ON v.chat_id = d.chat_id AND v.name = 'charts'
         LEFT JOIN deliveries e ON e.id = d.edit_of
