@@ -34,6 +34,25 @@ class StreamHealth:
     error: str | None = None
     down_since: datetime | None = None
 
+    def connecting(self) -> None:
+        """A connection is tried; a stream that is down stays down (and since when) until a message."""
+        if self.state != "down":
+            self.state = "connecting"
+
+    def message(self, when: datetime) -> bool:
+        """A message arrived; True if the stream was not streaming before it."""
+        started = self.state != "streaming"
+        self.state, self.last_message, self.down_since = "streaming", when, None
+        return started
+
+    def down(self, when: datetime, error: str) -> bool:
+        """The connection failed or fell silent; True if the stream was not down before it."""
+        went = self.state != "down"
+        if went:
+            self.down_since = when
+        self.state, self.error = "down", error
+        return went
+
 
 @dataclass(slots=True)
 class HealthRegistry:

@@ -152,9 +152,7 @@ class CryptoStream:
         """Stream from one exchange until it fails or falls silent (raises); closes it after."""
         self._current = ex_id
         self.attempts += 1
-        stream = self._health.stream(ex_id)
-        if stream.state != "down":  # a stream that is down stays down (and for how long) until a message
-            stream.state = "connecting"
+        self._health.stream(ex_id).connecting()
         chosen = dict(self._options.get(ex_id, {}))
         api_url, ws_url = chosen.pop("api_url", None), chosen.pop("ws_url", None)
         exchange = make_exchange(ex_id, api_url, self._timeout, None, chosen, ws_url=ws_url, streaming=True)
@@ -217,10 +215,8 @@ class CryptoStream:
     async def _take(self, ex_id: str, pairs: Mapping[str, str], tickers: Any) -> None:
         now = self._clock.now()
         self.messages += 1
-        stream = self._health.stream(ex_id)
-        if stream.state != "streaming":
+        if self._health.stream(ex_id).message(now):
             log.info("stream: %s streams %s", ex_id, ", ".join(pairs))
-        stream.state, stream.last_message, stream.down_since = "streaming", now, None
         quotes = []
         for pair, ticker in (tickers or {}).items():
             symbol = pairs.get(pair)
@@ -238,11 +234,8 @@ class CryptoStream:
             await result
 
     def _down(self, ex_id: str, error: str) -> None:
-        stream = self._health.stream(ex_id)
-        if stream.state != "down":
-            stream.down_since = self._clock.now()
+        if self._health.stream(ex_id).down(self._clock.now(), error):
             log.warning("stream: %s is down (%s); its prices are polled meanwhile", ex_id, error)
-        stream.state, stream.error = "down", error
 
 
 async def _until_one_fails(loops: Sequence[Coroutine[Any, Any, NoReturn]]) -> None:

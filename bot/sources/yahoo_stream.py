@@ -123,8 +123,7 @@ class YahooStream:
             await self._sleep(delay)
 
     async def _stream(self) -> NoReturn:
-        if (stream := self._health.stream(NAME)).state != "down":  # down stays down until a message
-            stream.state = "connecting"
+        self._health.stream(NAME).connecting()
         async with connect(self.url, proxy=self._proxy, open_timeout=10) as ws:
             keeper = asyncio.get_running_loop().create_task(self._keep_subscribed(ws))
             try:
@@ -148,10 +147,8 @@ class YahooStream:
         if data is None:
             return
         now = self._clock.now()
-        stream = self._health.stream(NAME)
-        if stream.state != "streaming":
+        if self._health.stream(NAME).message(now):
             log.info("stream: Yahoo streams")
-        stream.state, stream.last_message, stream.down_since = "streaming", now, None
         symbol = data.id.strip().upper()
         ts = utc_from_ms(data.time) or now
         if not symbol or ((last := self._last.get(symbol)) is not None and ts <= last):
@@ -165,11 +162,8 @@ class YahooStream:
             await result
 
     def _down(self, error: str) -> None:
-        stream = self._health.stream(NAME)
-        if stream.state != "down":
-            stream.down_since = self._clock.now()
+        if self._health.stream(NAME).down(self._clock.now(), error):
             log.warning("stream: Yahoo is down (%s); equity prices are polled meanwhile", error)
-        stream.state, stream.error = "down", error
 
 
 def _reason(exc: Exception) -> str:
