@@ -4,7 +4,6 @@ with BTC's move since the close beside it; the gap at Thursday's open is its rep
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -149,6 +148,7 @@ async def test_an_after_hours_print_streamed_by_yahoo_is_told_before_the_next_op
     from bot.wiring import equity_stream
     from tests.fakes.yahoo_ws import POST_MARKET, FakeYahooStream
     from tests.test_delivery import until
+    from tests.test_stream import streaming
 
     db = orcl
     clock, health = SimulatedClock(CLOSE_WED + timedelta(minutes=5)), HealthRegistry(collecting=True)
@@ -159,8 +159,7 @@ async def test_an_after_hours_print_streamed_by_yahoo_is_told_before_the_next_op
         collector = Collector(db, settings, clock, health, HOURS)
         collector.on_stored = engine.decide
         stream = equity_stream(settings, collector, JumpGuard(20.0))
-        task = asyncio.get_running_loop().create_task(stream.run())
-        try:
+        async with streaming(stream):
             await yahoo.subscribed("ORCL")
             stamp = int(clock.now().timestamp() * 1000)
             await yahoo.price("ORCL", 199.0, stamp, hours=POST_MARKET)
@@ -168,6 +167,3 @@ async def test_an_after_hours_print_streamed_by_yahoo_is_told_before_the_next_op
             await until(lambda: told() == 1, 10, "the after-hours shock")
             assert clock.now() < OPEN_THU
             assert outbox.pending_count(db) == 1, "queued for the subscribed chat"
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)

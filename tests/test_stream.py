@@ -13,6 +13,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from bot.rules.registry import decode_alert
 from bot.sources.crypto import CryptoSource
 from bot.sources.crypto_stream import CryptoStream
 from bot.sources.validate import JumpGuard
+from bot.sources.yahoo_stream import YahooStream
 from bot.store import chats, open_db
 from bot.telegram.status import render_status
 from bot.wiring import crypto_stream
@@ -69,13 +71,15 @@ def make_stream(rest: FakeExchange, ws: FakeExchangeStream, on_quotes, **kwargs)
     return stream, health
 
 
-async def running(stream: CryptoStream) -> asyncio.Task[None]:
-    return asyncio.get_running_loop().create_task(stream.run())
-
-
-async def stopped(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+@asynccontextmanager
+async def streaming(stream: CryptoStream | YahooStream) -> AsyncIterator[None]:
+    """``stream`` running for the time of the block (as the bot's market jobs run it)."""
+    task = asyncio.get_running_loop().create_task(stream.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def ms(offset: float = 0.0) -> int:
@@ -86,8 +90,7 @@ async def test_every_streamed_price_is_taken_with_its_venue(servers):
     rest, ws = servers
     taken = Taken([])
     stream, health = make_stream(rest, ws, taken)
-    task = await running(stream)
-    try:
+    async with streaming(stream):
         await ws.subscribed(TICKER)
         for price in (90_120.5, 90_080.0, 89_990.25):
             await ws.ticker("BTCUSDT", price, open_=88_000.0)
@@ -99,16 +102,13 @@ async def test_every_streamed_price_is_taken_with_its_venue(servers):
         assert stream.live(SystemClock().now())
         assert health.streams["binance"].state == "streaming"
         assert rest.requests[BINANCE_TICKERS] == 0, "a stream needs no polled ticker"
-    finally:
-        await stopped(task)
 
 
 async def test_repeated_and_late_messages_are_dropped(servers):
     rest, ws = servers
     taken = Taken([])
     stream, _ = make_stream(rest, ws, taken)
-    task = await running(stream)
-    try:
+    async with streaming(stream):
         await ws.subscribed(TICKER)
         first = ms()
         await ws.ticker("BTCUSDT", 90_500.0, first)
@@ -121,16 +121,13 @@ async def test_repeated_and_late_messages_are_dropped(servers):
         await ws.ticker("BTCUSDT", 90_400.0, first + 1_000)
         await until(lambda: len(taken.quotes) >= 2, 10, "the next price")
         assert taken.prices() == [90_500.0, 90_400.0], "a repeat or a late print is not a new price"
-    finally:
-        await stopped(task)
 
 
 async def test_a_dropped_stream_reconnects_and_streams_again(servers):
     rest, ws = servers
     taken = Taken([])
     stream, health = make_stream(rest, ws, taken)
-    task = await running(stream)
-    try:
+    async with streaming(stream):
         await ws.subscribed(TICKER)
         await ws.ticker("BTCUSDT", 90_100.0)
         await until(lambda: len(taken.quotes) == 1, 10, "a price")
@@ -140,8 +137,6 @@ async def test_a_dropped_stream_reconnects_and_streams_again(servers):
         await until(lambda: 90_200.0 in taken.prices(), 10, "a price after the reconnect")
         assert ws.connections >= 2
         assert health.streams["binance"].state == "streaming"
-    finally:
-        await stopped(task)
 
 
 async def test_an_unreachable_stream_is_down_in_status_and_fails_over(servers):
@@ -152,8 +147,7 @@ async def test_an_unreachable_stream_is_down_in_status_and_fails_over(servers):
     stream, health = make_stream(
         rest, ws, taken, exchanges=("binance", "okx"), options={"okx": {"api_url": rest.url, "ws_url": ws.url}}
     )
-    task = await running(stream)
-    try:
+    async with streaming(stream):
         await until(lambda: {"binance", "okx"} <= set(health.streams), 10, "both streams tried")
         await until(lambda: all(s.state == "down" for s in health.streams.values()), 10, "both down")
         since = {name: s.down_since for name, s in health.streams.items()}
@@ -171,8 +165,6 @@ async def test_an_unreachable_stream_is_down_in_status_and_fails_over(servers):
         await until(lambda: taken.prices() == [90_300.0], 10, "the stream back")
         status = render_status("en", SystemClock().now(), SystemClock().now(), 1, True, health)
         assert "📡 binance stream: live, last message" in status
-    finally:
-        await stopped(task)
 
 
 # -- the stream in the pipeline: collector, store, engine -----------------------------------------
@@ -183,7 +175,6 @@ class Pipeline:
     collector: Collector
     engine: Engine
     stream: CryptoStream
-    task: asyncio.Task[None]
 
     def decided(self) -> list[str]:
         return [kind for (kind,) in self.collector.db.execute("SELECT kind FROM alerts ORDER BY id")]
@@ -192,7 +183,11 @@ class Pipeline:
         return list(self.collector.db.execute("SELECT price, source FROM quotes WHERE symbol = 'BTC' ORDER BY id"))
 
 
-async def pipeline(tmp_path: Path, rest: FakeExchange, ws: FakeExchangeStream, silent: float = 20.0) -> Pipeline:
+@asynccontextmanager
+async def pipeline(
+    tmp_path: Path, rest: FakeExchange, ws: FakeExchangeStream, silent: float = 20.0
+) -> AsyncIterator[Pipeline]:
+    """The live path of a streamed price: stream → collector → store → engine, running for the block."""
     settings = load_settings(
         crypto_exchanges="binance",
         crypto_symbols="BTC",
@@ -211,13 +206,17 @@ async def pipeline(tmp_path: Path, rest: FakeExchange, ws: FakeExchangeStream, s
     collector.on_stored = engine.decide
     health.collecting = True
     stream = crypto_stream(settings, collector, crypto.guard)
-    return Pipeline(collector, engine, stream, await running(stream))
+    try:
+        async with streaming(stream):
+            yield Pipeline(collector, engine, stream)
+    finally:
+        await collector.close()
+        db.close()
 
 
 async def test_a_streamed_print_through_a_level_is_decided_at_once(tmp_path, servers):
     rest, ws = servers
-    bot = await pipeline(tmp_path, rest, ws)
-    try:
+    async with pipeline(tmp_path, rest, ws) as bot:
         await ws.subscribed(TICKER)
         await ws.ticker("BTCUSDT", 90_400.0)
         await until(lambda: len(bot.stored()) == 1, 10, "the first price stored")
@@ -230,17 +229,12 @@ async def test_a_streamed_print_through_a_level_is_decided_at_once(tmp_path, ser
         text = html_to_plain(render(decode_alert(kind, payload), "en"))
         assert "Price from Binance · BTC/USDT" in text.splitlines(), "the venue and its instrument, said plainly"
         assert rest.requests[BINANCE_TICKERS] == 0
-    finally:
-        await stopped(bot.task)
-        await bot.collector.close()
-        bot.collector.db.close()
 
 
 async def test_a_silent_stream_hands_over_to_the_poll_and_takes_back(tmp_path, servers):
     rest, ws = servers
-    bot = await pipeline(tmp_path, rest, ws, silent=2.0)
     clock = SystemClock()
-    try:
+    async with pipeline(tmp_path, rest, ws, silent=2.0) as bot:
         ws.pump("BTCUSDT", 90_150.0, every=0.05)
         await until(lambda: bot.stream.live(clock.now()), 10, "streaming")
         await bot.collector.poll_crypto(clock.now())
@@ -257,19 +251,13 @@ async def test_a_silent_stream_hands_over_to_the_poll_and_takes_back(tmp_path, s
         await bot.collector.poll_crypto(clock.now())
         assert rest.requests[BINANCE_TICKERS] == 1
         assert bot.stored()[-1][0] == 90_160.0
-    finally:
-        ws.mute()
-        await stopped(bot.task)
-        await bot.collector.close()
-        bot.collector.db.close()
 
 
 async def test_a_wick_only_a_one_minute_candle_shows_is_an_alert(tmp_path, servers):
     """The tickers never go below 90,350; the minute's candle dips to 89,400 and back: the
     prices between two ticker messages cross 90,000, and the bot says so once the minute is over."""
     rest, ws = servers
-    bot = await pipeline(tmp_path, rest, ws)
-    try:
+    async with pipeline(tmp_path, rest, ws) as bot:
         await ws.subscribed(TICKER)
         await ws.subscribed("btcusdt@kline_1m")
         minute = (ms() // 60_000 - 3) * 60_000
@@ -287,7 +275,3 @@ async def test_a_wick_only_a_one_minute_candle_shows_is_an_alert(tmp_path, serve
         assert "BTC dipped below 90,000" in html_to_plain(render(first, "en"))
         candles = list(bot.collector.db.execute("SELECT low, source FROM bars WHERE interval = '1m'"))
         assert candles == [(89_400.0, "binance")]
-    finally:
-        await stopped(bot.task)
-        await bot.collector.close()
-        bot.collector.db.close()

@@ -8,10 +8,8 @@ the stream changes nothing; ``/status`` says whether Yahoo streams.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import socket
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -24,6 +22,7 @@ from bot.sources.yahoo_stream import YahooStream
 from bot.telegram.status import render_status
 from tests.fakes.yahoo_ws import POST_MARKET, PRE_MARKET, FakeYahooStream
 from tests.test_delivery import until
+from tests.test_stream import ms, streaming
 
 
 @pytest.fixture
@@ -53,24 +52,10 @@ def make(url: str, watch: Watch, **kwargs) -> tuple[YahooStream, HealthRegistry]
     return stream, health
 
 
-async def started(stream: YahooStream) -> asyncio.Task[None]:
-    return asyncio.get_running_loop().create_task(stream.run())
-
-
-async def stopped(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-
-
-def ms(offset: float = 0.0) -> int:
-    return int((time.time() + offset) * 1000)
-
-
 async def test_after_hours_and_pre_market_prices_arrive_as_yahoo_sends_them(yahoo):
     watch = Watch("ORCL", "NVDA")
     stream, health = make(yahoo.url, watch)
-    task = await started(stream)
-    try:
+    async with streaming(stream):
         await yahoo.subscribed("ORCL")
         assert yahoo.subscriptions["NVDA"] >= 1
         await yahoo.price("ORCL", 198.31, hours=POST_MARKET, change_pct=-10.2)  # 16:05, after the report
@@ -81,15 +66,12 @@ async def test_after_hours_and_pre_market_prices_arrive_as_yahoo_sends_them(yaho
         await until(lambda: watch.prices("NVDA") == [181.2], 10, "the pre-market price")
         assert stream.covered(SystemClock().now()) == {"ORCL", "NVDA"}
         assert health.streams["yahoo"].state == "streaming"
-    finally:
-        await stopped(task)
 
 
 async def test_repeats_late_prices_and_garbage_change_nothing(yahoo):
     watch = Watch("ORCL")
     stream, _ = make(yahoo.url, watch)
-    task = await started(stream)
-    try:
+    async with streaming(stream):
         await yahoo.subscribed("ORCL")
         first = ms()
         await yahoo.price("ORCL", 200.0, first)
@@ -108,15 +90,12 @@ async def test_repeats_late_prices_and_garbage_change_nothing(yahoo):
         await yahoo.price("ORCL", 199.5, first + 1_000)
         await until(lambda: len(watch.quotes) == 2, 10, "the next price")
         assert watch.prices("ORCL") == [200.0, 199.5]
-    finally:
-        await stopped(task)
 
 
 async def test_a_dropped_stream_reconnects_and_names_join_as_the_watchlist_grows(yahoo):
     watch = Watch("ORCL")
     stream, _ = make(yahoo.url, watch, resubscribe=0.2)
-    task = await started(stream)
-    try:
+    async with streaming(stream):
         await yahoo.subscribed("ORCL")
         watch.names.append("AVGO")  # a chat added a name: it joins at the next subscription
         await yahoo.subscribed("AVGO")
@@ -125,8 +104,6 @@ async def test_a_dropped_stream_reconnects_and_names_join_as_the_watchlist_grows
         await yahoo.subscribed("ORCL", times=yahoo.subscriptions["ORCL"] + 1)
         await yahoo.price("AVGO", 402.0)
         await until(lambda: watch.prices("AVGO") == [402.0], 10, "a price after the reconnect")
-    finally:
-        await stopped(task)
 
 
 async def test_an_unreachable_streamer_is_down_in_status_and_covers_nothing():
@@ -135,13 +112,10 @@ async def test_an_unreachable_streamer_is_down_in_status_and_covers_nothing():
         port = probe.getsockname()[1]
     watch = Watch("ORCL")
     stream, health = make(f"ws://127.0.0.1:{port}/?version=2", watch)
-    task = await started(stream)
-    try:
+    async with streaming(stream):
         await until(lambda: "yahoo" in health.streams and health.streams["yahoo"].state == "down", 10, "down")
         assert stream.covered(SystemClock().now()) == set()
         health.collecting = True
         now = SystemClock().now()
         status = render_status("en", now, now, 1, True, health)
         assert "❌ yahoo stream: down for" in status and "(yahoo: unreachable); prices polled meanwhile" in status
-    finally:
-        await stopped(task)
