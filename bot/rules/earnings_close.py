@@ -16,14 +16,14 @@ from datetime import date, datetime, tzinfo
 from typing import Any, ClassVar
 
 from bot.domain import NO_DIRECTION, AlertBase, AlertKey, AlertKind, num
-from bot.formatting import fmt_date, fmt_pct, fmt_price, fmt_symbol, fmt_timing, headline_pct
+from bot.formatting import fmt_pct, fmt_price, fmt_symbol, headline_pct
 from bot.i18n import t
 from bot.markettime import as_utc
 from bot.rules import earnings_shock
 from bot.rules.contract import MarketView, Out, Setting, Stateless, Tick
 from bot.rules.earnings_reversal import evaluate_reversal
 from bot.rules.earnings_shock import ShockParams, report_session, shock_threshold
-from bot.rules.session_news import SessionNews, context_lines, news_fields
+from bot.rules.session_news import SessionNews, context_lines, news_fields, reported_lines
 from bot.values import Threshold
 
 THREAD = ("earnings_extended", "earnings_shock")  # the kinds that open a report's thread, first first
@@ -114,7 +114,4 @@ def render(alert: AlertBase, lang: str, tz: tzinfo) -> list[str]:
             prior_close=fmt_price(a.prior_close, lang),
         ),
     ]
-    if a.report_date is not None:
-        reported = {"date": fmt_date(a.report_date, lang), "timing": fmt_timing(lang, a.timing)}
-        lines.append(t(lang, "alert.shock.reported", **reported))
-    return lines + context_lines(a.symbol, a.move_pct, a.context, lang)
+    return lines + reported_lines(a.report_date, a.timing, lang) + context_lines(a.symbol, a.move_pct, a.context, lang)

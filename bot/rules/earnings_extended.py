@@ -23,11 +23,12 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
 from bot.domain import AlertBase, AlertKind, EarningsDate, UtcTime, num
-from bot.formatting import fmt_clock, fmt_date, fmt_pct, fmt_price, fmt_symbol, fmt_timing, headline_pct
+from bot.formatting import fmt_clock, fmt_date, fmt_pct, fmt_price, fmt_symbol, headline_pct
 from bot.i18n import t
 from bot.markettime import NEW_YORK
 from bot.rules.contract import MarketView, Out, Setting, Stateless, Tick
 from bot.rules.earnings_shock import ShockParams, report_window, shock_threshold
+from bot.rules.session_news import reported_lines
 from bot.rules.sessions import closes_before_session, intraday_move, open_session, pct
 from bot.values import Threshold
 
@@ -140,7 +141,7 @@ def render(alert: AlertBase, lang: str, tz: tzinfo) -> list[str]:
     lines = [
         t(lang, f"alert.extended.{when}_{way}", symbol=fmt_symbol(a.symbol), move=headline_pct(a.move_pct, lang)),
         t(lang, "alert.extended.prices", price=fmt_price(a.price, lang), prior_close=fmt_price(a.prior_close, lang)),
-        t(lang, "alert.shock.reported", date=fmt_date(a.report_date, lang), timing=fmt_timing(lang, a.timing)),
+        *reported_lines(a.report_date, a.timing, lang),
     ]
     if a.btc_move_pct is not None:
         since = fmt_clock(a.since, tz, lang)

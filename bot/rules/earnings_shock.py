@@ -24,11 +24,18 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, ClassVar
 
 from bot.domain import AlertBase, AlertKind, EarningsDate
-from bot.formatting import fmt_date, fmt_pct, fmt_price, fmt_symbol, fmt_timing, headline_pct
+from bot.formatting import fmt_pct, fmt_price, fmt_symbol, headline_pct
 from bot.i18n import t
 from bot.markettime import NEW_YORK, CalendarRangeError, MarketHours, as_utc
 from bot.rules.contract import MarketView, Out, Setting, Stateless, Tick
-from bot.rules.session_news import SessionContext, SessionNews, context_lines, news_fields, session_context
+from bot.rules.session_news import (
+    SessionContext,
+    SessionNews,
+    context_lines,
+    news_fields,
+    reported_lines,
+    session_context,
+)
 from bot.rules.sessions import (
     SessionPrices,
     closes_before_session,
@@ -312,7 +319,6 @@ def render(alert: AlertBase, lang: str, tz: tzinfo) -> list[str]:
             lines.append(t(lang, "alert.shock.move_line", price=fmt_price(a.price, lang), move=move))
     if not a.earnings:
         lines.append(t(lang, "alert.shock.no_report"))
-    elif a.report_date is not None:
-        reported = {"date": fmt_date(a.report_date, lang), "timing": fmt_timing(lang, a.timing)}
-        lines.append(t(lang, "alert.shock.reported", **reported))
+    else:
+        lines += reported_lines(a.report_date, a.timing, lang)
     return lines + context_lines(a.symbol, a.move_pct, a.context, lang)

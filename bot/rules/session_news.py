@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from bot.domain import NO_DIRECTION, AlertBase, Bar, UtcTime, num
-from bot.formatting import fmt_corr, fmt_pct, fmt_symbol, fmt_ticker
+from bot.formatting import fmt_corr, fmt_date, fmt_pct, fmt_symbol, fmt_ticker, fmt_timing
 from bot.i18n import Html, t
 from bot.rules.contract import MarketView, Tick
 from bot.rules.correlation_stats import current_correlation
@@ -174,6 +174,13 @@ def _peers(peers: Mapping[str, float], lang: str) -> Html:
     if len(ranked) > MAX_PEERS:
         items.append(t(lang, "alert.shock.more_peers", count=len(ranked) - MAX_PEERS))
     return Html(t(lang, "alert.list_sep").join(items))
+
+
+def reported_lines(report_date: date | None, timing: str | None, lang: str) -> list[str]:
+    """``Reported Wed 10 Dec after the close``, under every earnings alert that knows its report."""
+    if report_date is None:
+        return []
+    return [t(lang, "alert.shock.reported", date=fmt_date(report_date, lang), timing=fmt_timing(lang, timing))]
 
 
 def context_lines(
