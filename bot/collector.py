@@ -106,7 +106,8 @@ class Collector:
     async def take_streamed(self, quotes: list[Quote]) -> None:
         """What a stream message brings is stored and decided on at once, as a poll's quotes are."""
         market.insert_quotes(self.db, quotes)
-        self.refresh_staleness(self.clock.now())
+        if any(q.symbol in self.health.stale for q in quotes):  # a price can only make its own series fresh;
+            self.refresh_staleness(self.clock.now())  # the others are the staleness job's (not per message)
         await self._stored(quotes, [])
 
     async def take_candles(self, bars: list[Bar]) -> None:

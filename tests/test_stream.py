@@ -217,9 +217,12 @@ async def pipeline(
 async def test_a_streamed_print_through_a_level_is_decided_at_once(tmp_path, servers):
     rest, ws = servers
     async with pipeline(tmp_path, rest, ws) as bot:
+        bot.collector.refresh_staleness(SystemClock().now())
+        assert not bot.collector.health.is_fresh("BTC"), "no price yet"
         await ws.subscribed(TICKER)
         await ws.ticker("BTCUSDT", 90_400.0)
         await until(lambda: len(bot.stored()) == 1, 10, "the first price stored")
+        assert bot.collector.health.is_fresh("BTC"), "fresh with its first streamed price, not at the next check"
         assert bot.decided() == []
         await ws.ticker("BTCUSDT", 89_600.0)  # through 90,000 (and its 0.25 % band), between two polls
         await until(lambda: bot.decided() != [], 10, "an alert decided")
