@@ -45,7 +45,7 @@ from bot.scheduler import market_jobs
 from bot.sources.crypto import CryptoSource
 from bot.sources.validate import JumpGuard
 from bot.store import open_db, outbox
-from bot.wiring import crypto_stream
+from bot.wiring import crypto_streams
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.exchange_ws import FakeExchangeStream
 from tests.fakes.telegram import TOKEN, FakeTelegram
@@ -83,7 +83,7 @@ async def _live_bot(
                 collector.on_stored = engine.decide
                 jobs = market_jobs(collector)
                 if streaming:
-                    jobs.streams.append(crypto_stream(settings, collector, crypto.guard))
+                    jobs.streams += crypto_streams(settings, collector, crypto.guard)
                 parts = bot_parts(settings, db, clock=clock, health=health, engine=engine, runner=jobs)
                 async with running_bot(settings, fake, db, parts=parts, limits=RELAXED) as bot:
                     yield fake, rest, ws, bot

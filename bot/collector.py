@@ -24,6 +24,7 @@ from bot.domain import INTERVALS, Bar, Interval, Quote
 from bot.health import HealthRegistry
 from bot.markettime import NEW_YORK, CalendarRangeError, MarketHours, bar_close_time, next_bar_close
 from bot.sources.base import EarningsSource, MarketSource, SourceError
+from bot.sources.consensus import Consensus
 from bot.staleness import SeriesPolicy, stale_series
 from bot.store import market
 from bot.store.watchlist import watched_equities
@@ -66,6 +67,7 @@ class Collector:
     on_stored: Stored | None = None  # the engine decides alerts from what each poll stored
     stream: Streaming | None = None  # streamed crypto prices: the poll fetches them only while it is down
     equity_stream: Covering | None = None  # streamed equity prices: the poll fetches the names it lacks
+    consensus: Consensus | None = None  # CRYPTO_CONFIRM: crypto prices and candles as two venues agree
     sync_delay: timedelta = SYNC_DELAY  # recorded data is final at once: replay syncs with 0
     _next_sync: dict[tuple[str, str, str], datetime] = field(default_factory=dict)
     _stale_checked: datetime | None = None
@@ -105,6 +107,9 @@ class Collector:
 
     async def take_streamed(self, quotes: list[Quote]) -> None:
         """What a stream message brings is stored and decided on at once, as a poll's quotes are."""
+        quotes = self._confirmed(quotes)
+        if not quotes:
+            return  # one venue's price, waiting for a second to confirm it
         market.insert_quotes(self.db, quotes)
         if any(q.symbol in self.health.stale for q in quotes):  # a price can only make its own series fresh;
             self.refresh_staleness(self.clock.now())  # the others are the staleness job's (not per message)
@@ -112,6 +117,10 @@ class Collector:
 
     async def take_candles(self, bars: list[Bar]) -> None:
         """A streamed minute's candle: its low and high reach the rules (a wick between two prices)."""
+        if self.consensus is not None:
+            bars = self.consensus.bars(bars)  # given once both venues' candles of the minute are in
+            if not bars:
+                return
         market.upsert_bars(self.db, bars)
         await self._stored([], bars)
 
@@ -145,12 +154,20 @@ class Collector:
         bar_symbols: list[str] | None = None,
     ) -> None:
         try:
-            quotes = await source.fetch_quotes(symbols)
+            quotes = self._confirmed(await source.fetch_quotes(symbols))
             market.insert_quotes(self.db, quotes)
             bars = await self._sync_bars(source, bar_symbols or symbols, now, crypto=crypto)
         finally:
             self.refresh_staleness(self.clock.now())
         await self._stored(quotes, bars)
+
+    def _confirmed(self, quotes: list[Quote]) -> list[Quote]:
+        """The crypto prices as the venues agree on them (``CRYPTO_CONFIRM``); others as they are."""
+        if self.consensus is None:
+            return quotes
+        crypto = set(self.settings.crypto_symbols)
+        others = [q for q in quotes if q.symbol not in crypto]
+        return others + self.consensus.quotes(q for q in quotes if q.symbol in crypto)
 
     async def _stored(self, quotes: list[Quote], bars: list[Bar]) -> None:
         if self.on_stored is not None and inspect.isawaitable(result := self.on_stored(self.clock.now(), quotes, bars)):

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     crypto_poll_seconds: float = Field(30.0, ge=5, le=3600)
     crypto_stream: bool = True  # websocket prices where the exchange streams; the poll covers its outages
     crypto_stream_silent_seconds: float = Field(20.0, ge=2, le=600)  # no message this long: down
+    # A move counts only as far as two exchanges show it (one venue's wick is not an alert):
+    # the first two of CRYPTO_EXCHANGES that answer each stream or are polled, and must agree.
+    crypto_confirm: bool = False
     # Per exchange: ccxt options (a proxy, another hostname, ...), "api_url", a server that
     # takes the place of the exchange's API host, and "ws_url", of its stream host (a mirror;
     # the tests' fake exchange).
@@ -180,6 +183,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"CRYPTO_EXCHANGE_OPTIONS: {', '.join(unknown)} is not in CRYPTO_EXCHANGES "
                 f"({','.join(self.crypto_exchanges)})"
+            )
+        if self.crypto_confirm and len(self.crypto_exchanges) < 2:
+            raise ValueError(
+                "CRYPTO_CONFIRM needs at least two exchanges in CRYPTO_EXCHANGES to confirm a move on, "
+                "e.g. CRYPTO_EXCHANGES=binance,okx"
             )
         return self
 

@@ -240,11 +240,19 @@ VENUES = {"binance": "Binance", "okx": "OKX", "kraken": "Kraken", "coinbase": "C
 
 def fmt_venue(source: str, market: str | None, lang: str) -> str:
     """Where a price came from, as a reader names it: ``Binance · BTC/USDT``, ``Yahoo Finance``,
-    ``recorded data · BTC/USD`` (the replay)."""
+    ``recorded data · BTC/USD`` (the replay), ``Binance · BTC/USDT, confirmed on OKX``."""
     from bot.i18n import t
 
-    name = t(lang, "venue.replay") if source == "replay" else VENUES.get(source, fmt_symbol(source).title())
-    return f"{name} · {fmt_symbol(market)}" if market else name
+    first, *others = source.split("+")  # "binance+okx": seen on Binance, confirmed on OKX
+    name = t(lang, "venue.replay") if first == "replay" else _venue_name(first)
+    said = f"{name} · {fmt_symbol(market)}" if market else name
+    if others:
+        said = t(lang, "venue.confirmed", venue=said, others=", ".join(map(_venue_name, others)))
+    return said
+
+
+def _venue_name(source: str) -> str:
+    return VENUES.get(source, fmt_symbol(source).title())
 
 
 def fmt_ticker(symbol: str, lang: str = "en") -> str:

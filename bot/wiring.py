@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
@@ -38,6 +38,7 @@ from bot.replay import (
 )
 from bot.scheduler import MarketJobs, Runner, market_jobs
 from bot.sources.base import EarningsSource, MarketSource, SymbolCheck
+from bot.sources.consensus import Consensus
 from bot.sources.replay import ReplaySource
 from bot.sources.replay_checks import check_replay_data
 from bot.sources.replay_data import load_replay_data
@@ -133,8 +134,10 @@ def live_parts(settings: Settings) -> Parts:
         extended_hours=settings.equity_extended_hours,
     )
     engine, jobs = _pipeline(settings, db, clock, health, hours, crypto=crypto, equities=equities, earnings=equities)
+    if settings.crypto_confirm:
+        jobs.collector.consensus = Consensus(settings.crypto_exchanges)
     if settings.crypto_stream:
-        jobs.streams.append(crypto_stream(settings, jobs.collector, crypto.guard))
+        jobs.streams += crypto_streams(settings, jobs.collector, crypto.guard)
     if settings.equity_stream:
         jobs.streams.append(equity_stream(settings, jobs.collector, equities.guard))
     return Parts(
@@ -142,23 +145,37 @@ def live_parts(settings: Settings) -> Parts:
     )
 
 
-def crypto_stream(settings: Settings, collector: Collector, guard: JumpGuard) -> CryptoStream:
-    """The websocket prices, into the collector; the crypto poll stands aside while they arrive."""
-    from bot.sources.crypto_stream import CryptoStream
+def crypto_streams(settings: Settings, collector: Collector, guard: JumpGuard) -> list[CryptoStream]:
+    """The websocket prices, into the collector; the crypto poll stands aside while they arrive.
 
-    stream = CryptoStream(
-        settings.crypto_exchanges,
-        settings.crypto_symbols,
-        on_quotes=collector.take_streamed,
-        on_bars=collector.take_candles,
-        guard=guard,
-        health=collector.health,
-        clock=collector.clock,
-        exchange_options=settings.crypto_exchange_options,
-        silent_after=settings.crypto_stream_silent_seconds,
-    )
-    collector.stream = stream
-    return stream
+    One stream; two side by side on different exchanges when ``CRYPTO_CONFIRM`` asks every move
+    to be confirmed on a second venue (the collector's consensus takes both)."""
+    from bot.sources.crypto_stream import CryptoStream, Streams
+
+    def stream(**kwargs: Any) -> CryptoStream:
+        return CryptoStream(
+            settings.crypto_exchanges,
+            settings.crypto_symbols,
+            on_quotes=collector.take_streamed,
+            on_bars=collector.take_candles,
+            guard=guard,
+            health=collector.health,
+            clock=collector.clock,
+            exchange_options=settings.crypto_exchange_options,
+            silent_after=settings.crypto_stream_silent_seconds,
+            **kwargs,
+        )
+
+    if not settings.crypto_confirm:
+        collector.stream = first = stream()
+        return [first]
+    pair: list[CryptoStream] = []
+    first = stream(avoid=lambda: pair[1].current)
+    second = stream(first=1, avoid=lambda: first.current)
+    pair += [first, second]
+    both = [first, second] if len(first.exchanges) > 1 else [first]  # one streams: the poll brings the other
+    collector.stream = Streams(both, needed=2)
+    return both
 
 
 def equity_stream(settings: Settings, collector: Collector, guard: JumpGuard) -> YahooStream:

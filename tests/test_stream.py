@@ -35,7 +35,7 @@ from bot.sources.validate import JumpGuard
 from bot.sources.yahoo_stream import YahooStream
 from bot.store import chats, open_db
 from bot.telegram.status import render_status
-from bot.wiring import crypto_stream
+from bot.wiring import crypto_streams
 from tests.fakes.exchange import BINANCE_TICKERS, FakeExchange
 from tests.fakes.exchange_ws import FakeExchangeStream
 from tests.test_delivery import until
@@ -145,7 +145,11 @@ async def test_an_unreachable_stream_is_down_in_status_and_fails_over(servers):
     taken = Taken([])
     # OKX's stream is pointed at a port nobody listens on: both are down, tried in turn.
     stream, health = make_stream(
-        rest, ws, taken, exchanges=("binance", "okx"), options={"okx": {"api_url": rest.url, "ws_url": ws.url}}
+        rest,
+        ws,
+        taken,
+        exchanges=("binance", "okx"),
+        options={"okx": {"api_url": rest.url, "ws_url": "ws://127.0.0.1:9"}},
     )
     async with streaming(stream):
         await until(lambda: {"binance", "okx"} <= set(health.streams), 10, "both streams tried")
@@ -205,7 +209,7 @@ async def pipeline(
     collector = Collector(db, settings, clock, health, hours, crypto=crypto)
     collector.on_stored = engine.decide
     health.collecting = True
-    stream = crypto_stream(settings, collector, crypto.guard)
+    (stream,) = crypto_streams(settings, collector, crypto.guard)
     try:
         async with streaming(stream):
             yield Pipeline(collector, engine, stream)

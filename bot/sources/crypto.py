@@ -19,6 +19,9 @@ Usage::
   gap longer than one page (100 bars) does too.
 * A bar's wick more than ``max_jump_pct`` beyond its open and close is not believed (one
   exchange's bad print): it is cut back to the body, as the jump guard rejects such a quote.
+* ``confirm=True`` (``CRYPTO_CONFIRM``): quotes come from two exchanges per symbol (the
+  collector's :class:`~bot.sources.consensus.Consensus` keeps the move both show), and bars
+  from two, merged to the range both traded (:func:`~bot.sources.consensus.merge_series`).
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ from bot.sources.ccxt_exchange import (
     pick_pair,
     utc_from_ms,
 )
+from bot.sources.consensus import merge_series
 from bot.sources.validate import JumpGuard, believable_extremes
 
 if TYPE_CHECKING:
@@ -109,6 +113,7 @@ class CryptoSource:
         health: HealthRegistry | None = None,
         clock: Clock | None = None,
         options: Mapping[str, Mapping[str, Any]] | None = None,
+        confirm: bool = False,
     ) -> None:
         """``pairs`` overrides the pair per exchange and symbol (``{"kraken": {"BTC": "BTC/USDT"}}``).
 
@@ -116,12 +121,14 @@ class CryptoSource:
         ``options`` adds ccxt options per exchange (``{"binance": {"httpsProxy": "http://…"}}``).
         ``timeout`` is seconds per request; ``attempts`` counts tries per exchange.
         ``rate_limit_ms`` is ccxt's limiter unit: None keeps each exchange's own, 0 turns it off.
+        ``confirm``: every quote and bar from two exchanges (see the module's docstring).
         """
         if not exchanges:
             raise ValueError("CryptoSource needs at least one exchange")
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
         self.symbols = tuple(dict.fromkeys(s.strip().upper() for s in symbols))
+        self.per_symbol = 2 if confirm else 1  # exchanges asked for each quote and bar series
         self._guard = guard if guard is not None else JumpGuard(max_jump_pct)
         self._attempts = attempts
         self._backoff = (backoff_base, backoff_cap)
@@ -147,6 +154,7 @@ class CryptoSource:
         """A source for ``CRYPTO_EXCHANGES``, ``CRYPTO_SYMBOLS``, ``CRYPTO_EXCHANGE_OPTIONS`` and
         ``MAX_PRICE_JUMP_PCT``."""
         kwargs.setdefault("max_jump_pct", settings.max_price_jump_pct)
+        kwargs.setdefault("confirm", settings.crypto_confirm)
         chosen = settings.crypto_exchange_options
         kwargs.setdefault("api_urls", {ex: o["api_url"] for ex, o in chosen.items() if o.get("api_url")})
         urls = ("api_url", "ws_url")  # the stream's host is the stream's business
@@ -168,29 +176,33 @@ class CryptoSource:
         self._guard.seed(symbol.upper(), price)
 
     async def fetch_quotes(self, symbols: Sequence[str] = ()) -> list[Quote]:
-        """Latest valid quote per symbol (the configured ones if none are given)."""
+        """Latest valid quote per symbol (the configured ones if none are given); with
+        ``confirm``, one from each of two exchanges."""
         wanted = list(dict.fromkeys(s.strip().upper() for s in symbols)) or list(self.symbols)
-        found: dict[str, Quote] = {}
+        found: dict[str, list[Quote]] = {s: [] for s in wanted}
         errors: list[Exception] = []
         for venue in self._venues:
-            remaining = [s for s in wanted if s not in found]
+            remaining = [s for s in wanted if len(found[s]) < self.per_symbol]
             if not remaining:
                 break
             try:
-                found.update(
-                    await self._on_venue(
-                        venue,
-                        f"quotes {','.join(remaining)}",
-                        functools.partial(self._quotes_from, venue, remaining),
-                    )
+                quotes = await self._on_venue(
+                    venue,
+                    f"quotes {','.join(remaining)}",
+                    functools.partial(self._quotes_from, venue, remaining),
                 )
             except (SourceUnavailable, UnknownSymbol) as exc:
                 errors.append(exc)
-        if not found:
+                continue
+            for symbol, quote in quotes.items():
+                found[symbol].append(quote)
+        if not any(found.values()):
             _raise_all_failed(f"quotes for {', '.join(wanted)}", errors)
-        if missing := [s for s in wanted if s not in found]:
+        if missing := [s for s in wanted if not found[s]]:
             log.info("crypto: no valid price for %s this time", ", ".join(missing))
-        return [found[s] for s in wanted if s in found]
+        if short := [s for s in wanted if 0 < len(found[s]) < self.per_symbol]:
+            log.info("crypto: %s priced on one exchange only: not confirmed this time", ", ".join(short))
+        return [quote for s in wanted for quote in found[s]]
 
     async def fetch_bars(
         self, symbol: str, interval: Interval, since: datetime, until: datetime | None = None
@@ -205,16 +217,27 @@ class CryptoSource:
         if until is not None:
             end = min(end, _ms(until))
         errors: list[Exception] = []
+        series: list[list[Bar]] = []
         for venue in self._venues:
             try:
-                return await self._on_venue(
-                    venue,
-                    f"{interval} bars {symbol}",
-                    functools.partial(self._bars_from, venue, symbol, interval, start, end),
+                series.append(
+                    await self._on_venue(
+                        venue,
+                        f"{interval} bars {symbol}",
+                        functools.partial(self._bars_from, venue, symbol, interval, start, end),
+                    )
                 )
             except (SourceUnavailable, UnknownSymbol) as exc:
                 errors.append(exc)
-        _raise_all_failed(f"{interval} bars for {symbol}", errors)
+            if len(series) == self.per_symbol:
+                break
+        if not series:
+            _raise_all_failed(f"{interval} bars for {symbol}", errors)
+        if self.per_symbol == 1:
+            return series[0]
+        if len(series) == 1:
+            log.warning("crypto: %s %s bars from one exchange only: their wicks are not confirmed", symbol, interval)
+        return merge_series(series[0], series[1] if len(series) > 1 else [])
 
     async def close(self) -> None:
         """Close every exchange's HTTP session."""

@@ -21,6 +21,9 @@ Usage::
   the same jump guard as the polled ones (one bad print is not believed).
 * ``/status`` reads each exchange's stream from the health registry: streaming, with the age of
   its last message, or down, with why.
+* To confirm every move on a second venue (``CRYPTO_CONFIRM``), two streams run side by side,
+  each avoiding the exchange the other one uses (``avoid``), and :class:`Streams` is live only
+  while both are: while one is not, the poll fetches both venues' prices.
 """
 
 from __future__ import annotations
@@ -89,9 +92,13 @@ class CryptoStream:
         timeout: float = 10.0,
         rng: random.Random | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        first: int = 0,
+        avoid: Callable[[], str | None] | None = None,
     ) -> None:
         """``exchange_options`` as in ``CRYPTO_EXCHANGE_OPTIONS``: ccxt options, plus ``api_url``
-        (REST, for the markets) and ``ws_url`` (the streams) to reach a mirror or a test's fake."""
+        (REST, for the markets) and ``ws_url`` (the streams) to reach a mirror or a test's fake.
+        ``first``: the index of the exchange tried first; ``avoid()``: an exchange not to stream
+        from (the one a second stream uses, when two venues must confirm a move)."""
         ids = [e.strip().lower() for e in dict.fromkeys(exchanges)]
         self.exchanges = [e for e in ids if streams(e)]
         self.symbols = tuple(dict.fromkeys(s.strip().upper() for s in symbols))
@@ -108,9 +115,16 @@ class CryptoStream:
         self._sleep = sleep
         self._last_ts: dict[str, datetime] = {}
         self._current: str | None = None
+        self._first = first
+        self._avoid = avoid
         self.messages = 0
         self.attempts = 0  # connections tried
         """Stream messages read so far (each may bring a new price, a repeat, or a late one)."""
+
+    @property
+    def current(self) -> str | None:
+        """The exchange this stream uses (or tried last)."""
+        return self._current
 
     def live(self, now: datetime) -> bool:
         """Whether prices are streaming now: the current stream's last message is recent."""
@@ -128,9 +142,12 @@ class CryptoStream:
         if not self.exchanges:
             log.info("stream: none of the configured exchanges streams; prices are polled")
             return
-        index = 0
+        index = self._first
         while True:
             ex_id = self.exchanges[index % len(self.exchanges)]
+            if self._avoid is not None and len(self.exchanges) > 1 and ex_id == self._avoid():
+                index += 1  # the other stream's venue: a second look at the same prices confirms nothing
+                continue
             try:
                 await self._stream(ex_id)
             except SourceError as exc:
@@ -236,6 +253,18 @@ class CryptoStream:
     def _down(self, ex_id: str, error: str) -> None:
         if self._health.stream(ex_id).down(self._clock.now(), error):
             log.warning("stream: %s is down (%s); its prices are polled meanwhile", ex_id, error)
+
+
+class Streams:
+    """Several streams as one for the poll: live only while ``needed`` of them all are (two
+    venues to confirm a move: with one streaming, the poll fetches both)."""
+
+    def __init__(self, streams: Sequence[CryptoStream], needed: int) -> None:
+        self.streams = list(streams)
+        self.needed = needed
+
+    def live(self, now: datetime) -> bool:
+        return len(self.streams) >= self.needed and all(stream.live(now) for stream in self.streams)
 
 
 async def _until_one_fails(loops: Sequence[Coroutine[Any, Any, NoReturn]]) -> None:

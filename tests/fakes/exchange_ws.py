@@ -1,4 +1,4 @@
-"""A fake Binance market stream (websockets) on 127.0.0.1, for ccxt.pro's real stream code.
+"""A fake Binance and OKX market stream (websockets) on 127.0.0.1, for ccxt.pro's real stream code.
 
 ccxt connects to ``<ws_url>/ws/<n>``, sends ``{"method": "SUBSCRIBE", "params":
 ["btcusdt@ticker"], "id": 1}`` and reads the stream's events; this fake answers the
@@ -16,6 +16,14 @@ subscription and sends what the test pushes::
 
 Events are Binance's documented shapes (``24hrTicker``, ``kline``); the markets themselves
 come from the REST fake (:class:`tests.fakes.exchange.FakeExchange`).
+
+OKX on the same server (``{"okx": {"ws_url": stream.url}}``: ccxt connects to ``/ws/v5/public``
+for tickers and ``/ws/v5/business`` for candles, subscribes with ``{"op": "subscribe", "args":
+[{"channel": "tickers", "instId": "BTC-USDT"}]}`` and pings with the text ``ping``)::
+
+    await stream.subscribed("okx:tickers:BTC-USDT")
+    await stream.okx_ticker("BTC-USDT", 90_300.0)
+    await stream.okx_candle("BTC-USDT", start_ms, 90_000, 90_100, 89_900, 90_050)
 """
 
 from __future__ import annotations
@@ -61,6 +69,7 @@ class FakeExchangeStream:
         app = web.Application()
         app.router.add_get("/ws/{n}", self._serve)
         app.router.add_get("/ws", self._serve)
+        app.router.add_get("/ws/v5/{access}", self._serve_okx)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", port).start()
@@ -116,6 +125,39 @@ class FakeExchangeStream:
         }  # fmt: skip
         return await self.send(f"{market_id.lower()}@kline_1m", event)
 
+    async def okx_ticker(self, inst_id: str, price: float, ts_ms: int | None = None, open_: float | None = None) -> int:
+        """One OKX ``tickers`` push for ``inst_id`` (``BTC-USDT``), stamped ``ts_ms`` (now by default)."""
+        ts_ms = int(time.time() * 1000) if ts_ms is None else ts_ms
+        open_ = price if open_ is None else open_
+        data = {
+            "instType": "SPOT", "instId": inst_id, "last": str(price), "lastSz": "0.01",
+            "askPx": str(price), "askSz": "1", "bidPx": str(price), "bidSz": "1", "open24h": str(open_),
+            "high24h": str(max(price, open_)), "low24h": str(min(price, open_)), "sodUtc0": str(open_),
+            "sodUtc8": str(open_), "volCcy24h": "9000000", "vol24h": "100", "ts": str(ts_ms),
+        }  # fmt: skip
+        return await self.send(
+            f"okx:tickers:{inst_id}", {"arg": {"channel": "tickers", "instId": inst_id}, "data": [data]}
+        )
+
+    async def okx_candle(
+        self, inst_id: str, start_ms: int, open_: float, high: float, low: float, close: float, closed: bool = False
+    ) -> int:
+        """One OKX ``candle1m`` push: the minute starting at ``start_ms`` as it stands so far."""
+        row = [
+            str(start_ms),
+            str(open_),
+            str(high),
+            str(low),
+            str(close),
+            "12.5",
+            "1000000",
+            "1000000",
+            "1" if closed else "0",
+        ]
+        return await self.send(
+            f"okx:candle1m:{inst_id}", {"arg": {"channel": "candle1m", "instId": inst_id}, "data": [row]}
+        )
+
     def pump(self, market_id: str, price: float, every: float = 0.05) -> None:
         """A ticker event for ``market_id`` at ``price`` every ``every`` seconds, until :meth:`mute`."""
         self.mute()
@@ -168,6 +210,32 @@ class FakeExchangeStream:
                         self._clients[ws].update(data.get("params", ()))
                         self.subscriptions.update(data.get("params", ()))
                         self._changed.notify_all()
+        finally:
+            self._clients.pop(ws, None)
+        return ws
+
+    async def _serve_okx(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=None)
+        await ws.prepare(request)
+        self.connections += 1
+        self._clients[ws] = set()
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    continue
+                if message.data == "ping":
+                    await ws.send_str("pong")
+                    continue
+                data = json.loads(message.data)
+                if data.get("op") != "subscribe":
+                    continue
+                streams = [f"okx:{arg['channel']}:{arg['instId']}" for arg in data.get("args", ())]
+                for arg in data.get("args", ()):
+                    await ws.send_str(json.dumps({"event": "subscribe", "arg": arg, "connId": "fake"}))
+                async with self._changed:
+                    self._clients[ws].update(streams)
+                    self.subscriptions.update(streams)
+                    self._changed.notify_all()
         finally:
             self._clients.pop(ws, None)
         return ws
