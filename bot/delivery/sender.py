@@ -58,16 +58,15 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.backoff import capped_exponential
 from bot.clock import Clock
+from bot.delivery.compose import Part, compose
 from bot.delivery.limiter import Broadcast, SmoothRateLimiter, retry_after_seconds
-from bot.delivery.photos import Attach, Photo, Photos
+from bot.delivery.photos import Attach, Photos
 from bot.delivery.tasks import cancel_and_wait
-from bot.formatting import fmt_age, fmt_time
+from bot.formatting import fmt_age
 from bot.health import HealthRegistry
 from bot.i18n import t
 from bot.logs import redact
 from bot.metrics import Metrics
-from bot.render import MESSAGE_LIMIT, caption, render_expired, render_message, split_message
-from bot.rules.registry import decode_alert
 from bot.store import chats, outbox
 from bot.store.outbox import Pending
 
@@ -78,19 +77,8 @@ POLL = 1.0  # seconds between two looks for deliveries whose retry came due (new
 _CANNOT_EDIT = ("message to edit not found", "message can't be edited", "message_id_invalid")
 OUTAGE_AFTER = 3  # failures in a row, none going through between them: Telegram is unreachable
 STOP_GRACE = 10.0  # seconds a stopping sender waits for requests already at Telegram
-LATE = timedelta(minutes=2)  # a message held up by Telegram this long says so
 MAX_AGE = timedelta(hours=3)  # an alert older than this when it could be sent is only listed in a summary
 EXPIRE_EVERY = timedelta(minutes=1)  # how often the sender looks for such alerts
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    """One message of a delivery: text, or a photo with an optional caption."""
-
-    text: str | None
-    photo: Photo | None = None
-    edit: int | None = None  # the id of the message this part replaces in place
-    reply_to: int | None = None  # the id of the message this one answers (a follow-up's first part)
 
 
 @dataclass(slots=True)
@@ -250,7 +238,7 @@ class Sender:
     async def _deliver(self, unit: _Unit) -> str:
         item = unit.item
         try:
-            parts = await self._parts(item)
+            parts = await compose(item, self.photos, self.clock.now(), self.max_age or MAX_AGE)
             if item.parts_sent >= len(parts):
                 return "sent" if self._write(self._record, item, len(parts), len(parts), None) else "held"
             for index in range(item.parts_sent, len(parts)):
@@ -268,34 +256,6 @@ class Sender:
         except Exception as exc:  # noqa: BLE001 - every failure is classified below
             self._write(self._failed, item, exc)
             return "failed"
-
-    async def _parts(self, item: Pending) -> list[Part]:
-        """The messages of a delivery: text parts, or a photo with the text as its caption, or
-        (text too long for a caption) the text parts followed by the photo."""
-        alerts = [decode_alert(kind, payload) for kind, payload in item.alerts]
-        if item.summary:
-            max_age = self.max_age or MAX_AGE
-            text = render_expired(
-                alerts, item.language, item.timezone, max_age=max_age, unreachable_since=item.unreachable_since
-            )
-            return [Part(t) for t in split_message(text)]
-        text = render_message(alerts, item.language, item.timezone)
-        now = self.clock.now()
-        if item.unreachable_since is not None and now - item.unreachable_since >= LATE:  # the reader should know why
-            text += "\n" + delayed_note(item.unreachable_since, now, item.language, item.timezone)
-        if item.edit_message_id is not None:  # an update of a thread's message, in place
-            return [Part(caption(text, MESSAGE_LIMIT), edit=item.edit_message_id)]
-        texts = [Part(t, reply_to=item.reply_to if i == 0 else None) for i, t in enumerate(split_message(text))]
-        photo = None
-        if self.photos is not None and item.charts:
-            for alert_id, alert in zip(item.alert_ids, alerts, strict=True):
-                if (photo := await self.photos.chart(alert_id, alert, item.language)) is not None:
-                    break
-        if photo is None:
-            return texts
-        if caption(text) == text:
-            return [Part(text, photo, reply_to=item.reply_to)]
-        return [*texts, Part(None, photo)]
 
     async def _send(self, chat_id: int, part: Part, wire: Broadcast) -> Message | None:
         extra: dict[str, Any] = {"rate_limit_args": wire} if self._limited else {}
@@ -469,11 +429,6 @@ class Sender:
             )
             self.unreachable_since, self.paused_until = None, None
             self.metrics.telegram_reachable.set(1)
-
-
-def delayed_note(since: datetime, until: datetime, lang: str, tz: str) -> str:
-    """``⏳ Delayed: Telegram was unreachable from … to …``, in the chat's language and zone."""
-    return f"<i>{t(lang, 'delivery.delayed', since=fmt_time(since, tz, lang), until=fmt_time(until, tz, lang))}</i>"
 
 
 def _note_done(note: asyncio.Future[Message]) -> None:

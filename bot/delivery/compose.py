@@ -1,0 +1,63 @@
+"""What one delivery says: its alerts rendered for the chat as the messages to send (no I/O but
+the chart, drawn or taken from the cache).
+
+A delivery is text parts, or a photo with the text as its caption, or (text too long for a
+caption) the text parts followed by the photo; an update of a thread's message is one edit;
+a list of alerts that expired before they could go out is text only. A message Telegram held
+up (``LATE`` or more) says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.delivery.photos import Photo, Photos
+from bot.formatting import fmt_time
+from bot.i18n import t
+from bot.render import MESSAGE_LIMIT, caption, render_expired, render_message, split_message
+from bot.rules.registry import decode_alert
+from bot.store.outbox import Pending
+
+LATE = timedelta(minutes=2)  # a message held up by Telegram this long says so
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One message of a delivery: text, or a photo with an optional caption."""
+
+    text: str | None
+    photo: Photo | None = None
+    edit: int | None = None  # the id of the message this part replaces in place
+    reply_to: int | None = None  # the id of the message this one answers (a follow-up's first part)
+
+
+async def compose(item: Pending, photos: Photos | None, now: datetime, max_age: timedelta) -> list[Part]:
+    """The messages of ``item`` for its chat (see the module's docstring)."""
+    alerts = [decode_alert(kind, payload) for kind, payload in item.alerts]
+    if item.summary:
+        text = render_expired(
+            alerts, item.language, item.timezone, max_age=max_age, unreachable_since=item.unreachable_since
+        )
+        return [Part(t) for t in split_message(text)]
+    text = render_message(alerts, item.language, item.timezone)
+    if item.unreachable_since is not None and now - item.unreachable_since >= LATE:  # the reader should know why
+        text += "\n" + delayed_note(item.unreachable_since, now, item.language, item.timezone)
+    if item.edit_message_id is not None:  # an update of a thread's message, in place
+        return [Part(caption(text, MESSAGE_LIMIT), edit=item.edit_message_id)]
+    texts = [Part(t, reply_to=item.reply_to if i == 0 else None) for i, t in enumerate(split_message(text))]
+    photo = None
+    if photos is not None and item.charts:
+        for alert_id, alert in zip(item.alert_ids, alerts, strict=True):
+            if (photo := await photos.chart(alert_id, alert, item.language)) is not None:
+                break
+    if photo is None:
+        return texts
+    if caption(text) == text:
+        return [Part(text, photo, reply_to=item.reply_to)]
+    return [*texts, Part(None, photo)]
+
+
+def delayed_note(since: datetime, until: datetime, lang: str, tz: str) -> str:
+    """``⏳ Delayed: Telegram was unreachable from … to …``, in the chat's language and zone."""
+    return f"<i>{t(lang, 'delivery.delayed', since=fmt_time(since, tz, lang), until=fmt_time(until, tz, lang))}</i>"
