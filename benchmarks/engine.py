@@ -34,7 +34,7 @@ from bot.config import load_settings
 from bot.domain import Quote
 from bot.engine.engine import Engine
 from bot.markettime import default_market_hours
-from bot.store import market, open_db, prefs
+from bot.store import market, open_db, own_levels, prefs
 from bot.store.db import utcnow_iso
 
 T0 = datetime(2025, 12, 11, 14, 0, tzinfo=UTC)
@@ -93,7 +93,7 @@ def one_size(chats: int, ticks: int, per_chat: int, rng: random.Random, *, cross
         result["quiet_median_ms"] = 1000 * statistics.median(quiet)
         if cross:
             start = time.perf_counter()
-            prefs.add_level(db, 1, "BTC", 95_123.0, "above", now)
+            own_levels.add_level(db, 1, "BTC", 95_123.0, "above", now)
             engine.levels.add(1, "BTC", 95_123.0, "above")
             added = time.perf_counter() - start + tick(price)
             result["alert_add_ms"] = 1000 * max(0.0, added - statistics.median(quiet))

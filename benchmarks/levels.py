@@ -27,7 +27,7 @@ def make_levels(chats: int, per_chat: int, rng: random.Random) -> list[tuple[int
         for _ in range(per_chat):
             # Half the users pick round numbers, half pick any dollar.
             price = float(rng.randrange(70_000, 110_000, 500) if rng.random() < 0.5 else rng.randrange(70_000, 110_000))
-            rows.append((chat_id, "BTC", price, rng.choice(("above", "below"))))
+            rows.append((chat_id, "BTC", price, rng.choice(("above", "below")), "every"))
     return rows
 
 
@@ -60,7 +60,7 @@ def indexed(rows, ticks) -> tuple[list[float], int]:
 
 def naive(rows, ticks) -> tuple[list[float], int]:
     # A chat that set the same level twice gets one alert (the bot stores it once).
-    levels = sorted({(chat, price, "up" if direction == "above" else "down") for chat, _, price, direction in rows})
+    levels = sorted({(chat, price, "up" if direction == "above" else "down") for chat, _, price, direction, _ in rows})
     sides = ["above" if price <= 90_000.0 else "below" for _, price, _ in levels]
     timings, alerts = [], 0
     for price in ticks:

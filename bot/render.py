@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 
 from telegram.constants import MessageLimit
@@ -36,14 +36,22 @@ def render(alert: Alert, lang: str = DEFAULT_LANGUAGE, tz: str | tzinfo | None =
     return render_message([alert], lang, tz)
 
 
-def render_message(alerts: Sequence[Alert], lang: str = DEFAULT_LANGUAGE, tz: str | tzinfo | None = "UTC") -> str:
+def render_message(
+    alerts: Sequence[Alert],
+    lang: str = DEFAULT_LANGUAGE,
+    tz: str | tzinfo | None = "UTC",
+    notes: Mapping[int, str] | None = None,
+) -> str:
     """One message telling several alerts of the same moment, the most important first: each its
-    bold headline and context, a blank line between them, then the latest of their times."""
+    bold headline and context, a blank line between them, then the latest of their times.
+    ``notes``: a line for this chat under the headline of the alert at that index ("your alert #3")."""
     if not alerts:
         raise ValueError("a message tells at least one alert")
     lang = lang if lang in languages() else DEFAULT_LANGUAGE
     where = zone(tz)
     rendered = [render_lines(alert, lang, where) for alert in alerts]
+    for index, note in (notes or {}).items():
+        rendered[index].insert(1, note)
     blocks = []
     for i, (headline, *context) in enumerate(rendered):
         # A context line the next alerts about the same name repeat (the daily bar they were

@@ -87,8 +87,18 @@ def price(text: str) -> float:
         raise
 
 
+# Names people type for a ticker: ``bitcoin``, ``xbt`` (Kraken's), ``比特币``; ``$btc`` is BTC too.
+ALIASES = {
+    "BITCOIN": "BTC", "XBT": "BTC", "比特币": "BTC", "ETHEREUM": "ETH", "ETHER": "ETH", "以太坊": "ETH",
+    "SOLANA": "SOL", "NASDAQ": "QQQ", "纳斯达克": "QQQ", "NVIDIA": "NVDA", "英伟达": "NVDA", "ORACLE": "ORCL",
+    "甲骨文": "ORCL",
+}  # fmt: skip
+
+
 def symbol(text: str) -> str:
+    """A ticker as the bot names it: ``btc``, ``$btc``, ``bitcoin`` and ``xbt`` are ``BTC``."""
     candidate = text.strip().upper().lstrip("$")
+    candidate = ALIASES.get(candidate, candidate)
     if not SYMBOL.match(candidate):
         raise BadArgument("args.bad_symbol", {"text": text[:30]})
     return candidate

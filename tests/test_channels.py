@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from bot.store import chats, open_db, prefs
+from bot.store import chats, open_db, own_levels, prefs
 from bot.telegram.settings_views import TOGGLE
 from tests.fakes.telegram import FakeChat, FakeUser
 from tests.telegram_harness import bot_settings, running_bot
@@ -107,7 +107,7 @@ async def test_an_admin_picks_the_channel_in_a_private_chat_and_its_settings_com
         await said(fake, ADMIN, "/alert add btc below 85000")
         await said(fake, ADMIN, "/tz Asia/Tokyo")
         assert set(prefs.active_mutes(bot.db, CHANNEL.id, bot.app.bot_data.deps.clock.now())) >= {"earnings_shock"}
-        assert [(lv.symbol, lv.price) for lv in prefs.levels_of(bot.db, CHANNEL.id)] == [("BTC", 85_000.0)]
+        assert [(lv.symbol, lv.price) for lv in own_levels.levels_of(bot.db, CHANNEL.id)] == [("BTC", 85_000.0)]
         assert chats.get_chat(bot.db, CHANNEL.id).timezone == "Asia/Tokyo"
         assert "Asia/Tokyo" in await said(fake, ADMIN, "/settings")
         fake.press_button(TOGGLE + "charts", ADMIN, fake.messages_to(ADMIN.id)[-1])  # its on/off buttons too

@@ -9,7 +9,7 @@ import pytest
 
 from bot import values
 from bot.clock import ManualClock
-from bot.store import prefs
+from bot.store import own_levels
 from bot.values import Threshold
 from tests.fakes.telegram import FakeChat, FakeTelegram, FakeUser, Sent
 from tests.helpers import chosen
@@ -69,12 +69,12 @@ async def test_an_anonymous_admin_posting_as_the_group_may_change_it(fake, bot):
         ("/set corr lots", "“lots” is not a number.\nUsage: <code>/set corr 3.5</code>"),
         (
             "/alert add btc sideways 9",
-            "“sideways”: expected one of above, below.\nUsage: <code>/alert add btc below 88000</code>",
+            "“sideways”: expected one of above, below.\nUsage: <code>/alert add btc 88000</code>",
         ),
         (
             "/alert add doge below 1",
             "DOGE is not tracked. Tracked symbols: BTC, NVDA, AMD, ORCL, MSFT, AVGO, META, TSM, QQQ.\n"
-            "Usage: <code>/alert add btc below 88000</code>",
+            "Usage: <code>/alert add btc 88000</code>",
         ),
         (
             "/alert del x",
@@ -85,7 +85,7 @@ async def test_an_anonymous_admin_posting_as_the_group_may_change_it(fake, bot):
 async def test_a_bad_argument_gets_one_line_with_the_usage_of_what_was_tried(fake, bot, text, answer):
     reply = await ask(fake, text, ADA, ADA.private_chat)
     assert reply.params["text"] == answer
-    assert prefs.levels_of(bot.db, ADA.id) == [] and chosen(bot.db, ADA.id) == {}
+    assert own_levels.levels_of(bot.db, ADA.id) == [] and chosen(bot.db, ADA.id) == {}
 
 
 @pytest.mark.parametrize("text", ["90000", "90,000", "９００００", "٩٠٠٠٠", "९००००", "90k"])

@@ -549,7 +549,7 @@ async def test_long_text_goes_apart_from_the_chart_and_a_retry_sends_only_what_i
     import bot.delivery.compose as compose_module
 
     long_text = "<b>BTC</b>\n" + "\n".join(f"line {i} " + "x" * 60 for i in range(30))
-    monkeypatch.setattr(compose_module, "render_message", lambda alerts, lang, tz: long_text)
+    monkeypatch.setattr(compose_module, "render_message", lambda alerts, lang, tz, notes: long_text)
     settings = bot_settings(fake, tmp_path)
     db = open_db(settings.database_path)
     add_chats(db, [1])

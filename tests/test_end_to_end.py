@@ -16,7 +16,7 @@ from bot.engine.engine import Engine
 from bot.health import HealthRegistry
 from bot.markettime import default_market_hours
 from bot.sources.crypto import CryptoSource
-from bot.store import open_db, outbox
+from bot.store import open_db, outbox, own_levels
 from bot.values import Threshold
 from tests.fakes.exchange import FakeExchange
 from tests.fakes.telegram import FakeTelegram, FakeUser
@@ -80,11 +80,21 @@ async def test_a_crossing_reaches_each_owner_once_in_their_language(tmp_path):
                     break
                 await asyncio.sleep(0.02)
             assert outbox.pending_count(db) == 0
+            # Each fired once: stored as fired, out of the engine's index until re-armed.
+            states = [lv.state(clock.now()) for user in (ADA, LI) for lv in own_levels.levels_of(db, user.id)]
+            assert states == ["fired"] * 2
+            assert 85_000.0 not in engine.levels.wanted("BTC")
         await crypto.close()
     await telegram.stop()
 
     ada_alerts = [m for m in telegram.messages_to(ADA.id) if "85,000" in (m.text or "") and "broke" in m.text]
     li_alerts = [m for m in telegram.messages_to(LI.id) if "85,000" in (m.text or "") and "跌破" in m.text]
     assert len(ada_alerts) == 1 and len(li_alerts) == 1
-    assert ada_alerts[0].text.startswith("<b>🔻 BTC broke below 85,000</b>\nPrice 84,700 · 0.4 % below the level\n")
-    assert li_alerts[0].text.startswith("<b>🔻 BTC 跌破 85,000</b>\n现价 84,700 · 低于该价位 0.4%\n")
+    assert ada_alerts[0].text.startswith(
+        "<b>🔻 BTC broke below 85,000</b>\n🔔 Your alert #1 · it fired once: /alert rearm 1 arms it again\n"
+        "Price 84,700 · 0.4 % below the level\n"
+    )
+    assert li_alerts[0].text.startswith(
+        "<b>🔻 BTC 跌破 85,000</b>\n🔔 你的提醒 #2 · 只提醒这一次：发送 /alert rearm 2 重新启用\n"
+        "现价 84,700 · 低于该价位 0.4%\n"
+    )

@@ -12,7 +12,8 @@ from bot.engine.engine import Engine
 from bot.markettime import MarketHours
 from bot.rules.level_book import LevelBook
 from bot.store import chats, market, open_db
-from bot.store.prefs import add_level, set_mute
+from bot.store.own_levels import add_level
+from bot.store.prefs import set_mute
 from tests.helpers import choose
 
 T0 = datetime(2025, 12, 11, 14, 0, tzinfo=UTC)

@@ -16,7 +16,8 @@ from pathlib import Path
 from bot.delivery import sender as sender_module
 from bot.engine.engine import Engine
 from bot.store import chats, fanout, market, open_db, outbox
-from bot.store.prefs import add_level, set_mute
+from bot.store.own_levels import add_level
+from bot.store.prefs import set_mute
 from tests.telegram_harness import bot_settings, running_bot
 from tests.test_delivery import until
 from tests.test_engine import HOURS, T0, engine, quote

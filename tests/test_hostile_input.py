@@ -64,7 +64,7 @@ from bot.i18n import languages, t, template
 from bot.render import telegram_length
 from bot.rules.registry import MUTE_GROUPS
 from bot.sources.base import SourceUnavailable, UnknownSymbol
-from bot.store import chats, market, open_db, prefs, watchlist
+from bot.store import chats, market, open_db, own_levels, prefs, watchlist
 from bot.telegram.context import BotContext
 from bot.telegram.registry import COMMANDS
 from tests.fakes.telegram import BOT_USERNAME, FakeTelegram, Sent
@@ -428,9 +428,9 @@ class Driver:
         choose(self.db, chat, "move", "3σ", now)
         choose(self.db, chat, "charts", "off", now)
         prefs.set_mute(self.db, chat, MUTE_GROUPS["move"][0], now + timedelta(hours=2))
-        levels = prefs.MAX_CHAT_LEVELS if seed == "full" else 2
+        levels = own_levels.MAX_CHAT_LEVELS if seed == "full" else 2
         for i in range(levels):
-            prefs.add_level(self.db, chat, "BTC", 80_000 + i, "above" if i % 2 else "below", now)
+            own_levels.add_level(self.db, chat, "BTC", 80_000 + i, "above" if i % 2 else "below", now)
         for i in range(20 if seed == "full" else 2):
             watchlist.add_symbol(self.db, chat, f"T{i}", now)
 

@@ -16,7 +16,7 @@ from bot.engine.audience import load_audience
 from bot.engine.engine import Engine
 from bot.markettime import MarketHours
 from bot.rules.registry import SETTINGS
-from bot.store import chats, market, open_db, prefs, watchlist
+from bot.store import chats, market, open_db, own_levels, prefs, watchlist
 from bot.telegram import parsers as settings_args
 from bot.values import BadArgument, Threshold
 from tests.fakes.telegram import FakeChat, FakeTelegram, FakeUser, Sent
@@ -70,12 +70,14 @@ async def test_levels_shows_global_and_own_levels_with_last_price(fake, bot):
     assert reply.text == (
         "<b>Key levels</b>\n"
         "For everyone, both directions: BTC 90,000, 92,000\n\n"
-        "This chat has no levels of its own. Add one: /alert add btc below 88000\n\n"
+        "This chat has no levels of its own. Add one: /alert add btc 88000\n\n"
         "Last prices: BTC 92,000"
     )
     await ask(fake, "/alert add nvda above 200", ADA)
     reply = await ask(fake, "/levels", ADA)
-    assert "This chat's own levels (1 of 50):\n#1 NVDA above 200.00\nDelete one: /alert del 1" in reply.text
+    assert (
+        "This chat's own levels (1 of 50):\n#1 NVDA above 200.00 · fires once\nDelete one: /alert del 1" in reply.text
+    )
 
 
 async def test_alert_add_stores_the_level_and_shows_the_price_now(fake, bot):
@@ -83,10 +85,12 @@ async def test_alert_add_stores_the_level_and_shows_the_price_now(fake, bot):
     reply = await ask(fake, "/alert add btc below 88,000", ADA)
     assert reply.text.splitlines() == [
         "✅ Alert added: #1 BTC below 88,000",
+        "It fires once, at the next crossing; then /alert rearm 1 arms it again."
+        " To hear every crossing, add it with “every”.",
         "BTC is at 92,000 now.",
         "This chat is not subscribed, so no alert arrives yet: send /start.",
     ]
-    assert prefs.chat_levels(bot.db) == [(ADA.id, "BTC", 88_000.0, "below")]
+    assert own_levels.armed_levels(bot.db) == [(ADA.id, "BTC", 88_000.0, "below", "once")]
 
 
 @pytest.mark.parametrize(
@@ -106,15 +110,15 @@ async def test_alert_add_warns_when_the_level_is_already_passed(fake, bot, comma
     market.insert_quotes(bot.db, [quote("BTC", 92_000)])
     await ask(fake, "/start", ADA)
     reply = await ask(fake, command, ADA)
-    assert reply.text.splitlines()[1:] == ["BTC is at 92,000 now.", warning]
+    assert reply.text.splitlines()[2:] == ["BTC is at 92,000 now.", warning]
 
 
 async def test_alert_duplicate_and_cap_store_nothing(fake, bot):
     await ask(fake, "/alert add btc below 88000", ADA)
     reply = await ask(fake, "/alert add BTC below 88000.0", ADA)
     assert reply.text == "That alert already exists: #1 BTC below 88,000. Nothing added."
-    for i in range(1, prefs.MAX_CHAT_LEVELS):
-        prefs.add_level(bot.db, ADA.id, "BTC", 50_000 + i, "above", T0)
+    for i in range(1, own_levels.MAX_CHAT_LEVELS):
+        own_levels.add_level(bot.db, ADA.id, "BTC", 50_000 + i, "above", T0)
     before = snapshot(bot.db)
     reply = await ask(fake, "/alert add btc above 120000", ADA)
     assert reply.text == "This chat already has 50 levels, the most it can have. Delete one first (/alert list)."
@@ -125,15 +129,15 @@ async def test_alert_list_and_delete_only_touch_the_chats_own(fake, bot):
     await ask(fake, "/alert add btc below 88000", ADA)
     await ask(fake, "/alert add qqq above 650", BOB)
     reply = await ask(fake, "/alert list", ADA)
-    assert reply.text == "This chat's own levels (1 of 50):\n#1 BTC below 88,000\nDelete one: /alert del 1"
+    assert reply.text == "This chat's own levels (1 of 50):\n#1 BTC below 88,000 · fires once\nDelete one: /alert del 1"
     reply = await ask(fake, "/alert del 2", ADA)  # Bob's
     assert reply.text == "There is no alert #2 in this chat. /alert list shows this chat's alerts."
-    assert len(prefs.levels_of(bot.db, BOB.id)) == 1
+    assert len(own_levels.levels_of(bot.db, BOB.id)) == 1
     reply = await ask(fake, "/alert del #1", ADA)
     assert reply.text == "🗑 Alert deleted: #1 BTC below 88,000"
-    assert prefs.levels_of(bot.db, ADA.id) == []
+    assert own_levels.levels_of(bot.db, ADA.id) == []
     reply = await ask(fake, "/alert", LI)
-    assert reply.text == "本聊天没有自定价位。添加:/alert add btc below 88000"
+    assert reply.text == "本聊天没有自定价位。添加：/alert add btc 88000"
 
 
 async def test_alert_on_a_watched_extra_symbol_is_for_that_chat_only(fake, bot):
@@ -365,8 +369,9 @@ async def test_lang_switches_every_later_reply(fake, bot):
 async def test_chinese_user_gets_chinese_settings_replies(fake, bot):
     market.insert_quotes(bot.db, [quote("BTC", 92_000)])
     reply = await ask(fake, "/alert add btc above 80000", LI)
-    assert reply.text.splitlines()[:3] == [
+    assert reply.text.splitlines()[:4] == [
         "✅ 已添加提醒:#1 BTC 高于 80,000",
+        "下一次穿越时提醒一次，之后发送 /alert rearm 1 重新启用。若要每次穿越都提醒，添加时加上 “every”。",
         "BTC 现价 92,000。",
         "⚠️ BTC 已高于 80,000(92,000):需先回落到下方,下一次向上突破时才会提醒。",
     ]
@@ -386,8 +391,8 @@ async def test_chinese_user_gets_chinese_settings_replies(fake, bot):
 # -- bad input: one line saying what is wrong, a usage example, nothing stored -------------------
 
 USAGE = {
-    "alert": "Usage: <code>/alert add btc below 88000 · /alert list · /alert del 3</code>",
-    "add": "Usage: <code>/alert add btc below 88000</code>",
+    "alert": "Usage: <code>/alert add btc 88000 · /alert list · /alert del 3</code>",
+    "add": "Usage: <code>/alert add btc 88000</code>",
     "del": "Usage: <code>/alert del 3</code>",
     "set": "Usage: <code>/set corr 3.5</code>",
     "mute": "Usage: <code>/mute level_break|correlation|earnings|move|all 2h</code>",
@@ -398,7 +403,7 @@ USAGE = {
 TOO_LONG = "That is too long: at most 200 characters after the command."
 BAD_INPUT: dict[str, list[tuple[str, str, str]]] = {
     "alert": [
-        ("/alert frob", "“frob”: expected one of add, list, del.", "alert"),
+        ("/alert frob", "“frob”: expected one of add, list, del, rearm.", "alert"),
         (
             "/alert add doge below 1",
             "DOGE is not tracked. Tracked symbols: BTC, NVDA, AMD, ORCL, MSFT, AVGO, META, TSM, QQQ.",
@@ -417,7 +422,23 @@ BAD_INPUT: dict[str, list[tuple[str, str, str]]] = {
         ("/alert add btc sideways 88000", "“sideways”: expected one of above, below.", "add"),
         ("/alert add btc below", "Something is missing.", "add"),
         ("/alert add", "Something is missing.", "add"),
-        ("/alert add btc below 88000 now", "Too many words: “now” is not needed.", "add"),
+        (
+            "/alert add btc below 88000 now",
+            "“now” is not understood here: after the price, say once, every, or an expiry such as 7d or 12h.",
+            "add",
+        ),
+        ("/alert add btc below 88000 once 7d now", "Too many words: “now” is not needed.", "add"),
+        ("/alert add btc 5%", "“5%” needs a sign: +5% for a level above the price now, -5% for one below it.", "add"),
+        (
+            "/alert add btc below +5%",
+            "“+5%” goes the other way from the direction given: +N% is above the price now, -N% below it.",
+            "add",
+        ),
+        (
+            "/alert add btc 88000 every 400d",
+            "“400d” is not a duration: use minutes, hours, days or weeks like 30m, 2h, 1d (up to a year).",
+            "add",
+        ),
         ("/alert add <b>btc</b> below 1", "“&lt;b&gt;btc&lt;/b&gt;” is not a symbol.", "add"),
         ("/alert add " + LONG, TOO_LONG, "alert"),
         ("/alert del", "Something is missing.", "del"),

@@ -10,7 +10,7 @@ import pytest
 from bot.domain import Bar
 from bot.engine.engine import Decided, Engine
 from bot.store import chats, market, open_db
-from bot.store.prefs import add_level
+from bot.store.own_levels import add_level
 from tests.test_engine import T0, engine, quote
 
 HOUR = Bar("BTC", "1h", T0, 90_350, 90_420, 89_400, 90_350, None, "binance")  # a dip to 89,400 inside the hour

@@ -4,20 +4,28 @@ the chart, drawn or taken from the cache).
 A delivery is text parts, or a photo with the text as its caption, or (text too long for a
 caption) the text parts followed by the photo; an update of a thread's message is one edit;
 a list of alerts that expired before they could go out is text only. A message Telegram held
-up (``LATE`` or more) says so.
+up (``LATE`` or more) says so. A level break of a level the chat set itself says so under its
+headline ("🔔 Your alert #3"), with how it fires.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.delivery.photos import Photo, Photos
+from bot.domain import Alert
 from bot.formatting import fmt_time
 from bot.i18n import t
 from bot.render import MESSAGE_LIMIT, caption, render_expired, render_message, split_message
+from bot.rules.levels import LevelBreak
 from bot.rules.registry import decode_alert
 from bot.store.outbox import Pending
+from bot.store.own_levels import Level
+
+Owned = Callable[[int, str, float, str], Level | None]
+"""The chat's own level at (chat, symbol, price, above|below), if it set one."""
 
 LATE = timedelta(minutes=2)  # a message held up by Telegram this long says so
 
@@ -32,7 +40,9 @@ class Part:
     reply_to: int | None = None  # the id of the message this one answers (a follow-up's first part)
 
 
-async def compose(item: Pending, photos: Photos | None, now: datetime, max_age: timedelta) -> list[Part]:
+async def compose(
+    item: Pending, photos: Photos | None, now: datetime, max_age: timedelta, owned: Owned | None = None
+) -> list[Part]:
     """The messages of ``item`` for its chat (see the module's docstring)."""
     alerts = [decode_alert(kind, payload) for kind, payload in item.alerts]
     if item.summary:
@@ -40,7 +50,8 @@ async def compose(item: Pending, photos: Photos | None, now: datetime, max_age: 
             alerts, item.language, item.timezone, max_age=max_age, unreachable_since=item.unreachable_since
         )
         return [Part(t) for t in split_message(text)]
-    text = render_message(alerts, item.language, item.timezone)
+    notes = yours(item.chat_id, alerts, item.language, owned) if owned is not None else {}
+    text = render_message(alerts, item.language, item.timezone, notes)
     if item.unreachable_since is not None and now - item.unreachable_since >= LATE:  # the reader should know why
         text += "\n" + delayed_note(item.unreachable_since, now, item.language, item.timezone)
     if item.edit_message_id is not None:  # an update of a thread's message, in place
@@ -56,6 +67,17 @@ async def compose(item: Pending, photos: Photos | None, now: datetime, max_age: 
     if caption(text) == text:
         return [Part(text, photo, reply_to=item.reply_to)]
     return [*texts, Part(None, photo)]
+
+
+def yours(chat_id: int, alerts: Sequence[Alert], lang: str, owned: Owned) -> dict[int, str]:
+    """``🔔 Your alert #3 · …`` under each level break of a level this chat set itself."""
+    notes = {}
+    for index, alert in enumerate(alerts):
+        if isinstance(alert, LevelBreak):
+            direction = "above" if alert.direction == "up" else "below"
+            if (level := owned(chat_id, alert.symbol, alert.level, direction)) is not None:
+                notes[index] = t(lang, f"alert.yours_{level.mode}", id=level.id)
+    return notes
 
 
 def delayed_note(since: datetime, until: datetime, lang: str, tz: str) -> str:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import sqlite3
@@ -67,7 +68,7 @@ from bot.health import HealthRegistry
 from bot.i18n import t
 from bot.logs import redact
 from bot.metrics import Metrics
-from bot.store import chats, outbox
+from bot.store import chats, outbox, own_levels
 from bot.store.outbox import Pending
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,8 @@ class Sender:
     async def _deliver(self, unit: _Unit) -> str:
         item = unit.item
         try:
-            parts = await compose(item, self.photos, self.clock.now(), self.max_age or MAX_AGE)
+            owned = functools.partial(own_levels.find_level, self.db)
+            parts = await compose(item, self.photos, self.clock.now(), self.max_age or MAX_AGE, owned)
             if item.parts_sent >= len(parts):
                 return "sent" if self._write(self._record, item, len(parts), len(parts), None) else "held"
             for index in range(item.parts_sent, len(parts)):

@@ -21,7 +21,7 @@ import gc
 import logging
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -35,16 +35,18 @@ from bot.engine.view import StoreView
 from bot.markettime import MarketHours
 from bot.rules.contract import Rule, Stateless, Tick
 from bot.rules.level_index import LevelOwners
+from bot.rules.levels import LevelBreak
 from bot.rules.registry import RULES, defaults, importance
-from bot.store import fanout, outbox
+from bot.store import fanout, outbox, own_levels
 from bot.store.outbox import RuleKey
-from bot.store.prefs import chat_levels
+from bot.store.own_levels import armed_levels
 from bot.store.watchlist import watched_equities
 
 log = logging.getLogger(__name__)
 
 Candidate = tuple[Alert, Collection[int]]
 CHUNK = 1_000  # chats queued per transaction (about 15 ms here): the event loop is never held long
+EXPIRY_CHECK = timedelta(minutes=1)  # how often chats' own levels are looked at for their expiry
 YIELD = 0.001  # between chunks: a real pause, so waiting updates and timers run before the next chunk
 
 
@@ -86,7 +88,8 @@ class Engine:
         self.audience = AudienceCache(db, settings)
         self.states: dict[RuleKey, Any] = {}
         # every level once; after this, /alert add and del change the index one level at a time
-        self.levels.load(self.global_levels, chat_levels(self.db))
+        self.levels.load(self.global_levels, armed_levels(self.db))
+        self._expiry_checked: datetime | None = None
         _keep()
 
     def _state(self, key: RuleKey, kind: type[Any]) -> Any:
@@ -104,6 +107,7 @@ class Engine:
         up, queueing nothing.
         """
         silent = silent or (self.quiet_until is not None and now < self.quiet_until)
+        self.expire_levels(now)
         tick = Tick(
             now=now,
             quotes=tuple(quotes),
@@ -163,15 +167,40 @@ class Engine:
                 chats = sorted(chat_set)
                 decided.append(Decided(alert_id, alert, tuple(chats)))
                 planned.append(fanout.Planned(alert_id, alert.thread, chats))
+            spent = self._spend_once(decided, now)
             audience = fanout.plan(self.db, planned, now)
             for key, value in states.items():
                 outbox.save_state(self.db, key, value, now)
             queued = fanout.expand(self.db, self.chunk) if audience <= self.chunk else 0  # more: by fan_out
+        for symbol, level, way, chat_ids in spent:  # stored as fired with the alert: out of the index
+            for chat_id in chat_ids:
+                self.levels.remove(chat_id, symbol, level, "above" if way == "up" else "below")
         for d in decided:
             log.info("alert %s → %d chat(s)", d.alert.key, len(d.chat_ids))
         if queued:
             self._queued()
         return decided
+
+    def _spend_once(self, decided: Sequence[Decided], now: datetime) -> list[tuple[str, float, str, list[int]]]:
+        """Chats' own levels that fire once and were just told: stored as fired (they wait for a re-arm)."""
+        spent: list[tuple[str, float, str, list[int]]] = []
+        for d in decided:
+            alert = d.alert
+            if isinstance(alert, LevelBreak) and d.chat_ids:
+                chats = self.levels.once_among(alert.symbol, alert.level, alert.direction, d.chat_ids)
+                if chats:
+                    direction = "above" if alert.direction == "up" else "below"
+                    own_levels.mark_fired(self.db, chats, alert.symbol, alert.level, direction, now)
+                    spent.append((alert.symbol, alert.level, alert.direction, chats))
+        return spent
+
+    def expire_levels(self, now: datetime) -> None:
+        """Chats' own levels whose time is up leave the index (looked for once a minute)."""
+        if self._expiry_checked is not None and now - self._expiry_checked < EXPIRY_CHECK:
+            return
+        self._expiry_checked = now
+        for chat_id, level in own_levels.expire(self.db, now):
+            self.levels.remove(chat_id, level.symbol, level.price, level.direction)
 
     def _queued(self) -> None:
         if self.on_queued is not None:

@@ -1,7 +1,9 @@
 """Who asked for each key level: the global levels and every chat's own, indexed by price.
 
 Global levels (``DEFAULT_LEVELS``) go to every subscribed chat in both directions; a
-chat's own level goes to that chat, upwards for ``above`` and downwards for ``below``.
+chat's own level goes to that chat, upwards for ``above`` and downwards for ``below``. A chat's
+level that fires ``once`` leaves the index when it fires (:meth:`LevelOwners.once_among`)
+until the chat arms it again.
 Chats sharing a level share its state (in the symbol's :class:`LevelBook`) and its alert,
 and are looked up by ``(symbol, level, direction)`` with no loop over chats.
 
@@ -43,16 +45,21 @@ class LevelOwners:
     global_levels: dict[str, frozenset[float]] = field(default_factory=dict)
     owners: dict[str, dict[float, dict[str, frozenset[int]]]] = field(default_factory=dict)  # symbol → level → dir
     epoch: str = ""  # changes with every load: a log from another epoch does not apply
+    once: set[tuple[int, str, float, str]] = field(default_factory=set)  # (chat, symbol, level, up|down)
     _wanted: dict[str, set[float]] = field(default_factory=dict)
     _log: dict[str, list[Change]] = field(default_factory=dict)
 
     def load(
-        self, global_levels: Mapping[str, Iterable[float]], chat_levels: Iterable[tuple[int, str, float, str]]
+        self, global_levels: Mapping[str, Iterable[float]], chat_levels: Iterable[tuple[int, str, float, str, str]]
     ) -> None:
-        """(Re)build the index from the global levels and ``(chat_id, symbol, price, above|below)`` rows."""
+        """(Re)build the index from the global levels and ``(chat_id, symbol, price, above|below,
+        once|every)`` rows (the armed ones)."""
         owners: dict[str, dict[float, dict[str, set[int]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(set)))
-        for chat_id, symbol, price, direction in chat_levels:
+        self.once = set()
+        for chat_id, symbol, price, direction, mode in chat_levels:
             owners[symbol][float(price)][DIRECTION_OF[direction]].add(chat_id)
+            if mode == "once":
+                self.once.add((chat_id, symbol, float(price), DIRECTION_OF[direction]))
         self.owners = {
             s: {p: {d: frozenset(c) for d, c in dirs.items()} for p, dirs in levels.items()}
             for s, levels in owners.items()
@@ -77,13 +84,24 @@ class LevelOwners:
         """Every change of ``symbol``'s levels since the last load, oldest first."""
         return self._log.get(symbol, ())
 
-    def add(self, chat_id: int, symbol: str, price: float, direction: str) -> None:
-        """A chat added a level of its own."""
+    def add(self, chat_id: int, symbol: str, price: float, direction: str, *, once: bool = False) -> None:
+        """A chat added (or armed again) a level of its own; ``once``: it leaves when it fires."""
         self._own(chat_id, symbol, float(price), DIRECTION_OF[direction], keep=True)
+        if once:
+            self.once.add((chat_id, symbol, float(price), DIRECTION_OF[direction]))
 
     def remove(self, chat_id: int, symbol: str, price: float, direction: str) -> None:
-        """A chat deleted one of its levels."""
+        """A chat deleted one of its levels (or it fired once, or expired)."""
         self._own(chat_id, symbol, float(price), DIRECTION_OF[direction], keep=False)
+        self.once.discard((chat_id, symbol, float(price), DIRECTION_OF[direction]))
+
+    def once_among(self, symbol: str, level: float, way: str, chats: Iterable[int]) -> list[int]:
+        """The chats among ``chats`` whose own level (``way``: up or down) fires once: told now,
+        they are to leave the index (:meth:`remove`) once their level is stored as fired."""
+        owners = self.owners.get(symbol, {}).get(float(level), {}).get(way, frozenset())
+        once = [c for c in owners if (c, symbol, float(level), way) in self.once]  # few: not every chat told
+        told = set(chats) if once else set()
+        return sorted(c for c in once if c in told)
 
     def _own(self, chat_id: int, symbol: str, price: float, way: str, *, keep: bool) -> None:
         levels = self.owners.setdefault(symbol, {})

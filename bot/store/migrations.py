@@ -448,3 +448,16 @@ def m016_quote_markets(db: Database) -> None:
     """The venue's instrument a quote was priced on (BTC/USDT on Binance is not BTC/USD): alerts
     name it."""
     db.execute("ALTER TABLE quotes ADD COLUMN market TEXT")
+
+
+@MIGRATIONS()
+def m017_personal_alert_modes(db: Database) -> None:
+    """A chat's own level fires once (then waits for a re-arm) or at every crossing, and may expire.
+    Levels set before this fired at every crossing and keep doing so."""
+    db.execute(
+        "ALTER TABLE chat_levels ADD COLUMN mode TEXT NOT NULL DEFAULT 'every' CHECK (mode IN ('once', 'every'))"
+    )
+    db.execute("ALTER TABLE chat_levels ADD COLUMN expires_in REAL CHECK (expires_in > 0)")  # seconds after arming
+    db.execute("ALTER TABLE chat_levels ADD COLUMN expires_at TEXT")
+    db.execute("ALTER TABLE chat_levels ADD COLUMN ended TEXT CHECK (ended IN ('fired', 'expired'))")
+    db.execute("ALTER TABLE chat_levels ADD COLUMN ended_at TEXT")

@@ -1,4 +1,4 @@
-"""Per-chat preferences the engine applies: settings, own levels, mutes.
+"""Per-chat preferences the engine applies: settings and mutes (own levels: :mod:`bot.store.own_levels`).
 
 Settings are stored by name (``chat_values``), their values as JSON; which settings
 exist and how their values read is declared by the rules (``bot.rules.registry``). A
@@ -109,20 +109,6 @@ def set_value(db: Database, chat_id: int, name: str, value: str | None, now: dat
     )
 
 
-def chat_levels(db: Database) -> list[tuple[int, str, float, str]]:
-    """``(chat_id, symbol, price, above|below)`` of every chat's own levels."""
-    return [tuple(r) for r in db.execute("SELECT chat_id, symbol, price, direction FROM chat_levels ORDER BY id")]
-
-
-def add_level(db: Database, chat_id: int, symbol: str, price: float, direction: str, now: datetime) -> int:
-    cursor = db.execute(
-        "INSERT INTO chat_levels (chat_id, symbol, price, direction, created_at) VALUES (?, ?, ?, ?, ?)",
-        [chat_id, symbol, price, direction, utcnow_iso(now)],
-    )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
-
-
 def set_mute(db: Database, chat_id: int, kind: str, until: datetime) -> None:
     db.execute(
         """
@@ -134,46 +120,6 @@ def set_mute(db: Database, chat_id: int, kind: str, until: datetime) -> None:
 
 
 # -- one chat's own view (the settings commands) ----------------------------------------
-
-MAX_CHAT_LEVELS = 50  # own levels a chat may have
-
-
-@dataclass(frozen=True, slots=True)
-class Level:
-    """A chat's own key level: alert when ``symbol`` crosses ``price`` in ``direction``."""
-
-    id: int
-    symbol: str
-    price: float
-    direction: str  # "above" | "below"
-
-
-def levels_of(db: Database, chat_id: int) -> list[Level]:
-    """One chat's own levels, by symbol and price."""
-    rows = db.execute(
-        "SELECT id, symbol, price, direction FROM chat_levels WHERE chat_id = ? ORDER BY symbol, price, id", [chat_id]
-    )
-    return [Level(*r) for r in rows]
-
-
-def find_level(db: Database, chat_id: int, symbol: str, price: float, direction: str) -> Level | None:
-    row = db.execute(
-        "SELECT id, symbol, price, direction FROM chat_levels"
-        " WHERE chat_id = ? AND symbol = ? AND price = ? AND direction = ?",
-        [chat_id, symbol, price, direction],
-    ).fetchone()
-    return Level(*row) if row else None
-
-
-def delete_level(db: Database, chat_id: int, level_id: int) -> Level | None:
-    """Delete one of the chat's own levels; None if the chat has no level with that id."""
-    row = db.execute(
-        "SELECT id, symbol, price, direction FROM chat_levels WHERE chat_id = ? AND id = ?", [chat_id, level_id]
-    ).fetchone()
-    if row is None:
-        return None
-    db.execute("DELETE FROM chat_levels WHERE id = ?", [level_id])
-    return Level(*row)
 
 
 def active_mutes(db: Database, chat_id: int, now: datetime) -> dict[str, datetime]:

@@ -35,6 +35,10 @@ ALERT_ACTIONS = {
     "delete": "del",
     "remove": "del",
     "rm": "del",
+    "rearm": "rearm",
+    "arm": "rearm",
+    "re-arm": "rearm",
+    "重新启用": "rearm",
 }
 DIRECTIONS = {
     "above": "above",
@@ -50,37 +54,51 @@ DIRECTIONS = {
 }
 
 
+MODES = {
+    "once": "once", "1x": "once", "一次": "once",
+    "every": "every", "each": "every", "always": "every", "每次": "every",
+}  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class NewLevel:
+    """``/alert add``: a price (or a move in % from the price now) and, if said, a direction."""
+
     symbol: str
-    direction: str  # "above" | "below"
-    price: float
+    direction: str | None  # "above" | "below"; None: the side of the price now decides
+    price: float | None = None
+    pct: float | None = None  # +5 or -3: that far from the price now (the direction follows)
+    mode: str = "once"  # "once" | "every"
+    expires_in: timedelta | None = None
 
 
-ADD_USAGE = "/alert add btc below 88000"
+ADD_USAGE = "/alert add btc 88000"
 DEL_USAGE = "/alert del 3"
+REARM_USAGE = "/alert rearm 3"
 
 
 @dataclass(frozen=True, slots=True)
 class AlertRequest:
-    action: str  # "list", "add" or "del"
+    action: str  # "list", "add", "del" or "rearm"
     level: NewLevel | None = None
     level_id: int | None = None
 
 
 def alert_request(words: list[str]) -> AlertRequest:
-    """``list`` (or nothing), ``add <symbol> above|below <price>``, ``del <id>``."""
+    """``list`` (or nothing), ``add <symbol> [above|below] <price|±N%> [once|every] [<expiry>]``,
+    ``del <id>``, ``rearm <id>``."""
     args.joined(words)
     if not words:
         return AlertRequest("list")
     action = ALERT_ACTIONS.get(words[0].strip().lower())
     if action is None:
-        raise BadArgument("args.choice", {"text": words[0][:30], "options": "add, list, del"})
+        raise BadArgument("args.choice", {"text": words[0][:30], "options": "add, list, del, rearm"})
     rest = words[1:]
     if action == "add":
         return AlertRequest("add", level=_with_usage(new_level, rest, ADD_USAGE))
-    if action == "del":
-        return AlertRequest("del", level_id=_with_usage(level_id, rest, DEL_USAGE))
+    if action in ("del", "rearm"):
+        usage = DEL_USAGE if action == "del" else REARM_USAGE
+        return AlertRequest(action, level_id=_with_usage(level_id, rest, usage))
     args.at_most(rest, 0)
     return AlertRequest("list")
 
@@ -104,14 +122,47 @@ def _with_usage(parse: Callable[[list[str]], T], words: list[str], usage: str) -
 
 
 def new_level(words: list[str]) -> NewLevel:
-    """``<symbol> above|below <price>``."""
-    args.need(words, 3)
-    args.at_most(words, 3)
+    """``<symbol> [above|below] <price|+5%|-3%> [once|every] [<expiry: 7d, 12h>]``."""
+    args.need(words, 2)
+    args.at_most(words, 5)
     symbol = args.symbol(words[0])
-    direction = DIRECTIONS.get(words[1].strip().lower())
-    if direction is None:
-        raise BadArgument("args.choice", {"text": words[1][:30], "options": "above, below"})
-    return NewLevel(symbol, direction, args.price(words[2]))
+    rest = words[1:]
+    direction = DIRECTIONS.get(rest[0].strip().lower())
+    if direction is not None:
+        rest = rest[1:]
+    elif not any(c.isdigit() for c in rest[0]):  # a word, not a price: a direction mistyped
+        raise BadArgument("args.choice", {"text": rest[0][:30], "options": "above, below"})
+    if not rest:
+        raise BadArgument("args.missing")
+    price, pct = _level_price(rest[0], direction)
+    mode, expires_in = "once", None
+    for word in rest[1:]:
+        if (chosen := MODES.get(word.strip().lower())) is not None:
+            mode = chosen
+        elif args.DURATION.match(word.strip().lower()):
+            expires_in = args.duration(word)
+        else:
+            raise BadArgument("alert.bad_option", {"text": word[:30]})
+    if pct is not None and direction is None:
+        direction = "above" if pct > 0 else "below"
+    return NewLevel(symbol, direction, price, pct, mode, expires_in)
+
+
+def _level_price(text: str, direction: str | None) -> tuple[float | None, float | None]:
+    """A price, or a move from the price now: ``+5%``, ``-3%`` (``5%`` after above or below)."""
+    word = text.strip()
+    if not word.endswith("%"):
+        return args.price(word), None
+    sign = {"+": 1.0, "-": -1.0, "−": -1.0}.get(word[0])
+    if sign is None:
+        if direction is None:
+            raise BadArgument("alert.pct_sign", {"text": word[:30]})
+        sign = 1.0 if direction == "above" else -1.0
+        word = "+" + word
+    pct = args.number(word[1:], low=0.01, high=1000 if sign > 0 else 99.99) * sign
+    if direction is not None and (direction == "above") != (pct > 0):
+        raise BadArgument("alert.pct_direction", {"text": text.strip()[:30], "direction": direction})
+    return None, pct
 
 
 def level_id(words: list[str]) -> int:
@@ -309,7 +360,7 @@ def no_arguments(words: list[str]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class WatchRequest:
-    action: str  # "list", "add" or "del"
+    action: str  # "list", "add", "del" or "rearm"
     symbol: str | None = None
 
 

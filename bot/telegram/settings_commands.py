@@ -15,7 +15,7 @@ from telegram.ext import CallbackQueryHandler
 from bot.formatting import fmt_setting, fmt_time
 from bot.i18n import Html, t
 from bot.rules.registry import MUTE_GROUPS, decode_values, encode_value
-from bot.store import chats, prefs
+from bot.store import chats, own_levels, prefs
 from bot.telegram import parsers as parse
 from bot.telegram.channels import acting_on
 from bot.telegram.context import BotContext, Deps
@@ -46,7 +46,7 @@ def load_view(d: Deps, chat: int) -> SettingsView:
     stored = chats.get_chat(d.db, chat)
     return SettingsView(
         chosen=chosen(d, chat),
-        levels=len(prefs.levels_of(d.db, chat)),
+        levels=len(own_levels.levels_of(d.db, chat)),
         timezone=stored.timezone if stored else "UTC",
         mutes=prefs.active_mutes(d.db, chat, d.clock.now()),
         subscribed=bool(stored and stored.subscribed and not stored.blocked),

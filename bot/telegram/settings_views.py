@@ -18,7 +18,7 @@ from bot.formatting import fmt_setting, fmt_time
 from bot.i18n import Html, t
 from bot.rules.contract import Setting
 from bot.rules.registry import SETTINGS, group_of
-from bot.store import prefs
+from bot.store import own_levels
 
 TOGGLE = "settings:"  # callback data: TOGGLE + the setting's name
 SWITCHES = tuple(s for s in SETTINGS if s.value_type is bool)
@@ -52,7 +52,7 @@ def render_settings(lang: str, view: SettingsView, settings: Settings) -> str:
             shown = t(lang, "settings.default", value=shown)
         lines.append(t(lang, "settings.line", setting=t(lang, setting.label), value=shown))
     lines += [
-        t(lang, "settings.levels", count=view.levels, limit=prefs.MAX_CHAT_LEVELS),
+        t(lang, "settings.levels", count=view.levels, limit=own_levels.MAX_CHAT_LEVELS),
         t(lang, "settings.language", language=t(lang, "language.name")),
         t(lang, "settings.timezone", timezone=view.timezone),
     ]
