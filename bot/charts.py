@@ -107,7 +107,7 @@ def chart_language(lang: str) -> str:
     return "zh" if lang == "zh" and cjk_font() else "en"
 
 
-def _label(lang: str, key: str, **values: object) -> str:
+def chart_label(lang: str, key: str, **values: object) -> str:
     return html.unescape(t(lang, key, **values))  # t() escapes for Telegram HTML; a chart is not HTML
 
 
@@ -123,13 +123,13 @@ def _x(day: date) -> datetime:
     return datetime.combine(day, time(0))
 
 
-def _date_axis(ax: Axes, lang: str) -> None:
+def date_axis(ax: Axes, lang: str) -> None:
     locator = AutoDateLocator(minticks=4, maxticks=8)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, **(_ZH_DATES if lang == "zh" else {})))  # type: ignore[no-untyped-call]
 
 
-def _draw(lang: str, paint: Callable[[Figure, str], None]) -> bytes:
+def draw_png(lang: str, paint: Callable[[Figure, str], None]) -> bytes:
     """Run ``paint(figure, label_language)`` on a fresh Agg figure and return it as PNG."""
     font = cjk_font() if lang == "zh" else None
     family = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
@@ -174,7 +174,7 @@ def correlation_chart(
         top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
         top.plot(x, [btc[d] / btc[first] * 100 for d in days], color=BTC_COLOUR, lw=1.4, label=BTC)
         top.plot(x, [equity[d] / equity[first] * 100 for d in days], color=EQUITY_COLOUR, lw=1.4, label=symbol)
-        top.set_ylabel(_label(lang, "chart.corr.prices"))
+        top.set_ylabel(chart_label(lang, "chart.corr.prices"))
         top.legend(loc="upper left", frameon=False)
         name = fmt_window(window, lang)
         values = [math.nan if v is None else v for _, v in points]
@@ -183,11 +183,11 @@ def correlation_chart(
             values,
             color=CORR_COLOUR,
             lw=1.4,
-            label=_label(lang, "chart.corr.line", window=name),
+            label=chart_label(lang, "chart.corr.line", window=name),
         )
         bottom.axhline(0, color="grey", lw=0.8)
         bottom.set_ylim(-1.05, 1.05)
-        bottom.set_ylabel(_label(lang, "chart.corr.axis"))
+        bottom.set_ylabel(chart_label(lang, "chart.corr.axis"))
         known = [(d, v) for d, v in points if v is not None]
         if known:
             day, value = known[-1]
@@ -201,11 +201,11 @@ def correlation_chart(
                 fontweight="bold",
             )
         bottom.legend(loc="lower left", frameon=False)
-        _date_axis(bottom, lang)
-        title = _label(lang, "chart.corr.title", symbol=symbol, window=name, sessions=window)
+        date_axis(bottom, lang)
+        title = chart_label(lang, "chart.corr.title", symbol=symbol, window=name, sessions=window)
         fig.suptitle(f"{title}\n{fmt_date_range(days[0], days[-1], lang)}", fontsize=11)
 
-    return _draw(lang, paint)
+    return draw_png(lang, paint)
 
 
 def shock_chart(alert: SessionNews, name_daily: Sequence[Bar], btc_daily: Sequence[Bar], lang: str) -> bytes:
@@ -227,7 +227,7 @@ def shock_chart(alert: SessionNews, name_daily: Sequence[Bar], btc_daily: Sequen
             [closes[d] for d in days],
             color=EQUITY_COLOUR,
             lw=1.4,
-            label=_label(lang, "chart.shock.closes", symbol=alert.symbol),
+            label=chart_label(lang, "chart.shock.closes", symbol=alert.symbol),
         )
         top.plot([_x(days[-1]), session], [alert.prior_close, alert.open], color=colour, ls="--", lw=1.2)
         gap = fmt_pct(alert.gap_pct, lang)
@@ -237,7 +237,7 @@ def shock_chart(alert: SessionNews, name_daily: Sequence[Bar], btc_daily: Sequen
             "o",
             color=colour,
             ms=7,
-            label=_label(lang, "chart.shock.open", open=fmt_price(alert.open), gap=gap),
+            label=chart_label(lang, "chart.shock.open", open=fmt_price(alert.open), gap=gap),
         )
         top.plot(
             [session],
@@ -245,7 +245,7 @@ def shock_chart(alert: SessionNews, name_daily: Sequence[Bar], btc_daily: Sequen
             "D",
             color="black",
             ms=5,
-            label=_label(lang, "chart.shock.price", price=fmt_price(alert.price), move=fmt_pct(move, lang)),
+            label=chart_label(lang, "chart.shock.price", price=fmt_price(alert.price), move=fmt_pct(move, lang)),
         )
         top.annotate(
             gap,
@@ -264,22 +264,22 @@ def shock_chart(alert: SessionNews, name_daily: Sequence[Bar], btc_daily: Sequen
                 [btc[d] for d in btc_days],
                 color=BTC_COLOUR,
                 lw=1.4,
-                label=_label(lang, "chart.shock.btc"),
+                label=chart_label(lang, "chart.shock.btc"),
             )
             bottom.legend(loc="best", frameon=False)
             bottom.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         else:
-            bottom.text(0.5, 0.5, _label(lang, "chart.no_data"), transform=bottom.transAxes, ha="center")
+            bottom.text(0.5, 0.5, chart_label(lang, "chart.no_data"), transform=bottom.transAxes, ha="center")
         for ax in (top, bottom):
             ax.axvline(session, color="grey", ls=":", lw=1)
-        _date_axis(bottom, lang)
+        date_axis(bottom, lang)
         earnings = alert.kind != "gap" and getattr(alert, "earnings", True)  # a reversal is earnings news too
         key = "chart.shock.title_earnings" if earnings else "chart.shock.title_gap"
         when = fmt_date(alert.session, lang, year=True)
         shown = fmt_pct(move if earnings else alert.gap_pct, lang)
-        fig.suptitle(_label(lang, key, symbol=alert.symbol, move=shown, date=when), fontsize=11)
+        fig.suptitle(chart_label(lang, key, symbol=alert.symbol, move=shown, date=when), fontsize=11)
 
-    return _draw(lang, paint)
+    return draw_png(lang, paint)
 
 
 def correlation_bars(db: Database, symbol: str, now: datetime) -> tuple[list[Bar], list[Bar]]:

@@ -5,15 +5,19 @@ A delivery is text parts, or a photo with the text as its caption, or (text too 
 caption) the text parts followed by the photo; an update of a thread's message is one edit;
 a list of alerts that expired before they could go out is text only. A message Telegram held
 up (``LATE`` or more) says so. A level break of a level the chat set itself says so under its
-headline ("🔔 Your alert #3"), with how it fires.
+headline ("🔔 Your alert #3"), with how it fires. The last message of a delivery carries the
+alert's buttons (:mod:`bot.delivery.keyboards`); an edit keeps them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from telegram import InlineKeyboardMarkup
+
+from bot.delivery.keyboards import alert_keyboard
 from bot.delivery.photos import Photo, Photos
 from bot.domain import Alert
 from bot.formatting import fmt_time
@@ -38,6 +42,7 @@ class Part:
     photo: Photo | None = None
     edit: int | None = None  # the id of the message this part replaces in place
     reply_to: int | None = None  # the id of the message this one answers (a follow-up's first part)
+    keyboard: InlineKeyboardMarkup | None = None  # the buttons under it
 
 
 async def compose(
@@ -50,12 +55,14 @@ async def compose(
             alerts, item.language, item.timezone, max_age=max_age, unreachable_since=item.unreachable_since
         )
         return [Part(t) for t in split_message(text)]
-    notes = yours(item.chat_id, alerts, item.language, owned) if owned is not None else {}
+    mine = yours(item.chat_id, alerts, owned) if owned is not None else {}
+    notes = {i: t(item.language, f"alert.yours_{level.mode}", id=level.id) for i, level in mine.items()}
     text = render_message(alerts, item.language, item.timezone, notes)
     if item.unreachable_since is not None and now - item.unreachable_since >= LATE:  # the reader should know why
         text += "\n" + delayed_note(item.unreachable_since, now, item.language, item.timezone)
+    keyboard = alert_keyboard(alerts, item.alert_ids, item.language, next(iter(mine.values()), None))
     if item.edit_message_id is not None:  # an update of a thread's message, in place
-        return [Part(caption(text, MESSAGE_LIMIT), edit=item.edit_message_id)]
+        return [Part(caption(text, MESSAGE_LIMIT), edit=item.edit_message_id, keyboard=keyboard)]
     texts = [Part(t, reply_to=item.reply_to if i == 0 else None) for i, t in enumerate(split_message(text))]
     photo = None
     if photos is not None and item.charts:
@@ -63,21 +70,23 @@ async def compose(
             if (photo := await photos.chart(alert_id, alert, item.language)) is not None:
                 break
     if photo is None:
-        return texts
-    if caption(text) == text:
-        return [Part(text, photo, reply_to=item.reply_to)]
-    return [*texts, Part(None, photo)]
+        parts = texts
+    elif caption(text) == text:
+        parts = [Part(text, photo, reply_to=item.reply_to)]
+    else:
+        parts = [*texts, Part(None, photo)]
+    return [*parts[:-1], replace(parts[-1], keyboard=keyboard)]
 
 
-def yours(chat_id: int, alerts: Sequence[Alert], lang: str, owned: Owned) -> dict[int, str]:
-    """``🔔 Your alert #3 · …`` under each level break of a level this chat set itself."""
-    notes = {}
+def yours(chat_id: int, alerts: Sequence[Alert], owned: Owned) -> dict[int, Level]:
+    """The chat's own level of each level break it set itself, by the alert's index."""
+    mine = {}
     for index, alert in enumerate(alerts):
         if isinstance(alert, LevelBreak):
             direction = "above" if alert.direction == "up" else "below"
             if (level := owned(chat_id, alert.symbol, alert.level, direction)) is not None:
-                notes[index] = t(lang, f"alert.yours_{level.mode}", id=level.id)
-    return notes
+                mine[index] = level
+    return mine
 
 
 def delayed_note(since: datetime, until: datetime, lang: str, tz: str) -> str:

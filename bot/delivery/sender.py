@@ -262,6 +262,8 @@ class Sender:
     async def _send(self, chat_id: int, part: Part, wire: Broadcast) -> Message | None:
         extra: dict[str, Any] = {"rate_limit_args": wire} if self._limited else {}
         new: dict[str, Any] = {"allow_paid_broadcast": True} if self.paid else {}  # edits are not broadcasts
+        if part.keyboard is not None:
+            extra["reply_markup"] = part.keyboard
         if part.reply_to is not None:  # a follow-up: under the message it follows (sent anyway if that is gone)
             new["reply_parameters"] = ReplyParameters(part.reply_to, allow_sending_without_reply=True)
         if not self._limited:

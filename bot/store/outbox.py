@@ -173,6 +173,17 @@ def latest_alert(db: Database, kind: AlertKind, symbol: str, param: str) -> int 
     return None if row is None else int(row[0])
 
 
+def alert_for_chat(db: Database, alert_id: int, chat_id: int) -> tuple[str, str] | None:
+    """``(kind, payload)`` of the alert ``alert_id`` if it was queued for ``chat_id`` (a button
+    under it names it), else None."""
+    row = db.execute(
+        "SELECT a.kind, a.payload FROM alerts a JOIN delivery_alerts d ON d.alert_id = a.id"
+        " WHERE a.id = ? AND d.chat_id = ?",
+        [alert_id, chat_id],
+    ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
 def chats_queued(db: Database, alert_id: int) -> list[int]:
     """Chats ``alert_id`` was queued for."""
     rows = db.execute("SELECT chat_id FROM delivery_alerts WHERE alert_id = ? ORDER BY chat_id", [alert_id])

@@ -14,8 +14,9 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 
+from bot.delivery.keyboards import list_keyboard
 from bot.domain import Quote
 from bot.formatting import fmt_pct, fmt_price, fmt_time
 from bot.i18n import Html, t
@@ -156,16 +157,23 @@ async def alert_command(update: Update, context: BotContext, request: AlertReque
     if (target := await acting_on(update, context)) is None:
         return
     if request.action == "list":
-        own = own_levels.levels_of(d.db, target.id)
-        quotes = market.latest_quotes(d.db, sorted({level.symbol for level in own})) if own else {}
-        lines = render_own(target.language, own, quotes, d.clock.now(), target.chat.timezone)
-        await target.reply(update, "\n".join(lines))
+        text, keyboard = list_view(d, target)
+        await target.reply(update, text, reply_markup=keyboard)
     elif request.level is not None:
         await add_level(update, d, target, request.level)
     elif request.level_id is not None and request.action == "rearm":
         await rearm_level(update, d, target, request.level_id)
     elif request.level_id is not None:
         await delete_level(update, d, target, request.level_id)
+
+
+def list_view(d: Deps, target: Target) -> tuple[str, InlineKeyboardMarkup | None]:
+    """``/alert list``: the chat's own levels (how far, how they fire) and a button for each."""
+    own, now = own_levels.levels_of(d.db, target.id), d.clock.now()
+    quotes = market.latest_quotes(d.db, sorted({level.symbol for level in own})) if own else {}
+    text = "\n".join(render_own(target.language, own, quotes, now, target.chat.timezone))
+    armed = [level.state(now) == "armed" for level in own]
+    return text, list_keyboard(target.id, own, armed, target.language)
 
 
 async def add_level(update: Update, d: Deps, target: Target, new: NewLevel) -> None:

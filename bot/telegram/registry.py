@@ -14,7 +14,15 @@ from telegram import BotCommand, Update
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import t
-from bot.telegram import alert_commands, channels, core_commands, locale_commands, market_commands, settings_commands
+from bot.telegram import (
+    alert_buttons,
+    alert_commands,
+    channels,
+    core_commands,
+    locale_commands,
+    market_commands,
+    settings_commands,
+)
 from bot.telegram.context import BotContext
 from bot.telegram.kit import Buttons, Command, Handler
 from bot.telegram.membership import track_bot_membership, track_members
@@ -28,7 +36,7 @@ COMMANDS: tuple[Command, ...] = (
     *channels.COMMANDS,
     *core_commands.INFO,
 )
-BUTTONS: Buttons = settings_commands.BUTTONS
+BUTTONS: Buttons = (*settings_commands.BUTTONS, *alert_buttons.BUTTONS)
 COMMAND_CHATS = ~filters.UpdateType.EDITED & (filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST)
 """Commands are read in private chats, groups and channels (posted by the channel's admins, the only
 ones who can post there), never when edited."""
