@@ -22,6 +22,7 @@ import math
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from matplotlib import font_manager, rc_context
@@ -77,6 +78,7 @@ _ZH_DATES = {
     "offset_formats": ["", "%Y年", "%Y年%m月", "%Y年%m月%d日", "%Y年%m月%d日", "%Y年%m月%d日 %H:%M"],
 }
 _LOCK = threading.Lock()
+BUNDLED_FONT = Path(__file__).resolve().parent / "fonts" / "BotSansCJKsc-Subset.otf"
 
 
 class NotEnoughData(ValueError):
@@ -85,11 +87,19 @@ class NotEnoughData(ValueError):
 
 @functools.cache
 def cjk_font() -> str | None:
-    """The family of an installed font with every glyph the Chinese labels need, or None."""
+    """The family of a font with every glyph the Chinese labels need, or None: the one the bot
+    ships (``bot/fonts``, a subset of Noto Sans CJK SC made by ``scripts/subset_font.py``), else an
+    installed one."""
+    if BUNDLED_FONT.exists():
+        try:
+            font_manager.fontManager.addfont(str(BUNDLED_FONT))
+        except (OSError, RuntimeError, ValueError) as exc:
+            log.warning("charts: the bundled CJK font %s cannot be read: %s", BUNDLED_FONT.name, exc)
     zh = language("zh").catalog
     texts = [str(m.string) for m in zh if isinstance(m.id, str) and m.id.startswith("chart.")]
     needed = {c for text in texts for c in text if ord(c) >= 0x2E80} | set("年月日")
-    for entry in sorted(font_manager.fontManager.ttflist, key=lambda e: e.name):
+    bundled = str(BUNDLED_FONT)  # first: the same glyphs on every machine
+    for entry in sorted(font_manager.fontManager.ttflist, key=lambda e: (e.fname != bundled, e.name)):
         name = entry.name.lower()
         if "last resort" in name or not any(hint in name for hint in _CJK_HINTS):
             continue

@@ -65,6 +65,10 @@ class HealthRegistry:
     # The database refuses writes (disk full, read-only) since then, and why: sending is paused.
     storage_failing_since: datetime | None = None
     storage_error: str | None = None
+    # The font Chinese chart labels are drawn with (looked for at start); None: none has their
+    # glyphs, so Chinese chats get charts labelled in English.
+    chart_font: str | None = None
+    chart_font_checked: bool = False
 
     def source(self, name: str) -> SourceHealth:
         if name not in self.sources:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
-from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
 
 from bot import charts
+from bot.price_chart import price_chart
 from bot.rules.correlation import CorrelationResolved, CorrelationSpike
 from bot.rules.earnings_shock import EarningsShock
 from bot.rules.earnings_upcoming import EarningsUpcoming
@@ -109,17 +111,33 @@ def test_shock_chart_without_btc_or_history():
         charts.shock_chart(orcl_shock(), [], BTC, "en")
 
 
-def test_chinese_labels_only_with_a_font_that_has_their_glyphs():
-    font = charts.cjk_font()
-    assert charts.chart_language("zh") == ("zh" if font else "en")
-    assert charts.chart_language("en") == "en"
-    if font is not None:
-        path = next(f.fname for f in font_manager.fontManager.ttflist if f.name == font)
-        assert all(FT2Font(path).get_char_index(ord(c)) for c in "相关性收盘价年月日")
+def test_a_chinese_chat_gets_its_charts_in_chinese_with_every_glyph_drawn():
+    """Where no Chinese font is installed (a fresh machine, the slim Docker image), the one the bot
+    ships draws them: a Chinese chart is never the English one, and never boxes."""
+    assert charts.cjk_font() == "Bot Sans CJK SC Subset"
+    assert charts.chart_language("zh") == "zh" and charts.chart_language("en") == "en"
+    hourly = REPLAY.series("BTC", "1h")[-72:]
+    draw = {
+        "correlation": lambda lang: charts.correlation_chart("NVDA", BTC, NVDA, 21, lang),
+        "shock": lambda lang: charts.shock_chart(orcl_shock(), ORCL, BTC, lang),
+        "price": lambda lang: price_chart("BTC", hourly, 90_000.0, (hourly[-1].ts, hourly[-1].close), lang),
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)" before drawing a box
-        charts.correlation_chart("NVDA", BTC, NVDA, 21, "zh")
-        charts.shock_chart(orcl_shock(), ORCL, BTC, "zh")
+        chinese = {name: paint("zh") for name, paint in draw.items()}
+    for name, paint in draw.items():
+        assert_png(chinese[name])
+        assert chinese[name] != paint("en"), f"the {name} chart of a Chinese chat is the English one"
+
+
+def test_the_shipped_font_has_every_character_a_chinese_chart_can_show():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import subset_font
+
+    font = FT2Font(str(charts.BUNDLED_FONT))
+    missing = sorted(c for c in subset_font.needed_characters(charts_only=True) if not font.get_char_index(ord(c)))
+    assert not missing, f"run python scripts/subset_font.py <NotoSansCJKsc-Regular.otf>: {''.join(missing)} missing"
+    assert (charts.BUNDLED_FONT.parent / "OFL.txt").read_text().startswith("Bot Sans CJK SC Subset")
 
 
 @pytest.mark.parametrize("cls", [CorrelationSpike, CorrelationResolved])
@@ -145,3 +163,22 @@ def test_no_chart_for_other_kinds_or_without_data(db):
 def test_chart_for_an_alert_uses_only_bars_before_it(db):
     early = replace(spike(), time=datetime(2025, 1, 3, 21, 0, tzinfo=UTC))
     assert charts.chart_for_alert(db, early, "en") is None  # one common close by then: nothing to draw
+
+
+async def test_start_up_says_which_font_draws_chinese_labels_and_status_warns_when_none(monkeypatch, caplog):
+    from bot.health import HealthRegistry
+    from bot.telegram.app import check_chart_font
+    from bot.telegram.status import render_status
+
+    now = datetime(2025, 12, 11, 14, 0, tzinfo=UTC)
+    health = HealthRegistry()
+    caplog.set_level("INFO", logger="bot.telegram.app")
+    await check_chart_font(health)
+    assert health.chart_font == "Bot Sans CJK SC Subset"
+    assert "charts: Chinese labels drawn with Bot Sans CJK SC Subset" in caplog.text
+    assert "Charts:" not in render_status("en", now, now, 1, True, health)
+    monkeypatch.setattr(charts, "cjk_font", lambda: None)  # a machine where the shipped font is gone
+    await check_chart_font(health)
+    assert "no font has the Chinese glyphs" in caplog.text
+    status = render_status("zh", now, now, 1, True, health)
+    assert "⚠️ 图表：没有包含中文字形的字体，中文聊天的图表将以英文标注（bot/fonts 是否缺失？）。" in status.splitlines()

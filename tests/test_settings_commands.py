@@ -201,20 +201,22 @@ async def test_settings_shows_everything_and_marks_defaults(fake, bot):
         "Correlation change alert: 3.1σ (default)",
         "Earnings heads-up: on (default)",
         "Charts: on (default)",
+        "Quiet hours: off (default)",
+        "Silent kinds: earnings heads-ups (default)",
         "Own levels: 0 of 50 (/alert list)",
         "Language: English (/lang)",
         "Timezone: UTC (/tz)",
         "Muted: Earnings alerts (shocks, reversals and heads-ups) until Thu 11 Dec 2025, 16:00 UTC",
         "Alerts: this chat is not subscribed (/start)",
         "",
-        "Change one: /set corr 3.5 · /set move 3σ · /mute move 2h. The buttons switch charts and heads-ups.",
+        "Change one: /set corr 3.5 · /set move 3σ · /mute move 2h · /quiet 23:00-07:00. The buttons switch charts,"
+        " heads-ups, quiet hours and which kinds arrive silently (🔕).",
     ]
     buttons = json.loads(reply.params["reply_markup"])["inline_keyboard"]
-    assert buttons == [
-        [
-            {"text": "🗓 Heads-up: on", "callback_data": "settings:heads-up"},
-            {"text": "📊 Charts: on", "callback_data": "settings:charts"},
-        ]
+    assert buttons[0] == [
+        {"text": "🗓 Heads-up: on", "callback_data": "settings:heads-up"},
+        {"text": "📊 Charts: on", "callback_data": "settings:charts"},
+        {"text": "🌙 Quiet hours: off", "callback_data": "settings:quiet"},
     ]
 
 
@@ -455,11 +457,11 @@ BAD_INPUT: dict[str, list[tuple[str, str, str]]] = {
         ("/set corr 7σ", "7σ is out of range: expected 2 to 6.", "set"),
         ("/set corr -0.5", "-0.5 is out of range: expected 2 to 6.", "set"),
         ("/set corr abc", "“abc” is not a number.", "set"),
-        ("/set jump 0.4", "“jump”: expected one of move, shock, corr, heads-up, charts.", "set"),
+        ("/set jump 0.4", "“jump”: expected one of move, shock, corr, heads-up, charts, quiet, silent.", "set"),
         ("/set shock 0", "0 is out of range: expected 0.5 to 50.", "set"),
         ("/set move 1000", "1000 is out of range: expected 0.5% to 50%.", "set"),
         ("/set charts maybe", "“maybe”: expected on or off.", "set"),
-        ("/set colour red", "“colour”: expected one of move, shock, corr, heads-up, charts.", "set"),
+        ("/set colour red", "“colour”: expected one of move, shock, corr, heads-up, charts, quiet, silent.", "set"),
         ("/set corr", "Something is missing.", "set"),
         ("/set corr 0.8 0.9", "Too many words: “0.9” is not needed.", "set"),
         ("/set corr <b>1</b>", "“&lt;b&gt;1&lt;/b&gt;” is not a number.", "set"),

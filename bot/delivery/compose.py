@@ -6,7 +6,8 @@ caption) the text parts followed by the photo; an update of a thread's message i
 a list of alerts that expired before they could go out is text only. A message Telegram held
 up (``LATE`` or more) says so. A level break of a level the chat set itself says so under its
 headline ("🔔 Your alert #3"), with how it fires. The last message of a delivery carries the
-alert's buttons (:mod:`bot.delivery.keyboards`); an edit keeps them.
+alert's buttons (:mod:`bot.delivery.keyboards`); an edit keeps them. A message sent in the chat's
+quiet hours, or of kinds it hears silently, goes without a notification (:mod:`bot.quiet`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from bot.delivery.photos import Photo, Photos
 from bot.domain import Alert
 from bot.formatting import fmt_time
 from bot.i18n import t
+from bot.quiet import DEFAULT_SILENT, is_silent
 from bot.render import MESSAGE_LIMIT, caption, render_expired, render_message, split_message
 from bot.rules.levels import LevelBreak
-from bot.rules.registry import decode_alert
+from bot.rules.registry import MUTE_GROUPS, decode_alert
 from bot.store.outbox import Pending
 from bot.store.own_levels import Level
 
@@ -43,6 +45,7 @@ class Part:
     edit: int | None = None  # the id of the message this part replaces in place
     reply_to: int | None = None  # the id of the message this one answers (a follow-up's first part)
     keyboard: InlineKeyboardMarkup | None = None  # the buttons under it
+    silent: bool = False  # sent without a notification (quiet hours, a silent kind)
 
 
 async def compose(
@@ -50,11 +53,13 @@ async def compose(
 ) -> list[Part]:
     """The messages of ``item`` for its chat (see the module's docstring)."""
     alerts = [decode_alert(kind, payload) for kind, payload in item.alerts]
+    choices = item.silent if item.silent is not None else DEFAULT_SILENT
+    silent = is_silent([kind for kind, _ in item.alerts], now, item.timezone, item.quiet, choices, MUTE_GROUPS)
     if item.summary:
         text = render_expired(
             alerts, item.language, item.timezone, max_age=max_age, unreachable_since=item.unreachable_since
         )
-        return [Part(t) for t in split_message(text)]
+        return [Part(t, silent=silent) for t in split_message(text)]
     mine = yours(item.chat_id, alerts, owned) if owned is not None else {}
     notes = {i: t(item.language, f"alert.yours_{level.mode}", id=level.id) for i, level in mine.items()}
     text = render_message(alerts, item.language, item.timezone, notes)
@@ -75,6 +80,7 @@ async def compose(
         parts = [Part(text, photo, reply_to=item.reply_to)]
     else:
         parts = [*texts, Part(None, photo)]
+    parts = [replace(part, silent=silent) for part in parts]
     return [*parts[:-1], replace(parts[-1], keyboard=keyboard)]
 
 

@@ -264,6 +264,8 @@ class Sender:
         new: dict[str, Any] = {"allow_paid_broadcast": True} if self.paid else {}  # edits are not broadcasts
         if part.keyboard is not None:
             extra["reply_markup"] = part.keyboard
+        if part.silent:  # quiet hours, a silent kind: delivered, without a sound
+            new["disable_notification"] = True
         if part.reply_to is not None:  # a follow-up: under the message it follows (sent anyway if that is gone)
             new["reply_parameters"] = ReplyParameters(part.reply_to, allow_sending_without_reply=True)
         if not self._limited:

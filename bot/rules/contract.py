@@ -54,11 +54,12 @@ class Setting(Generic[V]):
     example: str  # "/set move 3σ"
     aliases: tuple[str, ...] = ()
     resettable: bool = True  # "default" puts it back to the bot's default
+    render: Callable[[V, str], str] | None = None  # how its value reads, where fmt_setting does not say it
 
     def show(self, value: V, lang: str) -> str:
         from bot.formatting import fmt_setting
 
-        return fmt_setting(value, lang)
+        return self.render(value, lang) if self.render is not None else fmt_setting(value, lang)
 
 
 @dataclass(frozen=True, slots=True)

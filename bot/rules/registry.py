@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from bot import quiet
 from bot.config import Settings
 from bot.domain import AlertBase, decode_alert_as
 from bot.rules import (
@@ -60,7 +61,28 @@ CHARTS: Setting[bool] = Setting(
     aliases=("chart",),
     resettable=False,
 )
-SETTINGS: tuple[Setting[Any], ...] = (*(s for rule in RULES for s in rule.SETTINGS), CHARTS)
+QUIET: Setting[str | None] = Setting(
+    "quiet",
+    str | None,
+    quiet.parse_hours,
+    default=lambda settings: None,
+    label="setting.quiet",
+    help="set.help.quiet",
+    example="/set quiet 23:00-07:00",
+    aliases=("quiet-hours", "quiet_hours"),
+    render=quiet.show_hours,
+)
+SILENT: Setting[tuple[str, ...]] = Setting(
+    "silent",
+    tuple[str, ...],
+    quiet.parse_silent,
+    default=lambda settings: quiet.DEFAULT_SILENT,
+    label="setting.silent",
+    help="set.help.silent",
+    example="/set silent heads-up,move",
+    render=quiet.show_silent,
+)
+SETTINGS: tuple[Setting[Any], ...] = (*(s for rule in RULES for s in rule.SETTINGS), CHARTS, QUIET, SILENT)
 """Every per-chat setting, in the order /settings shows them."""
 
 MUTE_GROUPS: dict[str, tuple[str, ...]] = {}

@@ -16,6 +16,7 @@ Rule states are typed: each is a dataclass stored as JSON through pydantic under
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -267,6 +268,8 @@ class Pending:
     # the chat's message of the alert its first alert follows up (a reply to it): that alert, or the
     # same kind, symbol and period at the chat's own threshold
     reply_to: int | None = None
+    quiet: str | None = None  # the chat's quiet hours ("23:00-07:00", its timezone); None: none
+    silent: tuple[str, ...] | None = None  # the kinds it hears without a notification; None: the default
 
     @property
     def alert_id(self) -> int:
@@ -286,9 +289,12 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
                   JOIN delivery_alerts y ON y.alert_id = q.id AND y.chat_id = d.chat_id
                   JOIN deliveries f ON f.id = y.delivery_id
                 WHERE x.delivery_id = d.id AND x.position = 0 AND f.message_id IS NOT NULL
-                ORDER BY f.id LIMIT 1)
+                ORDER BY f.id LIMIT 1),
+               q.value, s.value
         FROM deliveries d JOIN chats c ON c.id = d.chat_id
         LEFT JOIN chat_values v ON v.chat_id = d.chat_id AND v.name = 'charts'
+        LEFT JOIN chat_values q ON q.chat_id = d.chat_id AND q.name = 'quiet'
+        LEFT JOIN chat_values s ON s.chat_id = d.chat_id AND s.name = 'silent'
         LEFT JOIN deliveries e ON e.id = d.edit_of
         WHERE d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)
         ORDER BY d.id LIMIT ?
@@ -331,6 +337,8 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
         unreachable,
         summary,
         reply,
+        quiet,
+        silent,
     ) in picked:
         rows_of = alerts.get(delivery_id, [])
         kinds = tuple((kind, payload) for _, kind, payload in rows_of)
@@ -339,7 +347,8 @@ def due_deliveries(db: Database, now: datetime, limit: int = 100, *, skip_chats:
         pending.append(
             Pending(
                 delivery_id, chat_id, attempts, kinds, language, tz, parts_sent, bool(charts), edit_id, ids, since,
-                bool(summary), _instant(first.get(delivery_id)), reply,
+                bool(summary), _instant(first.get(delivery_id)), reply, json.loads(quiet) if quiet else None,
+                tuple(json.loads(silent)) if silent else None,
             )
         )  # fmt: skip
     return pending

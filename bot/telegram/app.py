@@ -22,6 +22,7 @@ from bot.backoff import capped_exponential
 from bot.config import Settings
 from bot.delivery.limiter import Limits, SmoothRateLimiter
 from bot.delivery.sender import Sender
+from bot.health import HealthRegistry
 from bot.heartbeat import INTERVAL, beat, heartbeat_path
 from bot.i18n import languages
 from bot.logs import register_secret
@@ -191,6 +192,18 @@ async def start_webhook(app: BotApplication, settings: Settings) -> None:
     log.info("updates by webhook at %s (listening on %s:%d)", url, settings.webhook_listen, settings.webhook_port)
 
 
+async def check_chart_font(health: HealthRegistry) -> None:
+    """Say once at start which font draws Chinese chart labels, loudly if none can (/status too)."""
+    from bot.charts import cjk_font
+
+    health.chart_font = await asyncio.to_thread(cjk_font)
+    health.chart_font_checked = True
+    if health.chart_font is None:
+        log.warning("charts: no font has the Chinese glyphs the labels need: Chinese chats get English charts")
+    else:
+        log.info("charts: Chinese labels drawn with %s", health.chart_font)
+
+
 async def serve(app: BotApplication, stop: asyncio.Event, *, poll_timeout: float = 10.0) -> None:
     """Run the bot until ``stop`` is set: connect, register the menu, poll, shut down cleanly."""
     if not await _initialize_with_retry(app, stop):
@@ -209,6 +222,8 @@ async def serve(app: BotApplication, stop: asyncio.Event, *, poll_timeout: float
         else:
             await app.updater.start_polling(timeout=timedelta(seconds=poll_timeout), allowed_updates=ALLOWED_UPDATES)
         log.info("bot @%s is up", app.bot.username)
+        if deps is not None:
+            await check_chart_font(deps.health)
         await stop.wait()
     finally:
         if app.bot_data.sender is not None:

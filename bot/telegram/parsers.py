@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from bot import values as args
 from bot.i18n import languages, template
 from bot.rules.contract import Setting
-from bot.rules.registry import MUTE_GROUPS, SETTINGS, setting_named
+from bot.rules.registry import MUTE_GROUPS, QUIET, SETTINGS, setting_named
 from bot.values import BadArgument
 
 T = TypeVar("T")
@@ -198,6 +198,23 @@ def setting_change(words: list[str]) -> SetRequest:
     if setting.resettable and words[1].strip().lower() in DEFAULT_WORDS:
         return setting, None
     return setting, setting.parse(words[1])
+
+
+# -- /quiet ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    hours: str | None  # "23:00-07:00"; None: off
+
+
+QuietRequest = QuietHours | None  # None: show the chat's quiet hours
+
+
+def quiet_request(words: list[str]) -> QuietRequest:
+    """Nothing (show them), ``off``, or ``23:00-07:00`` (spaces around the dash allowed)."""
+    text = args.joined(words)
+    return QuietHours(QUIET.parse(text)) if text else None
 
 
 # -- /mute, /unmute ---------------------------------------------------------------------------

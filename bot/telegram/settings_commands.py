@@ -12,17 +12,17 @@ from typing import Any
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
-from bot.formatting import fmt_setting, fmt_time
+from bot.formatting import fmt_time
 from bot.i18n import Html, t
-from bot.rules.registry import MUTE_GROUPS, decode_values, encode_value
+from bot.rules.contract import Setting
+from bot.rules.registry import MUTE_GROUPS, QUIET, decode_values, encode_value
 from bot.store import chats, own_levels, prefs
 from bot.telegram import parsers as parse
 from bot.telegram.channels import acting_on
 from bot.telegram.context import BotContext, Deps
 from bot.telegram.kit import Command, chat_language, parsed, refuse_non_admin, reply
-from bot.telegram.parsers import MuteRequest, SetRequest
+from bot.telegram.parsers import MuteRequest, QuietRequest, SetRequest
 from bot.telegram.settings_views import (
-    SWITCHES,
     TOGGLE,
     SettingsView,
     effective,
@@ -30,9 +30,11 @@ from bot.telegram.settings_views import (
     render_mutes,
     render_set_help,
     render_settings,
+    toggled,
 )
 
 SET_USAGE = "/set corr 3.5"
+QUIET_USAGE = "/quiet 23:00-07:00"
 MUTE_USAGE = "/mute level_break|correlation|earnings|move|all 2h"
 UNMUTE_USAGE = "/unmute move"
 
@@ -70,17 +72,19 @@ async def toggle(update: Update, context: BotContext) -> None:
     assert query is not None
     d = context.deps
     name = (query.data or "").removeprefix(TOGGLE)
-    setting = next((s for s in SWITCHES if s.name == name), None)
-    if setting is None:  # a button of an older version, or forged data
+    if toggled(name, {}, d.settings) is None:  # a button of an older version, or forged data
         await query.answer(t(chat_language(d, update), "button.unknown"))
         return
     if await refuse_non_admin(update, context) or (target := await acting_on(update, context)) is None:
         return
     target.keep(d, update)
-    value, _ = effective(chosen(d, target.id), d.settings, setting)
-    prefs.set_value(d.db, target.id, setting.name, encode_value(setting, not value), d.clock.now())
+    switched = toggled(name, chosen(d, target.id), d.settings)
+    assert switched is not None
+    setting, value = switched
+    stored = None if value is None else encode_value(setting, value)
+    prefs.set_value(d.db, target.id, setting.name, stored, d.clock.now())
     lang = target.language
-    shown = fmt_setting(not value, lang)
+    shown = setting.show(setting.default(d.settings) if value is None else value, lang)
     await query.answer(t(lang, "set.done", setting=t(lang, setting.label), value=shown))
     view = load_view(d, target.id)
     await query.edit_message_text(
@@ -95,16 +99,41 @@ async def set_command(update: Update, context: BotContext, request: SetRequest |
     if request is None:
         await reply(update, render_set_help(chat_language(d, update)))
         return
+    await store_setting(update, context, *request)
+
+
+@parsed(parse.quiet_request, QUIET_USAGE)
+async def quiet_command(update: Update, context: BotContext, request: QuietRequest) -> None:
+    """Quiet hours: alerts in them arrive without a notification. /quiet 23:00-07:00, /quiet off."""
+    if request is None:  # show them, and how they are set
+        d = context.deps
+        if (target := await acting_on(update, context)) is None:
+            return
+        value, _ = effective(chosen(d, target.id), d.settings, QUIET)
+        lang = target.language
+        await target.reply(update, t(lang, "quiet.now", hours=QUIET.show(value, lang), zone=target.chat.timezone))
+        return
+    await store_setting(update, context, QUIET, request.hours, note="quiet.note" if request.hours else None)
+
+
+async def store_setting(
+    update: Update, context: BotContext, setting: Setting[Any], value: Any, note: str | None = None
+) -> None:
+    """Store one setting of the chat the command acts on (None: back to the default) and say so,
+    with the ``note`` line (which may name the chat's timezone) after."""
+    d = context.deps
     if await refuse_non_admin(update, context) or (target := await acting_on(update, context)) is None:
         return
-    setting, value = request
     stored = None if value is None else encode_value(setting, value)
     target.keep(d, update)
     prefs.set_value(d.db, target.id, setting.name, stored, d.clock.now())
     lang = target.language
-    shown = fmt_setting(setting.default(d.settings) if value is None else value, lang)
+    shown = setting.show(setting.default(d.settings) if value is None else value, lang)
     key = "set.default" if value is None else "set.done"
-    await target.reply(update, t(lang, key, setting=t(lang, setting.label), value=shown))
+    said = t(lang, key, setting=t(lang, setting.label), value=shown)
+    if note is not None:
+        said += "\n" + t(lang, note, zone=target.chat.timezone)
+    await target.reply(update, said)
 
 
 @parsed(parse.mute, MUTE_USAGE)
@@ -146,6 +175,7 @@ async def unmute_command(update: Update, context: BotContext, group: str) -> Non
 COMMANDS = (
     Command("settings", "cmd.settings", show_settings),
     Command("set", "cmd.set", set_command),
+    Command("quiet", "cmd.quiet", quiet_command),
     Command("mute", "cmd.mute", mute_command),
     Command("unmute", "cmd.unmute", unmute_command),
 )

@@ -16,12 +16,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.config import Settings
 from bot.formatting import fmt_setting, fmt_time
 from bot.i18n import Html, t
+from bot.quiet import SILENT_CHOICES
 from bot.rules.contract import Setting
-from bot.rules.registry import SETTINGS, group_of
+from bot.rules.registry import QUIET, SETTINGS, SILENT, group_of
 from bot.store import own_levels
 
 TOGGLE = "settings:"  # callback data: TOGGLE + the setting's name
 SWITCHES = tuple(s for s in SETTINGS if s.value_type is bool)
+QUIET_HOURS = "23:00-07:00"  # what the quiet-hours button turns on (/quiet sets others)
 
 
 def effective(chosen: Mapping[str, Any], settings: Settings, setting: Setting[Any]) -> tuple[Any, bool]:
@@ -47,7 +49,7 @@ def render_settings(lang: str, view: SettingsView, settings: Settings) -> str:
     lines = [t(lang, "settings.header")]
     for setting in SETTINGS:
         value, is_default = effective(view.chosen, settings, setting)
-        shown = fmt_setting(value, lang)
+        shown = setting.show(value, lang)
         if is_default:
             shown = t(lang, "settings.default", value=shown)
         lines.append(t(lang, "settings.line", setting=t(lang, setting.label), value=shown))
@@ -84,10 +86,40 @@ def render_mutes(lang: str, mutes: dict[str, datetime], timezone: str) -> str:
 
 
 def keyboard(lang: str, chosen: Mapping[str, Any], settings: Settings) -> InlineKeyboardMarkup:
-    """One button per on/off setting; pressing it switches the setting."""
+    """One button per on/off setting, one for quiet hours (on at 23:00–07:00, or off), one per
+    kind that may be silent; pressing one switches it (:func:`toggled`)."""
     buttons = []
     for setting in SWITCHES:
         value, _ = effective(chosen, settings, setting)
         label = t(lang, f"button.{setting.name}", value=fmt_setting(value, lang))
         buttons.append(InlineKeyboardButton(label, callback_data=TOGGLE + setting.name))
-    return InlineKeyboardMarkup([buttons])
+    hours, _ = effective(chosen, settings, QUIET)
+    buttons.append(
+        InlineKeyboardButton(t(lang, "button.quiet", value=QUIET.show(hours, lang)), callback_data=TOGGLE + "quiet")
+    )
+    silent, _ = effective(chosen, settings, SILENT)
+    quiet_kinds = [
+        InlineKeyboardButton(
+            t(lang, "button.silent_on" if choice in silent else "button.silent_off", kind=t(lang, f"silent.{choice}")),
+            callback_data=f"{TOGGLE}silent:{choice}",
+        )
+        for choice in SILENT_CHOICES
+    ]
+    return InlineKeyboardMarkup([buttons, quiet_kinds[:3], quiet_kinds[3:]])
+
+
+def toggled(name: str, chosen: Mapping[str, Any], settings: Settings) -> tuple[Setting[Any], Any] | None:
+    """The setting a /settings button switches and its new value; None for a button not ours."""
+    switch = next((s for s in SWITCHES if s.name == name), None)
+    if switch is not None:
+        value, _ = effective(chosen, settings, switch)
+        return switch, not value
+    if name == "quiet":
+        hours, _ = effective(chosen, settings, QUIET)
+        return QUIET, None if hours else QUIET_HOURS
+    choice = name.removeprefix("silent:")
+    if name.startswith("silent:") and choice in SILENT_CHOICES:
+        silent, _ = effective(chosen, settings, SILENT)
+        flipped = set(silent) ^ {choice}
+        return SILENT, tuple(c for c in SILENT_CHOICES if c in flipped)
+    return None

@@ -63,6 +63,8 @@ def render_status(
     if health.storage_failing_since is not None:
         since = fmt_age(now - health.storage_failing_since, lang)
         lines.append(t(lang, "status.storage_down", since=since, error=health.storage_error or "?"))
+    if health.chart_font_checked and health.chart_font is None:
+        lines.append(t(lang, "status.no_chart_font"))
     lines += ["", t(lang, "status.sources")]
     if not health.collecting or not (health.sources or health.streams):
         lines.append(t(lang, "status.no_sources"))
