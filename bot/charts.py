@@ -19,6 +19,7 @@ import html
 import io
 import logging
 import math
+import textwrap
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,12 +36,12 @@ from matplotlib.ticker import StrMethodFormatter
 from sqlite_utils import Database
 
 from bot.domain import Alert, Bar
-from bot.formatting import fmt_corr, fmt_date, fmt_date_range, fmt_pct, fmt_price, fmt_window
+from bot.formatting import fmt_corr, fmt_date, fmt_date_range, fmt_pct, fmt_price, fmt_sigmas, fmt_window
 from bot.i18n import language, t
 from bot.markettime import utc_midnight
 from bot.rules.correlation import CorrelationResolved, CorrelationSpike
 from bot.rules.correlation_stats import aligned_returns, rolling_correlation
-from bot.rules.session_news import SessionNews
+from bot.rules.session_news import SessionNews, peers_text
 from bot.store.market import load_bars
 
 log = logging.getLogger(__name__)
@@ -169,9 +170,15 @@ def draw_png(lang: str, paint: Callable[[Figure, str], None]) -> bytes:
 
 
 def correlation_chart(
-    symbol: str, btc_daily: Sequence[Bar], equity_daily: Sequence[Bar], window: int, lang: str
+    symbol: str,
+    btc_daily: Sequence[Bar],
+    equity_daily: Sequence[Bar],
+    window: int,
+    lang: str,
+    threshold: tuple[float, float] | None = None,
 ) -> bytes:
-    """BTC and ``symbol`` rebased to 100 (top) over their rolling ``window``-session correlation (bottom)."""
+    """BTC and ``symbol`` rebased to 100 (top) over their rolling ``window``-session correlation
+    (bottom); ``threshold``: (correlation, σ) past which the alert fired, drawn across."""
     btc, equity = _daily_closes(btc_daily), _daily_closes(equity_daily)
     days = sorted(btc.keys() & equity.keys())[-CORR_SESSIONS:]
     if len(days) < 2:
@@ -196,6 +203,10 @@ def correlation_chart(
             label=chart_label(lang, "chart.corr.line", window=name),
         )
         bottom.axhline(0, color="grey", lw=0.8)
+        if threshold is not None:
+            level, sigmas = threshold
+            label = chart_label(lang, "chart.corr.threshold", level=fmt_corr(level), sigmas=fmt_sigmas(sigmas, lang))
+            bottom.axhline(level, color=CORR_COLOUR, ls="--", lw=1, label=label)
         bottom.set_ylim(-1.05, 1.05)
         bottom.set_ylabel(chart_label(lang, "chart.corr.axis"))
         known = [(d, v) for d, v in points if v is not None]
@@ -209,6 +220,7 @@ def correlation_chart(
                 va="center",
                 color=CORR_COLOUR,
                 fontweight="bold",
+                fontfamily="DejaVu Sans",  # a number: the CJK subset has no bold
             )
         bottom.legend(loc="lower left", frameon=False)
         date_axis(bottom, lang)
@@ -266,8 +278,12 @@ def shock_chart(alert: SessionNews, name_daily: Sequence[Bar], btc_daily: Sequen
             va="center",
             color=colour,
             fontweight="bold",
+            fontfamily="DejaVu Sans",  # a number: the CJK subset has no bold
         )
         top.legend(loc="best", frameon=False)
+        if alert.peers:
+            peers = chart_label(lang, "chart.shock.peers", peers=html.unescape(peers_text(alert.peers, lang)))
+            top.text(0.01, 0.02, textwrap.fill(peers, 100), transform=top.transAxes, fontsize=8, va="bottom")
         if btc_days:
             bottom.plot(
                 [_x(d) for d in btc_days],
@@ -292,6 +308,16 @@ def shock_chart(alert: SessionNews, name_daily: Sequence[Bar], btc_daily: Sequen
     return draw_png(lang, paint)
 
 
+def alert_level(alert: CorrelationSpike | CorrelationResolved) -> tuple[float, float] | None:
+    """The correlation at which the change reaches the alert's σ: the usual value plus that many
+    of the change's standard errors (|value − usual| / |z| each), the way it moved; and the σ."""
+    if not alert.z or not math.isfinite(alert.z):
+        return None
+    error = abs(alert.value - alert.usual) / abs(alert.z)
+    way = 1.0 if alert.direction == "up" else -1.0
+    return max(-1.0, min(1.0, alert.usual + way * alert.threshold * error)), alert.threshold
+
+
 def correlation_bars(db: Database, symbol: str, now: datetime) -> tuple[list[Bar], list[Bar]]:
     """BTC's and ``symbol``'s daily bars as of ``now``: BTC days that have closed, sessions started."""
     since = now - CORR_LOOKBACK
@@ -304,7 +330,7 @@ def chart_for_alert(db: Database, alert: Alert, lang: str) -> bytes | None:
     try:
         if isinstance(alert, (CorrelationSpike, CorrelationResolved)):
             btc, equity = correlation_bars(db, alert.symbol, alert.time)
-            return correlation_chart(alert.symbol, btc, equity, alert.window, lang)
+            return correlation_chart(alert.symbol, btc, equity, alert.window, lang, alert_level(alert))
         if isinstance(alert, SessionNews):
             start = utc_midnight(alert.session)
             name = load_bars(db, alert.symbol, "1d", start - SHOCK_LOOKBACK, start)

@@ -182,3 +182,47 @@ async def test_start_up_says_which_font_draws_chinese_labels_and_status_warns_wh
     assert "no font has the Chinese glyphs" in caplog.text
     status = render_status("zh", now, now, 1, True, health)
     assert "⚠️ 图表：没有包含中文字形的字体，中文聊天的图表将以英文标注（bot/fonts 是否缺失？）。" in status.splitlines()
+
+
+def drawn_texts(monkeypatch, draw) -> list[str]:
+    """Every text ``draw()`` puts on its figure (titles, labels, legends, notes)."""
+    from matplotlib.text import Text
+
+    seen: list[str] = []
+    real = charts.draw_png
+
+    def spy(lang, paint):
+        def painted(fig, lang):
+            paint(fig, lang)
+            seen.extend(text.get_text() for text in fig.findobj(Text))
+
+        return real(lang, painted)
+
+    monkeypatch.setattr(charts, "draw_png", spy)
+    draw()
+    return seen
+
+
+def test_the_earnings_chart_names_the_peers_the_alert_lists(monkeypatch):
+    shock = orcl_shock(peers={"NVDA": -1.6, "AMD": -3.2, "QQQ": -1.1})
+    texts = drawn_texts(monkeypatch, lambda: charts.shock_chart(shock, ORCL, BTC, "en"))
+    assert "Peers over the same session: AMD −3.2 %, NVDA −1.6 %, QQQ (Nasdaq) −1.1 %" in texts
+    texts = drawn_texts(monkeypatch, lambda: charts.shock_chart(shock, ORCL, BTC, "zh"))
+    assert "同期同业：AMD −3.2%、NVDA −1.6%、QQQ(纳指) −1.1%" in texts
+
+
+def test_the_correlation_chart_draws_the_level_the_alert_fired_past(monkeypatch):
+    alert = spike()  # usual 0.20, now 0.72 at 3.3σ; alerts from 3.1σ
+    level, sigmas = charts.alert_level(alert)
+    assert (round(level, 4), sigmas) == (round(0.2 + 3.1 * (0.72 - 0.2) / 3.3, 4), 3.1)
+    down = replace(spike(), direction="down", value=0.0, z=-2.0)  # 0.20 → 0.00: 0.10 per σ
+    assert charts.alert_level(down) == (pytest.approx(0.2 - 3.1 * 0.1), 3.1)
+    texts = drawn_texts(monkeypatch, lambda: charts.chart_for_alert(_bars_db(), alert, "en"))
+    assert "Alerts past 0.69 (3.1σ from the usual)" in texts
+
+
+def _bars_db():
+    database = open_db(":memory:")
+    for series in (BTC, NVDA, ORCL):
+        market.upsert_bars(database, series)
+    return database

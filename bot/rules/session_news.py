@@ -165,7 +165,9 @@ def net_move(move_pct: float | None, beta: float | None, index_move_pct: float |
     return move_pct - beta * index_move_pct
 
 
-def _peers(peers: Mapping[str, float], lang: str) -> Html:
+def peers_text(peers: Mapping[str, float], lang: str) -> Html:
+    """``AMD −7.8 %, ORCL −6.6 %``: the peers, largest moves first (as the alert lists them)."""
+
     def size(item: tuple[str, float]) -> float:
         return abs(item[1]) if isinstance(item[1], (int, float)) and math.isfinite(item[1]) else -1.0
 
@@ -204,7 +206,7 @@ def context_lines(
             )
         )
     if context.peers:
-        lines.append(t(lang, "alert.shock.peers", peers=_peers(context.peers, lang)))
+        lines.append(t(lang, "alert.shock.peers", peers=peers_text(context.peers, lang)))
     btc, corr, name = context.btc_move_pct, context.btc_corr_30d, fmt_symbol(symbol)
     if btc is not None and corr is not None:
         lines.append(t(lang, "alert.shock.btc", move=fmt_pct(btc, lang), symbol=name, corr=fmt_corr(corr)))
