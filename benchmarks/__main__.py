@@ -72,13 +72,13 @@ def main(argv: list[str] | None = None) -> int:
     if "bot" in which:
         from benchmarks import bot
 
-        result = bot.run(chats=2_000, seconds=3, replay_from="2025-12-01") if args.quick else bot.run()
+        result = bot.run(chats=2_000, seconds=2, replay_from="2025-12-15") if args.quick else bot.run()
         print(bot.report(result), flush=True)
         results |= {k: v for k, v in result.items() if not k.startswith("_")}
     if "stream" in which:
         from benchmarks import stream
 
-        result = stream.run(chats=200, crossings=5, polled=1, poll_seconds=5) if args.quick else stream.run()
+        result = stream.run(chats=200, crossings=3, polled=1, poll_seconds=5) if args.quick else stream.run()
         print(stream.report(result), flush=True)
         results |= {k: v for k, v in result.items() if not k.startswith("_")}
     write_results(results, quick=args.quick, path=args.results)

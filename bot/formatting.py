@@ -24,6 +24,7 @@ import functools
 import html
 import logging
 import math
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -220,9 +221,14 @@ def fmt_date_range(start: date | None, end: date | None, lang: str = "en") -> st
     return format_interval(start, end, "yMMMd", locale=locale_of(lang))
 
 
-def fmt_list(lang: str, items: list[str] | tuple[str, ...]) -> str:
+def fmt_list(lang: str, items: Iterable[str]) -> str:
     """Items as a list in the language: ``NVDA, AMD`` / ``NVDA、AMD``."""
     return template(lang, "alert.list_sep").join(items)
+
+
+def fmt_groups(lang: str, groups: Iterable[str]) -> str:
+    """Lists of lists: ``BTC 90,000, 92,000; ETH 3,000`` / ``BTC 90,000、92,000；ETH 3,000``."""
+    return template(lang, "alert.group_sep").join(groups)
 
 
 _SYMBOL_CHARS = 24  # longer "symbols" are cut: a ticker is never this long
@@ -247,7 +253,7 @@ def fmt_venue(source: str, market: str | None, lang: str) -> str:
     name = t(lang, "venue.replay") if first == "replay" else _venue_name(first)
     said = f"{name} · {fmt_symbol(market)}" if market else name
     if others:
-        said = t(lang, "venue.confirmed", venue=said, others=", ".join(map(_venue_name, others)))
+        said = t(lang, "venue.confirmed", venue=said, others=fmt_list(lang, map(_venue_name, others)))
     return said
 
 

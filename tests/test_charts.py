@@ -208,7 +208,7 @@ def test_the_earnings_chart_names_the_peers_the_alert_lists(monkeypatch):
     texts = drawn_texts(monkeypatch, lambda: charts.shock_chart(shock, ORCL, BTC, "en"))
     assert "Peers over the same session: AMD −3.2 %, NVDA −1.6 %, QQQ (Nasdaq) −1.1 %" in texts
     texts = drawn_texts(monkeypatch, lambda: charts.shock_chart(shock, ORCL, BTC, "zh"))
-    assert "同期同业：AMD −3.2%、NVDA −1.6%、QQQ(纳指) −1.1%" in texts
+    assert "同期同业：AMD −3.2%、NVDA −1.6%、QQQ（纳指） −1.1%" in texts
 
 
 def test_the_correlation_chart_draws_the_level_the_alert_fired_past(monkeypatch):

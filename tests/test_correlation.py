@@ -640,8 +640,8 @@ def test_a_spike_reads_as_a_change_with_its_confidence_intervals():
     ]
     assert render(spike(), "zh", "Asia/Shanghai").split("\n")[:3] == [
         "<b>📈 BTC 与 NVDA 的联动高于往常</b>",
-        "相关性 0.78(95% 置信区间 0.52–0.91),往常 0.21(0.02–0.38)",
-        "变化幅度 3.4σ(以标准误计;达到 3.1σ 即提醒)",
+        "相关性 0.78（95% 置信区间 0.52–0.91），往常 0.21（0.02–0.38）",
+        "变化幅度 3.4σ（以标准误计；达到 3.1σ 即提醒）",
     ]
 
 
@@ -707,7 +707,7 @@ def test_corr_shows_the_alert_test_or_what_it_still_needs():
         f"Correlation 0.05 (95 % CI {fmt(low)}–{fmt(high)}) vs usual 0.30 ({fmt(usual_low)}–{fmt(usual_high)})",
         "Change −1.2σ (standard errors); alerts from ±4.0σ",
     ]
-    assert corr_test_lines("zh", CorrTest(verdict, 4.0))[2] == "变化幅度 −1.2σ(标准误);达到 ±4.0σ 即提醒"
+    assert corr_test_lines("zh", CorrTest(verdict, 4.0))[2] == "变化幅度 −1.2σ（标准误）；达到 ±4.0σ 即提醒"
 
 
 def fmt(value: float) -> str:

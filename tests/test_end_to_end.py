@@ -96,5 +96,5 @@ async def test_a_crossing_reaches_each_owner_once_in_their_language(tmp_path):
     )
     assert li_alerts[0].text.startswith(
         "<b>🔻 BTC 跌破 85,000</b>\n🔔 你的提醒 #2 · 只提醒这一次：发送 /alert rearm 2 重新启用\n"
-        "现价 84,700 · 低于该价位 0.4%\n"
+        "价格 84,700 · 低于该价位 0.4%\n"
     )

@@ -124,3 +124,33 @@ def test_a_new_language_is_one_new_catalogue(with_german):
     assert (
         formatting.fmt_date_range(date(2025, 11, 12), date(2025, 12, 11), "de") == "12. Nov.\u2009–\u200911. Dez. 2025"
     )
+
+
+HALF_WIDTH = {",": "，", ":": "：", ";": "；", "(": "（", ")": "）", "!": "！", "?": "？"}
+
+
+def half_width_marks(text: str) -> list[str]:
+    """The ASCII punctuation in a Chinese text that Chinese typography writes full-width. Kept:
+    marks between digits (92,000, 23:00) and between Latin letters (/set silent heads-up,move)."""
+    found = []
+    for i, mark in enumerate(text):
+        if mark not in HALF_WIDTH:
+            continue
+        before, after = text[i - 1 : i], text[i + 1 : i + 2]
+        if (before.isdigit() and after.isdigit()) or (before.isascii() and before.isalpha() and after.isalpha()):
+            continue
+        found.append(text[max(0, i - 8) : i + 8])
+    return found
+
+
+def test_chinese_texts_use_full_width_punctuation():
+    """Issue 13: a Chinese reader sees ，：（） in Chinese sentences, not ,:() typed in English."""
+    zh = catalogues.read(i18n.catalogue_path("zh"))
+    wrong = {
+        str(message.id): marks
+        for message in zh
+        if message.id and not str(message.id).startswith("format.") and message.id != "language.aliases"
+        for text in (message.string if isinstance(message.string, tuple) else (message.string,))
+        if (marks := half_width_marks(str(text or "")))
+    }
+    assert wrong == {}

@@ -266,7 +266,7 @@ async def test_corr_with_a_window(same, window, label):
 
 async def test_corr_in_chinese(same):
     text, photo = await same.ask("/corr orcl 30d", 2, lang="zh")
-    assert text.text.startswith("<b>BTC 与 ORCL 的相关性</b>(日收益率)\n30日(21 个交易日):")
+    assert text.text.startswith("<b>BTC 与 ORCL 的相关性</b>（日收益率）\n30日（21 个交易日）：")
     assert photo.photo.startswith(b"\x89PNG")
 
 

@@ -185,7 +185,7 @@ def test_the_message_says_since_when_and_how_many_sigmas():
         "📉 AMD −9.0 % since Friday's close",
         "Price 91.00 · Friday's close 100.00",
     ]
-    assert large_move.render(closed, "zh", UTC)[0] == "🚀 AMD 较周五收盘上涨 8.8%(2.6σ)"
+    assert large_move.render(closed, "zh", UTC)[0] == "🚀 AMD 较周五收盘上涨 8.8%（2.6σ）"
 
 
 @pytest.mark.parametrize(

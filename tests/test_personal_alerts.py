@@ -108,7 +108,7 @@ async def test_alert_list_shows_how_far_each_level_is_and_how_it_fires(fake, bot
 async def test_a_chinese_chat_sets_and_lists_in_chinese(fake, bot):
     reply = await ask(fake, "/alert add 比特币 88000 每次", LI)
     assert reply.text.splitlines()[:2] == [
-        "✅ 已添加提醒:#1 BTC 低于 88,000",
+        "✅ 已添加提醒：#1 BTC 低于 88,000",
         "每次穿越都会提醒，直到删除（/alert del 1）。",
     ]
     reply = await ask(fake, "/alert list", LI)

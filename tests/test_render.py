@@ -146,8 +146,8 @@ def lines(alert, lang="en", tz="UTC") -> list[str]:
             "zh",
             [
                 "<b>🔻 BTC 跌破 90,000</b>",
-                "现价 89,281 · 低于该价位 0.8%",
-                "本轮最低 88,950",
+                "价格 89,281 · 低于该价位 0.8%",
+                "本轮最低价 88,950",
                 "<i>2025年12月11日 周四 15:00 UTC</i>",
             ],
         ),
@@ -165,8 +165,8 @@ def lines(alert, lang="en", tz="UTC") -> list[str]:
             "zh",
             [
                 "<b>🔺 BTC 突破 92,000</b>",
-                "现价 92,300 · 高于该价位 0.3%",
-                "本轮最高 92,950",
+                "价格 92,300 · 高于该价位 0.3%",
+                "本轮最高价 92,950",
                 "<i>2025年12月11日 周四 15:00 UTC</i>",
             ],
         ),
@@ -193,7 +193,7 @@ def test_a_dip_and_recovery_in_one_bar_reads_as_one_story_ending_at_the_close():
         "High of the move 90,857",
         "<i>Thu 11 Dec 2025, 15:00 UTC</i>",
     ]
-    assert lines(dip, "zh")[:2] == ["<b>↘️ BTC 一度跌破 90,000</b>", "最低 89,672 · 低于该价位 0.4%,随后收回"]
+    assert lines(dip, "zh")[:2] == ["<b>↘️ BTC 一度跌破 90,000</b>", "最低价 89,672 · 低于该价位 0.4%，随后收回"]
 
 
 def test_a_break_that_ends_a_chop_says_so_and_a_late_one_says_why():
@@ -220,7 +220,7 @@ def test_a_late_break_says_when_it_crossed_in_the_readers_time():
     late = level_break(price=88_900.0, extreme=88_900.0, through_pct=1.22, late=True, crossed_between=crossed)
     assert lines(late)[2] == "Seen late: it crossed between Thu 14:20 and 14:40, while price data was unavailable."
     assert lines(late, "zh", "Asia/Shanghai")[2] == (
-        "延迟获知:价格在 周四 22:20 至 22:40 之间穿越该价位,当时行情数据无法获取。"
+        "延迟获知：价格在 周四 22:20 至 22:40 之间穿越该价位，当时行情数据无法获取。"
     )
     overnight = dataclasses.replace(late, crossed_between=(THU_15H - timedelta(hours=15, minutes=20), crossed[1]))
     assert lines(overnight)[2] == (
@@ -277,9 +277,9 @@ def test_correlation_spike_on_a_rise():
     ]
     assert lines(correlation_spike(), "zh") == [
         "<b>📈 BTC 与 NVDA 的联动高于往常</b>",
-        "相关性 0.78(95% 置信区间 0.52–0.91),往常 0.21(0.02–0.38)",
-        "变化幅度 3.4σ(以标准误计;达到 3.1σ 即提醒)",
-        "最近 20 个交易日(2025年11月13日\u2009–\u200912月11日)对比此前 100 个交易日",
+        "相关性 0.78（95% 置信区间 0.52–0.91），往常 0.21（0.02–0.38）",
+        "变化幅度 3.4σ（以标准误计；达到 3.1σ 即提醒）",
+        "最近 20 个交易日（2025年11月13日\u2009–\u200912月11日）对比此前 100 个交易日",
         "日收益率中的 BTC 价格取美股收盘时刻",
         "<i>2025年12月11日 周四 21:30 UTC</i>",
     ]
@@ -293,7 +293,7 @@ def test_correlation_spike_on_a_fall_and_without_dates():
         "A change of 3.2σ (standard errors; alerts from 3.1σ)",
         "Last 20 sessions 11 Dec 2025 vs the 100 before",
     ]
-    assert lines(alert, "zh")[0] == "<b>📉 BTC 与 QQQ 脱钩:相关性低于往常</b>"
+    assert lines(alert, "zh")[0] == "<b>📉 BTC 与 QQQ 脱钩：相关性低于往常</b>"
 
 
 def test_correlation_resolved():
@@ -307,8 +307,8 @@ def test_correlation_resolved():
     ]
     assert lines(correlation_resolved(), "zh")[:3] == [
         "<b>✅ BTC 与 NVDA 的相关性回到往常水平</b>",
-        "相关性 0.35(95% 置信区间 −0.10–0.68),往常 0.22(0.03–0.40)",
-        "变化幅度已回落至 0.6σ(低于 1.0σ 即视为结束)",
+        "相关性 0.35（95% 置信区间 −0.10–0.68），往常 0.22（0.03–0.40）",
+        "变化幅度已回落至 0.6σ（低于 1.0σ 即视为结束）",
     ]
     assert "threshold" not in render(correlation_resolved())
 
@@ -328,10 +328,10 @@ def test_orcl_earnings_shock_in_english():
 def test_orcl_earnings_shock_in_chinese():
     assert lines(orcl_shock(), "zh") == [
         "<b>⚡ ORCL 财报后下跌 10.8%</b>",
-        "开盘跳空 −14.5%(开盘 188.80,前收 220.88)",
+        "开盘跳空 −14.5%（开盘 188.80，前收 220.88）",
         "财报发布于 12月10日 周三盘后",
-        "扣除大盘影响:−10.5%(β 1.16 × QQQ(纳指) −0.3%)",
-        "同行:NVDA −1.6%、QQQ(纳指) −0.3%、AMD +0.0%",
+        "扣除大盘影响：−10.5%（β 1.16 × QQQ（纳指） −0.3%）",
+        "同业：NVDA −1.6%、QQQ（纳指） −0.3%、AMD +0.0%",
         "同一时段 BTC +0.6% · 与 ORCL 的 30日相关性 0.41",
         "<i>2025年12月11日 周四 21:00 UTC</i>",
     ]
@@ -347,7 +347,7 @@ def test_shock_before_the_close_headlines_the_gap():
     ]
     assert lines(alert, "zh")[:3] == [
         "<b>⚡ ORCL 财报后跳空低开 14.5%</b>",
-        "开盘 188.80,前收 220.88",
+        "开盘 188.80，前收 220.88",
         "财报发布于 12月10日 周三盘前",
     ]
 
@@ -382,13 +382,13 @@ def test_shock_with_many_peers_lists_the_largest_and_counts_the_rest():
             upcoming(),
             "UTC",
             "🗓 ORCL reports tomorrow after the close (Wed 10 Dec)",
-            "🗓 ORCL 明天(12月10日 周三)盘后发布财报",
+            "🗓 ORCL 明天（12月10日 周三）盘后发布财报",
         ),
         (
             upcoming(time=datetime(2025, 12, 10, 12, 0, tzinfo=UTC), timing="unknown"),
             "UTC",
             "🗓 ORCL reports today (Wed 10 Dec)",
-            "🗓 ORCL 今天(12月10日 周三)发布财报",
+            "🗓 ORCL 今天（12月10日 周三）发布财报",
         ),
         (
             upcoming(
@@ -396,7 +396,7 @@ def test_shock_with_many_peers_lists_the_largest_and_counts_the_rest():
             ),
             "UTC",
             "🗓 ORCL reports on Monday before the open (15 Dec)",
-            "🗓 ORCL 将于周一(12月15日)盘前发布财报",
+            "🗓 ORCL 将于周一（12月15日）盘前发布财报",
         ),
         (  # already Wednesday in Shanghai: "tomorrow" (a New York date) would mislead, so the date is given
             upcoming(),
@@ -426,7 +426,7 @@ def test_large_move():
     ]
     assert lines(large_move(), "zh", "Asia/Shanghai") == [
         "<b>🚀 BTC 24 小时上涨 6.2%</b>",
-        "现价 97,800 · 24 小时前 92,090(2025年12月10日 周三 23:00 北京时间)",
+        "价格 97,800 · 24 小时前 92,090（2025年12月10日 周三 23:00 北京时间）",
         "<i>2025年12月11日 周四 23:00 北京时间</i>",
     ]
     down = large_move(direction="down", move_pct=-7.04, price=85_600.0, hours=12)

@@ -359,9 +359,9 @@ async def test_tz_sets_and_shows_the_timezone(fake, bot):
 async def test_lang_switches_every_later_reply(fake, bot):
     assert (await ask(fake, "/lang", ADA)).text == "Language: English. Change it: /lang en or /lang zh"
     reply = await ask(fake, "/lang zh", ADA)
-    assert reply.text == "✅ 语言:中文。本聊天的回复和提醒将使用该语言。"
+    assert reply.text == "✅ 语言：中文。本聊天的回复和提醒将使用该语言。"
     assert chats.get_chat(bot.db, ADA.id).language == "zh"
-    assert (await ask(fake, "/set corr 3.5", ADA)).text == "✅ 相关性变化提醒:3.5σ"
+    assert (await ask(fake, "/set corr 3.5", ADA)).text == "✅ 相关性变化提醒：3.5σ"
     assert (await ask(fake, "/lang english", ADA)).text.startswith("✅ Language: English.")
 
 
@@ -372,20 +372,20 @@ async def test_chinese_user_gets_chinese_settings_replies(fake, bot):
     market.insert_quotes(bot.db, [quote("BTC", 92_000)])
     reply = await ask(fake, "/alert add btc above 80000", LI)
     assert reply.text.splitlines()[:4] == [
-        "✅ 已添加提醒:#1 BTC 高于 80,000",
+        "✅ 已添加提醒：#1 BTC 高于 80,000",
         "下一次穿越时提醒一次，之后发送 /alert rearm 1 重新启用。若要每次穿越都提醒，添加时加上 “every”。",
         "BTC 现价 92,000。",
-        "⚠️ BTC 已高于 80,000(92,000):需先回落到下方,下一次向上突破时才会提醒。",
+        "⚠️ BTC 已高于 80,000（92,000）：需先回落到下方，下一次向上突破时才会提醒。",
     ]
     chats.set_timezone(bot.db, LI.id, "Asia/Shanghai", now=T0)
     reply = await ask(fake, "/mute 价位 2h", LI)
     assert reply.text == "🔕 价位突破已静音至 2025年12月12日 周五 00:00 北京时间。静音期间的提醒之后不会补发。"
     reply = await ask(fake, "/settings", LI)
-    assert "相关性变化提醒:3.1σ(默认)" in reply.text and "时区:Asia/Shanghai(/tz)" in reply.text
-    assert "已静音:价位突破 至 2025年12月12日 周五 00:00 北京时间" in reply.text
-    assert json.loads(reply.params["reply_markup"])["inline_keyboard"][0][1]["text"] == "📊 图表:开"
+    assert "相关性变化提醒：3.1σ（默认）" in reply.text and "时区：Asia/Shanghai（/tz）" in reply.text
+    assert "已静音：价位突破 至 2025年12月12日 周五 00:00 北京时间" in reply.text
+    assert json.loads(reply.params["reply_markup"])["inline_keyboard"][0][1]["text"] == "📊 图表：开"
     reply = await ask(fake, "/set corr 0.8", newcomer(1, "zh-hans"))
-    assert reply.text == "0.8 超出范围:应在 2 到 6 之间。\n用法:<code>/set corr 3.5</code>"
+    assert reply.text == "0.8 超出范围：应在 2 到 6 之间。\n用法：<code>/set corr 3.5</code>"
     reply = await ask(fake, "/tz 火星", newcomer(2, "zh-hans"))
     assert reply.text.startswith("“火星”不是已知的时区")
 

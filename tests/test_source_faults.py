@@ -374,7 +374,7 @@ async def test_a_level_crossed_while_every_exchange_is_down_is_told_once_and_lat
         ]
         span = f"周二 {last_good:%H:%M} 至 {crossed:%H:%M}"
         assert zh[2] == "价格来源：Binance · BTC/USDT"
-        assert zh[3] == f"延迟获知:价格在 {span} 之间穿越该价位,当时行情数据无法获取。"
+        assert zh[3] == f"延迟获知：价格在 {span} 之间穿越该价位，当时行情数据无法获取。"
 
 
 # -- 4. Yahoo answers with nothing, or with errors, during market hours ------------------------

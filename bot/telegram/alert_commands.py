@@ -18,7 +18,7 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot.delivery.keyboards import list_keyboard
 from bot.domain import Quote
-from bot.formatting import fmt_pct, fmt_price, fmt_time
+from bot.formatting import fmt_groups, fmt_list, fmt_pct, fmt_price, fmt_time
 from bot.i18n import Html, t
 from bot.store import market, own_levels, watchlist
 from bot.store.own_levels import Level
@@ -84,13 +84,15 @@ def render_levels(
     """/levels: the key levels for everyone, the chat's own, and the last prices."""
     lines = [t(lang, "levels.header")]
     if global_levels:
-        shown = "; ".join(f"{s} {', '.join(fmt_price(p) for p in ps)}" for s, ps in sorted(global_levels.items()))
+        shown = fmt_groups(
+            lang, (f"{s} {fmt_list(lang, map(fmt_price, ps))}" for s, ps in sorted(global_levels.items()))
+        )
         lines.append(t(lang, "levels.global", levels=shown))
     else:
         lines.append(t(lang, "levels.global_none"))
     lines += ["", *render_own(lang, own, quotes, now, tz)]
     if quotes:
-        now_ = ", ".join(f"{s} {fmt_price(q.price)}" for s, q in sorted(quotes.items()))
+        now_ = fmt_list(lang, (f"{s} {fmt_price(q.price)}" for s, q in sorted(quotes.items())))
         lines += ["", t(lang, "levels.now", prices=now_)]
     return "\n".join(lines)
 
@@ -181,7 +183,7 @@ async def add_level(update: Update, d: Deps, target: Target, new: NewLevel) -> N
     this_chat, lang = target.id, target.language
     tracked = watchlist.chat_tracked(d.db, d.settings, this_chat)
     if new.symbol not in tracked:
-        values = {"symbol": new.symbol, "tracked": ", ".join(tracked)}
+        values = {"symbol": new.symbol, "tracked": fmt_list(lang, tracked)}
         raise BadArgument("alert.unknown_symbol", values, usage=ADD_USAGE)
     quote = market.latest_quotes(d.db, [new.symbol]).get(new.symbol)
     price, direction = resolve(new, quote)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.formatting import fmt_groups, fmt_list, fmt_price
 from bot.i18n import t
 from bot.store import chats
 from bot.telegram.channels import acting_on
@@ -22,18 +23,10 @@ async def start(update: Update, context: BotContext) -> None:
     if not chats.set_subscribed(d.db, target.id, True, now=d.clock.now()):
         await target.reply(update, t(target.language, "start.already"))
         return
-    s = d.settings
-    levels = "; ".join(f"{sym} {', '.join(f'{p:,.0f}' for p in prices)}" for sym, prices in s.levels.items())
-    await target.reply(
-        update,
-        t(
-            target.language,
-            "start.welcome",
-            symbols=", ".join(s.crypto_symbols),
-            levels=levels,
-            watchlist=", ".join(s.equity_watchlist),
-        ),
-    )
+    s, lang = d.settings, target.language
+    levels = fmt_groups(lang, (f"{sym} {fmt_list(lang, map(fmt_price, prices))}" for sym, prices in s.levels.items()))
+    symbols, watchlist = fmt_list(lang, s.crypto_symbols), fmt_list(lang, s.equity_watchlist)
+    await target.reply(update, t(lang, "start.welcome", symbols=symbols, levels=levels, watchlist=watchlist))
 
 
 @admin_only

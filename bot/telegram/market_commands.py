@@ -21,6 +21,7 @@ from telegram import Update
 from telegram.constants import ChatAction
 
 from bot import charts
+from bot.formatting import fmt_list
 from bot.i18n import t
 from bot.markettime import NEW_YORK
 from bot.rules import correlation as corr_rule
@@ -68,7 +69,7 @@ async def price(update: Update, context: BotContext, wanted: list[str]) -> None:
     quoted = set(market.latest_quotes(d.db, wanted)) if wanted else set()
     for symbol in wanted:
         if symbol not in tracked and symbol not in quoted:
-            raise BadArgument("market.args.unknown_price", {"symbol": symbol, "tracked": ", ".join(tracked)})
+            raise BadArgument("market.args.unknown_price", {"symbol": symbol, "tracked": fmt_list(lang, tracked)})
     symbols = wanted or tracked
     quotes = market.latest_quotes(d.db, symbols)
     await reply(update, views.price_text(lang, symbols, quotes, d.clock.now(), d.health.stale, d.health.collecting))

@@ -14,7 +14,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import Settings
-from bot.formatting import fmt_setting, fmt_time
+from bot.formatting import fmt_groups, fmt_setting, fmt_time
 from bot.i18n import Html, t
 from bot.quiet import SILENT_CHOICES
 from bot.rules.contract import Setting
@@ -79,9 +79,12 @@ def render_mutes(lang: str, mutes: dict[str, datetime], timezone: str) -> str:
     for kind, until in mutes.items():
         group = group_of(kind)
         ends[group] = max(until, ends.get(group, until))
-    return "; ".join(
-        t(lang, "mute.until", what=t(lang, f"mute.{group}"), until=fmt_time(until, timezone, lang))
-        for group, until in ends.items()
+    return fmt_groups(
+        lang,
+        (
+            t(lang, "mute.until", what=t(lang, f"mute.{group}"), until=fmt_time(until, timezone, lang))
+            for group, until in ends.items()
+        ),
     )
 
 
