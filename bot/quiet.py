@@ -96,6 +96,40 @@ def is_silent(
     return in_quiet_hours(now, tz, hours) or (bool(kinds) and all(kind in quiet_kinds for kind in kinds))
 
 
+RECEIVE_CHOICES = ("level_break", "move", "correlation", "earnings")
+"""What a chat may turn off for good (``/set receive``, the /start buttons): the ``/mute`` groups."""
+
+
+def parse_receive(text: str) -> tuple[str, ...]:
+    """``level_break,earnings`` (or ``all``) as the kinds a chat receives, in their order."""
+    word = text.strip().lower()
+    if word == "all":
+        return RECEIVE_CHOICES
+    chosen = []
+    for part in re.split(r"[,\s、，]+", word):
+        if not part:
+            continue
+        name = ALIASES.get(part, part)
+        if name not in RECEIVE_CHOICES:
+            raise BadArgument("args.choice", {"text": part[:30], "options": ", ".join(("all", *RECEIVE_CHOICES))})
+        chosen.append(name)
+    if not chosen:
+        raise BadArgument("args.missing")
+    return tuple(c for c in RECEIVE_CHOICES if c in chosen)
+
+
+def turned_off(received: Iterable[str], groups: Mapping[str, Sequence[str]]) -> frozenset[str]:
+    """The alert kinds of the groups a chat does not receive (muted with no end)."""
+    kept = set(received)
+    return frozenset(kind for group in RECEIVE_CHOICES if group not in kept for kind in groups.get(group, ()))
+
+
+def show_received(value: Sequence[str], lang: str) -> str:
+    if tuple(value) == RECEIVE_CHOICES:
+        return t(lang, "receive.all")
+    return fmt_list(lang, [t(lang, f"silent.{choice}") for choice in value]) or t(lang, "silent.none")
+
+
 def show_hours(value: str | None, lang: str) -> str:
     return t(lang, "settings.off") if not value else value.replace("-", "–")
 

@@ -28,7 +28,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def buttons(message: Sent) -> list[list[tuple[str, str]]]:
     markup = json.loads(message.params["reply_markup"])
-    return [[(b["text"], b["callback_data"]) for b in row] for row in markup["inline_keyboard"]]
+    return [[(b["text"], b.get("callback_data") or b["url"]) for b in row] for row in markup["inline_keyboard"]]
 
 
 def hourly(start_price: float, hours: int) -> list[Bar]:
@@ -131,7 +131,8 @@ async def test_in_a_group_only_admins_may_press(fake, running):
     fake.set_member(GROUP, ADA, "creator")
     await ask(fake, "/start", ADA, GROUP)
     alerts = await cross(fake, engine, bot.db, GROUP.id)
-    [[mute_hour, _, _]] = buttons(alerts[GROUP.id])
+    [[mute_hour, _, _], [private_link]] = buttons(alerts[GROUP.id])
+    assert private_link == ("🔔 My own alerts", "https://t.me/AlertTestBot?start=alerts")
     before = snapshot(bot.db)
     fake.press_button(mute_hour[1], BOB, alerts[GROUP.id])
     await _answered(fake, 1)

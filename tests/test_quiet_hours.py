@@ -16,7 +16,7 @@ from bot.markettime import MarketHours
 from bot.quiet import in_quiet_hours, is_silent, parse_hours, parse_silent, silent_kinds
 from bot.rules.earnings_upcoming import EarningsUpcoming
 from bot.rules.registry import MUTE_GROUPS
-from bot.store import chats, market, open_db, outbox
+from bot.store import chats, market, open_db, outbox, prefs
 from bot.values import BadArgument
 from tests.fakes.telegram import FakeTelegram, Sent
 from tests.telegram_harness import bot_settings, running_bot
@@ -141,7 +141,7 @@ async def test_settings_shows_and_switches_quiet_hours_and_silent_kinds(fake, ru
     assert "Silent kinds: earnings heads-ups (default)" in message.text
     markup = json.loads(message.params["reply_markup"])["inline_keyboard"]
     assert [b["text"] for b in markup[0]][-1] == "🌙 Quiet hours: off"
-    assert [b["text"] for row in markup[1:] for b in row] == [
+    assert [b["text"] for row in markup[1:3] for b in row] == [
         "🔔 level breaks", "🔔 large moves", "🔔 correlation changes", "🔔 earnings shocks", "🔕 earnings heads-ups",
     ]  # fmt: skip
     fake.press_button("settings:quiet", ADA, message)
@@ -180,3 +180,27 @@ async def test_bad_quiet_hours_get_one_line_and_store_nothing(fake, running, com
     usage = "/quiet 23:00-07:00" if command.startswith("/quiet") else "/set corr 3.5"
     assert reply.text == f"{error}\nUsage: <code>{usage}</code>"
     assert snapshot(bot.db) == before
+
+
+async def test_thresholds_step_up_and_down_from_settings_and_stop_at_their_range(fake, running):
+    bot, _, _ = running
+    message = await ask(fake, "/settings", ADA)
+    rows = json.loads(message.params["reply_markup"])["inline_keyboard"][3:]
+    assert [[b["text"] for b in row] for row in rows] == [
+        ["➖ Large move", "➕ Large move"], ["➖ Earnings shock", "➕ Earnings shock"],
+        ["➖ Correlation change alert", "➕ Correlation change alert"],
+    ]  # fmt: skip
+    fake.press_button("settings:step:corr:+", ADA, message)
+    [edit] = await wait_for_edits(fake, ADA.id, 1)
+    assert "Correlation change alert: 3.6σ\n" in edit.text
+    fake.press_button("settings:step:shock:-", ADA, message)
+    edits = await wait_for_edits(fake, ADA.id, 2)
+    assert "Earnings shock: 6 %\n" in edits[1].text
+    await ask(fake, "/set corr 2", ADA)
+    before = prefs.chosen_values(bot.db, ADA.id)
+    fake.press_button("settings:step:corr:-", ADA, message)  # 1.5σ: below the range
+    reply = await ask(fake, "/levels", ADA)  # updates are handled in order: the press is done
+    assert reply.text.startswith("<b>Key levels</b>")
+    answer = fake.callback_answers[-1]
+    assert (answer["text"], answer["show_alert"]) == ("1.5σ is out of range: expected 2 to 6.", "true")
+    assert prefs.chosen_values(bot.db, ADA.id) == before

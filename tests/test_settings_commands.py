@@ -31,6 +31,7 @@ GROUP = FakeChat(-100700, "supergroup", title="Desk")
 LONG = "x" * 5000
 NOT_A_ZONE = " is not a timezone I know: use a name like Europe/Berlin, America/New_York or Asia/Shanghai."
 TABLES = ("chats", "chat_values", "chat_levels", "chat_mutes")
+SETTING_NAMES = "move, shock, corr, heads-up, charts, quiet, silent, receive"
 
 
 @pytest.fixture
@@ -203,6 +204,7 @@ async def test_settings_shows_everything_and_marks_defaults(fake, bot):
         "Charts: on (default)",
         "Quiet hours: off (default)",
         "Silent kinds: earnings heads-ups (default)",
+        "Alerts received: all kinds (default)",
         "Own levels: 0 of 50 (/alert list)",
         "Language: English (/lang)",
         "Timezone: UTC (/tz)",
@@ -457,11 +459,19 @@ BAD_INPUT: dict[str, list[tuple[str, str, str]]] = {
         ("/set corr 7σ", "7σ is out of range: expected 2 to 6.", "set"),
         ("/set corr -0.5", "-0.5 is out of range: expected 2 to 6.", "set"),
         ("/set corr abc", "“abc” is not a number.", "set"),
-        ("/set jump 0.4", "“jump”: expected one of move, shock, corr, heads-up, charts, quiet, silent.", "set"),
+        (
+            "/set jump 0.4",
+            "“jump”: expected one of move, shock, corr, heads-up, charts, quiet, silent, receive.",
+            "set",
+        ),
         ("/set shock 0", "0 is out of range: expected 0.5 to 50.", "set"),
         ("/set move 1000", "1000 is out of range: expected 0.5% to 50%.", "set"),
         ("/set charts maybe", "“maybe”: expected on or off.", "set"),
-        ("/set colour red", "“colour”: expected one of move, shock, corr, heads-up, charts, quiet, silent.", "set"),
+        (
+            "/set colour red",
+            "“colour”: expected one of move, shock, corr, heads-up, charts, quiet, silent, receive.",
+            "set",
+        ),
         ("/set corr", "Something is missing.", "set"),
         ("/set corr 0.8 0.9", "Too many words: “0.9” is not needed.", "set"),
         ("/set corr <b>1</b>", "“&lt;b&gt;1&lt;/b&gt;” is not a number.", "set"),

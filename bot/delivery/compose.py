@@ -49,7 +49,12 @@ class Part:
 
 
 async def compose(
-    item: Pending, photos: Photos | None, now: datetime, max_age: timedelta, owned: Owned | None = None
+    item: Pending,
+    photos: Photos | None,
+    now: datetime,
+    max_age: timedelta,
+    owned: Owned | None = None,
+    bot_username: str | None = None,
 ) -> list[Part]:
     """The messages of ``item`` for its chat (see the module's docstring)."""
     alerts = [decode_alert(kind, payload) for kind, payload in item.alerts]
@@ -65,7 +70,9 @@ async def compose(
     text = render_message(alerts, item.language, item.timezone, notes)
     if item.unreachable_since is not None and now - item.unreachable_since >= LATE:  # the reader should know why
         text += "\n" + delayed_note(item.unreachable_since, now, item.language, item.timezone)
-    keyboard = alert_keyboard(alerts, item.alert_ids, item.language, next(iter(mine.values()), None))
+    # A group's or channel's reader sets their own alerts in a private chat: a link opens it.
+    link = f"https://t.me/{bot_username}?start=alerts" if bot_username and item.chat_id < 0 else None
+    keyboard = alert_keyboard(alerts, item.alert_ids, item.language, next(iter(mine.values()), None), link)
     if item.edit_message_id is not None:  # an update of a thread's message, in place
         return [Part(caption(text, MESSAGE_LIMIT), edit=item.edit_message_id, keyboard=keyboard)]
     texts = [Part(t, reply_to=item.reply_to if i == 0 else None) for i, t in enumerate(split_message(text))]

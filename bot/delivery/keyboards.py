@@ -58,10 +58,11 @@ def read(pressed: str | None) -> tuple[str, tuple[str, ...]] | None:
 
 
 def alert_keyboard(
-    alerts: Sequence[Alert], alert_ids: Sequence[int], lang: str, own: Level | None
+    alerts: Sequence[Alert], alert_ids: Sequence[int], lang: str, own: Level | None, private_link: str | None = None
 ) -> InlineKeyboardMarkup:
-    """Mute the first alert's kind for 1 h or 1 day, 📈 for a level or move alert, and the chat's
-    own level's re-arm and delete."""
+    """Mute the first alert's kind for 1 h or 1 day, 📈 for a level or move alert, the chat's own
+    level's re-arm and delete; in a group, ``private_link`` (``https://t.me/<bot>?start=alerts``)
+    opens a private chat with the bot to set one's own alerts."""
     group = group_of(alerts[0].kind)
     first = [
         InlineKeyboardButton(t(lang, "button.mute_hour"), callback_data=data("m", group, MUTE_HOURS[0])),
@@ -76,6 +77,8 @@ def alert_keyboard(
         if own.mode == "once":
             mine.insert(0, InlineKeyboardButton(t(lang, "button.rearm", id=own.id), callback_data=data("r", own.id)))
         rows.append(mine)
+    if private_link is not None:
+        rows.append([InlineKeyboardButton(t(lang, "button.go_private"), url=private_link)])
     return InlineKeyboardMarkup(rows)
 
 

@@ -240,7 +240,7 @@ class Sender:
         item = unit.item
         try:
             owned = functools.partial(own_levels.find_level, self.db)
-            parts = await compose(item, self.photos, self.clock.now(), self.max_age or MAX_AGE, owned)
+            parts = await compose(item, self.photos, self.clock.now(), self.max_age or MAX_AGE, owned, self._username())
             if item.parts_sent >= len(parts):
                 return "sent" if self._write(self._record, item, len(parts), len(parts), None) else "held"
             for index in range(item.parts_sent, len(parts)):
@@ -258,6 +258,13 @@ class Sender:
         except Exception as exc:  # noqa: BLE001 - every failure is classified below
             self._write(self._failed, item, exc)
             return "failed"
+
+    def _username(self) -> str | None:
+        """The bot's @username (known once it has connected), for the link to a private chat."""
+        try:
+            return self.bot.username
+        except RuntimeError:  # not initialized: no link this time
+            return None
 
     async def _send(self, chat_id: int, part: Part, wire: Broadcast) -> Message | None:
         extra: dict[str, Any] = {"rate_limit_args": wire} if self._limited else {}

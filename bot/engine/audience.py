@@ -19,8 +19,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.config import Settings
+from bot.quiet import turned_off
 from bot.rules.contract import Rule
-from bot.rules.registry import decode_values, defaults
+from bot.rules.registry import MUTE_GROUPS, decode_values, defaults
 from bot.store import prefs
 
 FULL_READ_OVER = 1_000  # more changed chats than this since the last poll: read everyone again
@@ -194,5 +195,8 @@ def _read(db: Database, now: datetime, profiles: _Profiles, chat_ids: set[int] |
     chats = []
     for row in prefs.load_audience(db, now, chat_ids):
         profile, values = profiles.values(row.chosen)
-        chats.append(ChatPrefs(row.chat_id, row.language, row.timezone, values, row.muted, profile, row.mutes_end))
+        muted = row.muted
+        if "receive" in row.chosen:  # kinds the chat turned off: muted with no end
+            muted = muted | turned_off(values["receive"], MUTE_GROUPS)
+        chats.append(ChatPrefs(row.chat_id, row.language, row.timezone, values, muted, profile, row.mutes_end))
     return chats

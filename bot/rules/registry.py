@@ -82,7 +82,23 @@ SILENT: Setting[tuple[str, ...]] = Setting(
     example="/set silent heads-up,move",
     render=quiet.show_silent,
 )
-SETTINGS: tuple[Setting[Any], ...] = (*(s for rule in RULES for s in rule.SETTINGS), CHARTS, QUIET, SILENT)
+RECEIVE: Setting[tuple[str, ...]] = Setting(
+    "receive",
+    tuple[str, ...],
+    quiet.parse_receive,
+    default=lambda settings: quiet.RECEIVE_CHOICES,
+    label="setting.receive",
+    help="set.help.receive",
+    example="/set receive level_break,earnings",
+    render=quiet.show_received,
+)
+SETTINGS: tuple[Setting[Any], ...] = (
+    *(s for rule in RULES for s in rule.SETTINGS),
+    CHARTS,
+    QUIET,
+    SILENT,
+    RECEIVE,
+)
 """Every per-chat setting, in the order /settings shows them."""
 
 MUTE_GROUPS: dict[str, tuple[str, ...]] = {}

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.formatting import fmt_groups, fmt_list, fmt_price
 from bot.i18n import t
-from bot.store import chats
+from bot.store import chats, prefs
+from bot.telegram.alert_commands import list_view
 from bot.telegram.channels import acting_on
 from bot.telegram.context import BotContext
 from bot.telegram.kit import Command, admin_only, chat_id, chat_language, reply
+from bot.telegram.setup_buttons import received_by, setup_keyboard, welcome
 from bot.telegram.status import render_status
 
 
@@ -19,14 +20,25 @@ async def start(update: Update, context: BotContext) -> None:
     d = context.deps
     if (target := await acting_on(update, context)) is None:
         return
-    target.keep(d, update)
-    if not chats.set_subscribed(d.db, target.id, True, now=d.clock.now()):
-        await target.reply(update, t(target.language, "start.already"))
+    chat = target.keep(d, update)
+    subscribed = chats.set_subscribed(d.db, target.id, True, now=d.clock.now())
+    lang = target.language
+    # In a private chat of its own, setup by tapping: language, timezone, which kinds arrive.
+    private = chat.type == "private" and not target.channel
+    keyboard = None
+    if private:
+        received = received_by(prefs.chosen_values(d.db, chat.id), d.settings)
+        keyboard = setup_keyboard(lang, chat.timezone, received)
+    if context.args and context.args[0] == "alerts" and private:  # the deep link under a group's alert
+        text, buttons = list_view(d, target)
+        await target.reply(update, t(lang, "start.own_alerts") + "\n\n" + text, reply_markup=buttons)
         return
-    s, lang = d.settings, target.language
-    levels = fmt_groups(lang, (f"{sym} {fmt_list(lang, map(fmt_price, prices))}" for sym, prices in s.levels.items()))
-    symbols, watchlist = fmt_list(lang, s.crypto_symbols), fmt_list(lang, s.equity_watchlist)
-    await target.reply(update, t(lang, "start.welcome", symbols=symbols, levels=levels, watchlist=watchlist))
+    if not subscribed:
+        already = t(lang, "start.already") + ("\n" + t(lang, "start.setup") if private else "")
+        await target.reply(update, already, reply_markup=keyboard)
+        return
+    text = welcome(d.settings, lang) + ("\n\n" + t(lang, "start.setup") if private else "")
+    await target.reply(update, text, reply_markup=keyboard)
 
 
 @admin_only

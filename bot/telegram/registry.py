@@ -22,6 +22,7 @@ from bot.telegram import (
     locale_commands,
     market_commands,
     settings_commands,
+    setup_buttons,
 )
 from bot.telegram.context import BotContext
 from bot.telegram.kit import Buttons, Command, Handler
@@ -36,7 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     *channels.COMMANDS,
     *core_commands.INFO,
 )
-BUTTONS: Buttons = (*settings_commands.BUTTONS, *alert_buttons.BUTTONS)
+BUTTONS: Buttons = (*settings_commands.BUTTONS, *alert_buttons.BUTTONS, *setup_buttons.BUTTONS)
 COMMAND_CHATS = ~filters.UpdateType.EDITED & (filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST)
 """Commands are read in private chats, groups and channels (posted by the channel's admins, the only
 ones who can post there), never when edited."""

@@ -32,6 +32,7 @@ from bot.telegram.settings_views import (
     render_settings,
     toggled,
 )
+from bot.values import BadArgument
 
 SET_USAGE = "/set corr 3.5"
 QUIET_USAGE = "/quiet 23:00-07:00"
@@ -72,13 +73,21 @@ async def toggle(update: Update, context: BotContext) -> None:
     assert query is not None
     d = context.deps
     name = (query.data or "").removeprefix(TOGGLE)
-    if toggled(name, {}, d.settings) is None:  # a button of an older version, or forged data
+    try:
+        known = toggled(name, {}, d.settings) is not None
+    except BadArgument:
+        known = True  # a step past the default's range: still one of ours
+    if not known:  # a button of an older version, or forged data
         await query.answer(t(chat_language(d, update), "button.unknown"))
         return
     if await refuse_non_admin(update, context) or (target := await acting_on(update, context)) is None:
         return
     target.keep(d, update)
-    switched = toggled(name, chosen(d, target.id), d.settings)
+    try:
+        switched = toggled(name, chosen(d, target.id), d.settings)
+    except BadArgument as error:  # − / + past the end of the setting's range: say so, change nothing
+        await query.answer(t(target.language, error.key, **error.values), show_alert=True)
+        return
     assert switched is not None
     setting, value = switched
     stored = None if value is None else encode_value(setting, value)

@@ -24,6 +24,7 @@ from bot.store import own_levels
 TOGGLE = "settings:"  # callback data: TOGGLE + the setting's name
 SWITCHES = tuple(s for s in SETTINGS if s.value_type is bool)
 QUIET_HOURS = "23:00-07:00"  # what the quiet-hours button turns on (/quiet sets others)
+STEPPED = tuple(s for s in SETTINGS if s.name in ("move", "shock", "corr"))  # thresholds: − / + buttons
 
 
 def effective(chosen: Mapping[str, Any], settings: Settings, setting: Setting[Any]) -> tuple[Any, bool]:
@@ -108,7 +109,26 @@ def keyboard(lang: str, chosen: Mapping[str, Any], settings: Settings) -> Inline
         )
         for choice in SILENT_CHOICES
     ]
-    return InlineKeyboardMarkup([buttons, quiet_kinds[:3], quiet_kinds[3:]])
+    steps = []
+    for setting in STEPPED:
+        label = t(lang, setting.label)
+        down = InlineKeyboardButton(
+            t(lang, "button.step_down", setting=label), callback_data=f"{TOGGLE}step:{setting.name}:-"
+        )
+        up = InlineKeyboardButton(
+            t(lang, "button.step_up", setting=label), callback_data=f"{TOGGLE}step:{setting.name}:+"
+        )
+        steps.append([down, up])
+    return InlineKeyboardMarkup([buttons, quiet_kinds[:3], quiet_kinds[3:], *steps])
+
+
+def stepped(setting: Setting[Any], value: Any, way: str) -> Any:
+    """``value`` one step up or down (0.5σ, or 1 percentage point), parsed as ``/set`` would:
+    raises :class:`~bot.values.BadArgument` past the setting's range."""
+    unit = getattr(value, "unit", "")
+    step = 0.5 if unit == "σ" else 1.0
+    new = round(value.value + (step if way == "+" else -step), 2)
+    return setting.parse(f"{new:g}{unit}")
 
 
 def toggled(name: str, chosen: Mapping[str, Any], settings: Settings) -> tuple[Setting[Any], Any] | None:
@@ -120,6 +140,13 @@ def toggled(name: str, chosen: Mapping[str, Any], settings: Settings) -> tuple[S
     if name == "quiet":
         hours, _ = effective(chosen, settings, QUIET)
         return QUIET, None if hours else QUIET_HOURS
+    if name.startswith("step:"):
+        _, setting_name, way = [*name.split(":"), "", ""][:3]
+        step = next((s for s in STEPPED if s.name == setting_name), None)
+        if step is None or way not in ("+", "-"):
+            return None
+        value, _ = effective(chosen, settings, step)
+        return step, stepped(step, value, way)
     choice = name.removeprefix("silent:")
     if name.startswith("silent:") and choice in SILENT_CHOICES:
         silent, _ = effective(chosen, settings, SILENT)
