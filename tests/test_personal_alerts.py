@@ -180,3 +180,15 @@ async def test_the_owner_reads_your_alert_and_others_do_not(fake, tmp_path):
     assert ada[-1].text.splitlines()[:2] == ["<b>🔻 BTC broke below 90,000</b>", "🔔 Your alert #1 · every crossing"]
     assert bob[-1].text.splitlines()[0] == "<b>🔻 BTC broke below 90,000</b>"
     assert "Your alert" not in bob[-1].text
+
+
+async def test_a_stale_price_sets_no_side_and_no_percentage(fake, bot):
+    bot.health.stale["BTC"] = T0 - timedelta(hours=2)  # the exchanges have not answered for a while
+    before = snapshot(bot.db)
+    reply = await ask(fake, "/alert add btc 88000", ADA)
+    assert reply.text.startswith("The last price of BTC is too old to set an alert from")
+    reply = await ask(fake, "/alert add btc +5%", ADA)
+    assert reply.text.startswith("The last price of BTC is too old to set an alert from")
+    assert snapshot(bot.db) == before
+    reply = await ask(fake, "/alert add btc below 88000", ADA)  # said in full, it needs no price
+    assert reply.text.startswith("✅ Alert added: #1 BTC below 88,000")

@@ -112,11 +112,16 @@ def added_lines(lang: str, level: Level, quote: Quote | None, subscribed: bool, 
     return lines
 
 
-def resolve(new: NewLevel, quote: Quote | None) -> tuple[float, str]:
+def resolve(new: NewLevel, quote: Quote | None, stale: bool = False) -> tuple[float, str]:
     """The level's price and direction: a move in % taken from the price now, a missing
-    direction from the side the price is on (88,000 under a price of 90,312: below)."""
+    direction from the side the price is on (88,000 under a price of 90,312: below); never
+    from a ``stale`` price (its source has not answered lately: the price now is not known)."""
     if new.price is not None and new.direction is not None:
         return new.price, new.direction
+    if quote is not None and stale:
+        raise BadArgument(
+            "alert.stale_price", {"symbol": new.symbol}, usage=f"/alert add {new.symbol.lower()} below 88000"
+        )
     if quote is None:
         key = "alert.no_price_pct" if new.pct is not None else "alert.no_price"
         raise BadArgument(key, {"symbol": new.symbol}, usage=f"/alert add {new.symbol.lower()} below 88000")
@@ -186,7 +191,7 @@ async def add_level(update: Update, d: Deps, target: Target, new: NewLevel) -> N
         values = {"symbol": new.symbol, "tracked": fmt_list(lang, tracked)}
         raise BadArgument("alert.unknown_symbol", values, usage=ADD_USAGE)
     quote = market.latest_quotes(d.db, [new.symbol]).get(new.symbol)
-    price, direction = resolve(new, quote)
+    price, direction = resolve(new, quote, stale=new.symbol in d.health.stale)
     existing = own_levels.find_level(d.db, this_chat, new.symbol, price, direction)
     if existing is not None:
         await target.reply(update, t(lang, "alert.duplicate", line=level_line(lang, existing)))
