@@ -39,6 +39,7 @@ from bot.scheduler import MarketJobs
 from bot.sources.replay import ReplaySource
 from bot.sources.replay_data import ReplayData
 from bot.store import chats, outbox, prefs
+from bot.store.due import due_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,7 @@ async def replay_messages(
             await driver.run_until(at)
             if bar is not None:
                 bar.update(1)
-            while due := outbox.due_deliveries(db, at, limit=1):
+            while due := due_deliveries(db, at, limit=1):
                 number += 1
                 # the message's "Telegram id" is its number, so an edit of it names it
                 outbox.mark_sent(db, due[0].delivery_id, 1, number, at)

@@ -16,7 +16,8 @@ from bot.delivery.keyboards import read
 from bot.domain import Bar
 from bot.engine.engine import Engine
 from bot.markettime import MarketHours
-from bot.store import chats, market, open_db, outbox, own_levels, prefs
+from bot.store import chats, market, open_db, own_levels, prefs
+from bot.store.due import Pending
 from tests.fakes.telegram import FakeTelegram, Sent
 from tests.telegram_harness import bot_settings, running_bot
 from tests.test_engine import T0
@@ -171,7 +172,7 @@ async def test_a_chop_update_keeps_its_buttons(tmp_path):
     """Telegram drops an inline keyboard from a message edited without one."""
     db = open_db(tmp_path / "bot.db")
     chats.remember_chat(db, 7, "private", now=T0)
-    pending = outbox.Pending(1, 7, 0, (("level_break", _a_break()),), "en", "UTC", edit_message_id=42, alert_ids=(1,))
+    pending = Pending(1, 7, 0, (("level_break", _a_break()),), "en", "UTC", edit_message_id=42, alert_ids=(1,))
     [part] = await compose(pending, None, T0, timedelta(hours=3))
     assert part.edit == 42 and part.keyboard is not None
     assert read(part.keyboard.inline_keyboard[0][0].callback_data) == ("m", ("level_break", "1"))

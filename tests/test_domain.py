@@ -13,6 +13,7 @@ from bot.domain import AlertKey, encode_alert
 from bot.rules.levels import LevelBreak
 from bot.rules.registry import ALERT_TYPES, decode_alert
 from bot.store import chats, open_db, outbox
+from bot.store.due import due_deliveries
 
 FLOATS = st.floats(allow_nan=False, allow_infinity=False, width=64)
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
@@ -69,7 +70,7 @@ def test_an_alert_from_the_outbox_is_the_one_decided():
     alert_id = outbox.record_alert(db, alert, alert.time)
     assert alert_id is not None
     outbox.queue(db, [outbox.Message(7, (alert_id,))])
-    [pending] = outbox.due_deliveries(db, alert.time)
+    [pending] = due_deliveries(db, alert.time)
     [(kind, payload)] = pending.alerts
     back = decode_alert(kind, payload)
     assert back == alert and back.through_pct == 0.30000000000000004

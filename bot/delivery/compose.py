@@ -27,7 +27,7 @@ from bot.quiet import DEFAULT_SILENT, is_silent
 from bot.render import MESSAGE_LIMIT, caption, render_expired, render_message, split_message
 from bot.rules.levels import LevelBreak
 from bot.rules.registry import MUTE_GROUPS, decode_alert
-from bot.store.outbox import Pending
+from bot.store.due import Pending
 from bot.store.own_levels import Level
 
 Owned = Callable[[int, str, float, str], Level | None]

@@ -69,7 +69,7 @@ from bot.i18n import t
 from bot.logs import redact
 from bot.metrics import Metrics
 from bot.store import chats, outbox, own_levels
-from bot.store.outbox import Pending
+from bot.store.due import Pending, due_deliveries
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ class Sender:
                 free = width - len(self._units)
                 if budget > 0 and free > 0 and (free >= self._refill or not self._units) and self._may_start():
                     busy = {unit.item.chat_id for unit in self._units.values()}
-                    due = outbox.due_deliveries(self.db, self.clock.now(), int(min(free, budget)), skip_chats=busy)
+                    due = due_deliveries(self.db, self.clock.now(), int(min(free, budget)), skip_chats=busy)
                     for item in due:
                         unit = _Unit(item)
                         self._units[asyncio.create_task(self._deliver(unit), name=f"delivery {item.delivery_id}")] = (
