@@ -59,17 +59,7 @@ def in_quiet_hours(now: datetime, tz: str, hours: str | None) -> bool:
 def parse_silent(text: str) -> tuple[str, ...]:
     """``heads-up,move`` (or ``none``) as the silent choices, in their order."""
     word = text.strip().lower()
-    if word in OFF_WORDS:
-        return ()
-    chosen = []
-    for part in re.split(r"[,\s、，]+", word):
-        if not part:
-            continue
-        name = ALIASES.get(part, part)
-        if name not in SILENT_CHOICES:
-            raise BadArgument("args.choice", {"text": part[:30], "options": ", ".join(SILENT_CHOICES)})
-        chosen.append(name)
-    return tuple(c for c in SILENT_CHOICES if c in chosen)
+    return () if word in OFF_WORDS else _choices(word, SILENT_CHOICES, SILENT_CHOICES)
 
 
 def silent_kinds(choices: Iterable[str], groups: Mapping[str, Sequence[str]]) -> frozenset[str]:
@@ -105,17 +95,22 @@ def parse_receive(text: str) -> tuple[str, ...]:
     word = text.strip().lower()
     if word == "all":
         return RECEIVE_CHOICES
-    chosen = []
-    for part in re.split(r"[,\s、，]+", word):
-        if not part:
-            continue
-        name = ALIASES.get(part, part)
-        if name not in RECEIVE_CHOICES:
-            raise BadArgument("args.choice", {"text": part[:30], "options": ", ".join(("all", *RECEIVE_CHOICES))})
-        chosen.append(name)
+    chosen = _choices(word, RECEIVE_CHOICES, ("all", *RECEIVE_CHOICES))
     if not chosen:
         raise BadArgument("args.missing")
-    return tuple(c for c in RECEIVE_CHOICES if c in chosen)
+    return chosen
+
+
+def _choices(word: str, allowed: Sequence[str], offered: Sequence[str]) -> tuple[str, ...]:
+    """The names in ``word`` (``heads-up,move``, ``levels、corr``), each one of ``allowed``, in
+    ``allowed``'s order; a name not allowed is refused, ``offered`` named in the error."""
+    chosen = set()
+    for part in filter(None, re.split(r"[,\s、，]+", word)):
+        name = ALIASES.get(part, part)
+        if name not in allowed:
+            raise BadArgument("args.choice", {"text": part[:30], "options": ", ".join(offered)})
+        chosen.add(name)
+    return tuple(c for c in allowed if c in chosen)
 
 
 def turned_off(received: Iterable[str], groups: Mapping[str, Sequence[str]]) -> frozenset[str]:

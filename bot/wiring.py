@@ -169,13 +169,12 @@ def crypto_streams(settings: Settings, collector: Collector, guard: JumpGuard) -
     if not settings.crypto_confirm:
         collector.stream = first = stream()
         return [first]
-    pair: list[CryptoStream] = []
-    first = stream(avoid=lambda: pair[1].current)
-    second = stream(first=1, avoid=lambda: first.current)
-    pair += [first, second]
-    both = [first, second] if len(first.exchanges) > 1 else [first]  # one streams: the poll brings the other
-    collector.stream = Streams(both, needed=2)
-    return both
+    pair: list[CryptoStream] = []  # each avoids the exchange the other streams from
+    pair.append(stream(avoid=lambda: pair[1].current))
+    pair.append(stream(first=1, avoid=lambda: pair[0].current))
+    running = pair if len(pair[0].exchanges) > 1 else pair[:1]  # one streams: the poll brings the other
+    collector.stream = Streams(running, needed=2)
+    return running
 
 
 def equity_stream(settings: Settings, collector: Collector, guard: JumpGuard) -> YahooStream:

@@ -110,6 +110,7 @@ class Sender:
         self.bot = bot
         self.clock = clock
         self.photos = Photos(attach) if attach is not None else None
+        self._owned = functools.partial(own_levels.find_level, db)  # "your alert #3": the chat's own level
         self.concurrency = max(1, concurrency)
         self.retry_base = retry_base
         self.retry_cap = retry_cap
@@ -239,8 +240,8 @@ class Sender:
     async def _deliver(self, unit: _Unit) -> str:
         item = unit.item
         try:
-            owned = functools.partial(own_levels.find_level, self.db)
-            parts = await compose(item, self.photos, self.clock.now(), self.max_age or MAX_AGE, owned, self._username())
+            now, max_age = self.clock.now(), self.max_age or MAX_AGE
+            parts = await compose(item, self.photos, now, max_age, self._owned, self._username())
             if item.parts_sent >= len(parts):
                 return "sent" if self._write(self._record, item, len(parts), len(parts), None) else "held"
             for index in range(item.parts_sent, len(parts)):

@@ -25,6 +25,13 @@ TOGGLE = "settings:"  # callback data: TOGGLE + the setting's name
 SWITCHES = tuple(s for s in SETTINGS if s.value_type is bool)
 QUIET_HOURS = "23:00-07:00"  # what the quiet-hours button turns on (/quiet sets others)
 STEPPED = tuple(s for s in SETTINGS if s.name in ("move", "shock", "corr"))  # thresholds: − / + buttons
+BUTTON_NAMES = frozenset(
+    {s.name for s in SWITCHES}
+    | {"quiet"}
+    | {f"silent:{choice}" for choice in SILENT_CHOICES}
+    | {f"step:{s.name}:{way}" for s in STEPPED for way in "+-"}
+)
+"""What the /settings buttons carry (after ``settings:``): anything else is not ours."""
 
 
 def effective(chosen: Mapping[str, Any], settings: Settings, setting: Setting[Any]) -> tuple[Any, bool]:

@@ -33,6 +33,7 @@ import contextlib
 import json
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -195,43 +196,48 @@ class FakeExchangeStream:
     # -- the server ----------------------------------------------------------------
 
     async def _serve(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=None)
-        await ws.prepare(request)
-        self.connections += 1
-        self._clients[ws] = set()
-        try:
-            async for message in ws:
-                if message.type != WSMsgType.TEXT:
-                    continue
-                data = json.loads(message.data)
-                if data.get("method") == "SUBSCRIBE":
-                    await ws.send_str(json.dumps({"result": None, "id": data.get("id")}))
-                    async with self._changed:
-                        self._clients[ws].update(data.get("params", ()))
-                        self.subscriptions.update(data.get("params", ()))
-                        self._changed.notify_all()
-        finally:
-            self._clients.pop(ws, None)
-        return ws
+        """Binance: ``{"method": "SUBSCRIBE", "params": [...], "id": n}``, answered with its id."""
+
+        async def subscribe(ws: web.WebSocketResponse, text: str) -> list[str]:
+            data = json.loads(text)
+            if data.get("method") != "SUBSCRIBE":
+                return []
+            await ws.send_str(json.dumps({"result": None, "id": data.get("id")}))
+            return list(data.get("params", ()))
+
+        return await self._connection(request, subscribe)
 
     async def _serve_okx(self, request: web.Request) -> web.WebSocketResponse:
+        """OKX: ``{"op": "subscribe", "args": [...]}``, one event per argument; a text ``ping``."""
+
+        async def subscribe(ws: web.WebSocketResponse, text: str) -> list[str]:
+            if text == "ping":
+                await ws.send_str("pong")
+                return []
+            data = json.loads(text)
+            if data.get("op") != "subscribe":
+                return []
+            for arg in data.get("args", ()):
+                await ws.send_str(json.dumps({"event": "subscribe", "arg": arg, "connId": "fake"}))
+            return [f"okx:{arg['channel']}:{arg['instId']}" for arg in data.get("args", ())]
+
+        return await self._connection(request, subscribe)
+
+    async def _connection(
+        self,
+        request: web.Request,
+        subscribe: Callable[[web.WebSocketResponse, str], Awaitable[list[str]]],
+    ) -> web.WebSocketResponse:
+        """One client's connection: each text message read by ``subscribe`` (the venue's
+        protocol), whose answer is the streams the client subscribed to with it."""
         ws = web.WebSocketResponse(heartbeat=None)
         await ws.prepare(request)
         self.connections += 1
         self._clients[ws] = set()
         try:
             async for message in ws:
-                if message.type != WSMsgType.TEXT:
+                if message.type != WSMsgType.TEXT or not (streams := await subscribe(ws, message.data)):
                     continue
-                if message.data == "ping":
-                    await ws.send_str("pong")
-                    continue
-                data = json.loads(message.data)
-                if data.get("op") != "subscribe":
-                    continue
-                streams = [f"okx:{arg['channel']}:{arg['instId']}" for arg in data.get("args", ())]
-                for arg in data.get("args", ()):
-                    await ws.send_str(json.dumps({"event": "subscribe", "arg": arg, "connId": "fake"}))
                 async with self._changed:
                     self._clients[ws].update(streams)
                     self.subscriptions.update(streams)
